@@ -1,0 +1,96 @@
+package io.sagaflow.orchestrator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sagaflow.orchestrator.SagaReplies.GetReply;
+import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
+import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.internal.ParticipantClient;
+import io.sagaflow.orchestrator.internal.StepRunner;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+
+/**
+ * The engine's front door on one node: runs saga entities under Cluster Sharding (remembered, so
+ * that in-flight sagas restart by themselves) and asks them to start, report, cancel or resume.
+ */
+public final class SagaEngine {
+  private final ClusterSharding sharding;
+  private final SagaRegistry registry;
+  private final Duration askTimeout;
+
+  private SagaEngine(ClusterSharding sharding, SagaRegistry registry, Duration askTimeout) {
+    this.sharding = sharding;
+    this.registry = registry;
+    this.askTimeout = askTimeout;
+  }
+
+  /** Starts sharding for saga entities on this node. */
+  public static SagaEngine init(
+      ActorSystem<?> system, SagaRegistry registry, ParticipantClient client) {
+    var config = system.settings().config().getConfig("sagaflow.engine");
+    StepRunner runner = new StepRunner(client, objectMapper(system));
+    var sharding = ClusterSharding.get(system);
+    var settings = ClusterShardingSettings.create(system).withRememberEntities(true);
+    sharding.init(
+        Entity.of(
+                SagaEntity.ENTITY_TYPE_KEY,
+                ctx -> SagaEntity.create(ctx.getEntityId(), ctx.getShard(), registry, runner))
+            .withStopMessage(new SagaEntity.Stop())
+            .withSettings(settings));
+    return new SagaEngine(sharding, registry, config.getDuration("ask-timeout"));
+  }
+
+  /** The JSON mapper Pekko uses for the journal, so that outputs and events agree. */
+  public static ObjectMapper objectMapper(ActorSystem<?> system) {
+    return JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
+  }
+
+  public SagaRegistry registry() {
+    return registry;
+  }
+
+  /** Answers once {@code SagaStarted} is written (or the id proves taken, or the start invalid). */
+  public CompletionStage<StartReply> start(
+      String sagaId, String type, Integer version, JsonNode input) {
+    return entity(sagaId)
+        .ask(
+            (ActorRef<StartReply> replyTo) -> new SagaEntity.Start(type, version, input, replyTo),
+            askTimeout);
+  }
+
+  public CompletionStage<GetReply> get(String sagaId) {
+    return entity(sagaId).ask(SagaEntity.Get::new, askTimeout);
+  }
+
+  public CompletionStage<OperatorReply> cancel(String sagaId, String commandId, String reason) {
+    return entity(sagaId)
+        .ask(
+            (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Cancel(commandId, reason, replyTo),
+            askTimeout);
+  }
+
+  public CompletionStage<OperatorReply> resume(String sagaId, String commandId) {
+    return entity(sagaId)
+        .ask(
+            (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Resume(commandId, replyTo),
+            askTimeout);
+  }
+
+  /** Wakes a saga that may have been lost with a node; harmless for a live one. */
+  public void wake(String sagaId) {
+    entity(sagaId).tell(new SagaEntity.Wake());
+  }
+
+  private EntityRef<SagaEntity.Command> entity(String sagaId) {
+    return sharding.entityRefFor(SagaEntity.ENTITY_TYPE_KEY, sagaId);
+  }
+}

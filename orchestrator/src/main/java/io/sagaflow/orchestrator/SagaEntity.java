@@ -1,0 +1,691 @@
+package io.sagaflow.orchestrator;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.SagaReplies.Accepted;
+import io.sagaflow.orchestrator.SagaReplies.Conflict;
+import io.sagaflow.orchestrator.SagaReplies.Done;
+import io.sagaflow.orchestrator.SagaReplies.Found;
+import io.sagaflow.orchestrator.SagaReplies.GetReply;
+import io.sagaflow.orchestrator.SagaReplies.Invalid;
+import io.sagaflow.orchestrator.SagaReplies.NotFound;
+import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
+import io.sagaflow.orchestrator.SagaReplies.Problem;
+import io.sagaflow.orchestrator.SagaReplies.Refused;
+import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.SagaState.Active;
+import io.sagaflow.orchestrator.SagaState.Cursor;
+import io.sagaflow.orchestrator.SagaState.Phase;
+import io.sagaflow.orchestrator.dsl.RetryPolicy;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepKind;
+import io.sagaflow.orchestrator.internal.Fingerprint;
+import io.sagaflow.orchestrator.internal.Outcome;
+import io.sagaflow.orchestrator.internal.StepRunner;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One saga instance as an event-sourced actor. Every transition is written to the journal before
+ * it is acknowledged or acted on; a participant is only called for a state that is already
+ * written.
+ */
+public final class SagaEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<SagaEntity.Command, SagaEntity.Event, SagaState> {
+
+  public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
+      EntityTypeKey.create(Command.class, "saga");
+
+  private static final String TIMEOUT_TIMER = "attempt-timeout";
+  private static final String RETRY_TIMER = "retry";
+  private static final String DEADLINE_TIMER = "deadline";
+
+  // ---- commands -------------------------------------------------------------------------------
+
+  /** What a saga entity is asked to do. */
+  public sealed interface Command extends SagaSerializable {}
+
+  /** Starts the saga; the entity id is the idempotency key. {@code version} null means newest. */
+  public record Start(String type, Integer version, JsonNode input, ActorRef<StartReply> replyTo)
+      implements Command {}
+
+  public record Get(ActorRef<GetReply> replyTo) implements Command {}
+
+  /** Compensates a running saga, if it has not passed its pivot. */
+  public record Cancel(String commandId, String reason, ActorRef<OperatorReply> replyTo)
+      implements Command {}
+
+  /** Resumes a {@code FAILED} saga where it stopped. */
+  public record Resume(String commandId, ActorRef<OperatorReply> replyTo) implements Command {}
+
+  /** Wakes the saga after a crash or rebalance; it carries on by itself. */
+  public record Wake() implements Command {}
+
+  /** Asks the entity to stop; sent by sharding on passivation. */
+  public record Stop() implements Command {}
+
+  record AttemptFinished(Phase phase, String step, int attempt, Outcome outcome)
+      implements Command {}
+
+  record AttemptTimedOut(Phase phase, String step, int attempt, Duration timeout)
+      implements Command {}
+
+  record RetryDue(Phase phase, String step, int attempt) implements Command {}
+
+  record DeadlineDue() implements Command {}
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  /**
+   * What happened to a saga. Events name steps, never indices, and are never edited: an
+   * incompatible change ships a {@code JacksonMigration} keyed on {@link #schemaVersion()}.
+   */
+  public sealed interface Event extends SagaSerializable {
+    Instant at();
+
+    /** Written into every event's JSON so that migrations can tell old shapes apart. */
+    @JsonProperty("schemaVersion")
+    default int schemaVersion() {
+      return 1;
+    }
+  }
+
+  /** The saga was accepted; its first step is due now. */
+  public record SagaStarted(
+      String type,
+      int version,
+      JsonNode input,
+      String fingerprint,
+      String traceId,
+      String firstStep,
+      Instant deadline,
+      Instant at)
+      implements Event {}
+
+  /** A step succeeded and the next one is due now: one write for both. */
+  public record StepSucceeded(
+      String step, int attempt, JsonNode output, String nextStep, Instant at) implements Event {}
+
+  /** The last step succeeded: the saga is complete. */
+  public record SagaCompleted(String step, int attempt, JsonNode output, Instant at)
+      implements Event {}
+
+  /** An attempt failed retryably; the next one is due at {@code retryAt}. */
+  public record StepAttemptFailed(
+      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {}
+
+  /**
+   * A step was rejected, or gave no answer before its attempts ran out ({@code uncertain}); the
+   * listed steps are compensated, newest first.
+   */
+  public record StepFailed(
+      String step,
+      int attempt,
+      String error,
+      boolean uncertain,
+      String reason,
+      List<String> compensations,
+      Instant at)
+      implements Event {}
+
+  /** Compensation began for a cancel or the deadline; the step in flight counts as uncertain. */
+  public record CompensationStarted(
+      String reason, String commandId, List<String> compensations, Instant at) implements Event {}
+
+  public record CompensationAttemptFailed(
+      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {}
+
+  /** A step was undone; the next compensation (if any) is due now. */
+  public record StepCompensated(String step, int attempt, Instant at) implements Event {}
+
+  /** A compensation was rejected or ran out of attempts: the saga waits for an operator. */
+  public record CompensationFailed(
+      String step, int attempt, String error, String reason, Instant at) implements Event {}
+
+  /** The saga cannot go on (e.g. its definition version is gone); an operator must act. */
+  public record SagaFailed(String reason, Instant at) implements Event {}
+
+  /** An operator resumed a {@code FAILED} saga with a fresh retry budget. */
+  public record SagaResumed(String commandId, Instant at) implements Event {}
+
+  // ---- construction ---------------------------------------------------------------------------
+
+  private final String sagaId;
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final SagaRegistry registry;
+  private final StepRunner runner;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+
+  /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
+  private Cursor inFlight;
+
+  private SagaEntity(
+      String sagaId,
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      SagaRegistry registry,
+      StepRunner runner,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
+    super(
+        PersistenceId.of(ENTITY_TYPE_KEY.name(), sagaId, "|"),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.sagaId = sagaId;
+    this.context = context;
+    this.timers = timers;
+    this.registry = registry;
+    this.runner = runner;
+    this.shard = shard;
+  }
+
+  /**
+   * The behavior of saga {@code sagaId}. {@code shard} is null outside Cluster Sharding (tests);
+   * then a finished saga does not passivate.
+   */
+  public static Behavior<Command> create(
+      String sagaId,
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      SagaRegistry registry,
+      StepRunner runner) {
+    return Behaviors.withMdc(
+        Command.class,
+        Map.of("sagaId", sagaId),
+        Behaviors.setup(
+            context ->
+                Behaviors.withTimers(
+                    timers -> new SagaEntity(sagaId, context, timers, registry, runner, shard))));
+  }
+
+  // ---- commands -------------------------------------------------------------------------------
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, SagaState> commandHandler() {
+    var builder = newCommandHandlerWithReplyBuilder();
+    builder
+        .forStateType(SagaState.Empty.class)
+        .onCommand(Start.class, this::start)
+        .onCommand(Get.class, (state, cmd) -> notFound(cmd.replyTo()))
+        .onCommand(Cancel.class, (state, cmd) -> notFound(cmd.replyTo()))
+        .onCommand(Resume.class, (state, cmd) -> notFound(cmd.replyTo()))
+        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply())
+        .onAnyCommand(cmd -> Effect().none().thenRun(s -> passivate()).thenNoReply());
+    builder
+        .forStateType(Active.class)
+        .onCommand(Start.class, this::startAgain)
+        .onCommand(Get.class, (state, cmd) -> Effect().reply(cmd.replyTo(), new Found(view(state))))
+        .onCommand(Cancel.class, this::cancel)
+        .onCommand(Resume.class, this::resume)
+        .onCommand(Wake.class, this::wake)
+        .onCommand(AttemptFinished.class, this::attemptFinished)
+        .onCommand(AttemptTimedOut.class, this::attemptTimedOut)
+        .onCommand(RetryDue.class, this::retryDue)
+        .onCommand(DeadlineDue.class, this::deadlineDue)
+        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
+    return builder.build();
+  }
+
+  private ReplyEffect<Event, SagaState> start(SagaState.Empty state, Start cmd) {
+    Optional<SagaDefinition> found = registry.find(cmd.type(), cmd.version());
+    if (found.isEmpty()) {
+      String detail =
+          registry.versions(cmd.type()).isEmpty()
+              ? "unknown saga type '" + cmd.type() + "'; registered types: " + registry.types()
+              : "saga type '"
+                  + cmd.type()
+                  + "' has no version "
+                  + cmd.version()
+                  + "; registered versions: "
+                  + registry.versions(cmd.type()).stream().map(SagaDefinition::version).toList();
+      return rejectStart(cmd, new Invalid(Problem.UNKNOWN_TYPE, detail));
+    }
+    SagaDefinition definition = found.get();
+    Optional<String> problem = definition.validateInput(cmd.input());
+    if (problem.isPresent()) {
+      return rejectStart(cmd, new Invalid(Problem.INVALID_INPUT, problem.get()));
+    }
+    Instant now = Instant.now();
+    var started =
+        new SagaStarted(
+            definition.name(),
+            definition.version(),
+            cmd.input(),
+            Fingerprint.of(cmd.type(), cmd.input()),
+            Fingerprint.newTraceId(),
+            definition.steps().get(0).name(),
+            definition.deadline().map(now::plus).orElse(null),
+            now);
+    return Effect()
+        .persist(started)
+        .thenRun(this::drive)
+        .thenReply(cmd.replyTo(), s -> new Accepted(view((Active) s), true));
+  }
+
+  private ReplyEffect<Event, SagaState> rejectStart(Start cmd, Invalid invalid) {
+    return Effect().none().thenRun(s -> passivate()).thenReply(cmd.replyTo(), s -> invalid);
+  }
+
+  private ReplyEffect<Event, SagaState> startAgain(Active state, Start cmd) {
+    boolean same =
+        state.type().equals(cmd.type())
+            && state.fingerprint().equals(Fingerprint.of(cmd.type(), cmd.input()));
+    if (same) {
+      return Effect().reply(cmd.replyTo(), new Accepted(view(state), false));
+    }
+    String detail =
+        "saga '"
+            + sagaId
+            + "' already exists with "
+            + (state.type().equals(cmd.type()) ? "a different input" : "type '" + state.type() + "'");
+    return Effect().reply(cmd.replyTo(), new Conflict(detail, view(state)));
+  }
+
+  private ReplyEffect<Event, SagaState> notFound(ActorRef<? super NotFound> replyTo) {
+    return Effect().none().thenRun(s -> passivate()).thenReply(replyTo, s -> new NotFound());
+  }
+
+  private ReplyEffect<Event, SagaState> cancel(Active state, Cancel cmd) {
+    if (state.handledCommand(cmd.commandId())) {
+      return Effect().reply(cmd.replyTo(), new Done(view(state)));
+    }
+    if (state.status() != SagaStatus.RUNNING) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused("saga is " + state.status() + "; only a RUNNING saga can be cancelled", view(state)));
+    }
+    SagaDefinition definition = registry.find(state.type(), state.version()).orElse(null);
+    if (definition == null) {
+      return Effect()
+          .reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
+    }
+    Optional<String> pivot = passedPivot(state, definition);
+    if (pivot.isPresent()) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused(
+                  "saga passed its pivot step '" + pivot.get() + "' and must complete; it can no longer be cancelled",
+                  view(state)));
+    }
+    String reason =
+        "cancelled" + (cmd.reason() == null || cmd.reason().isBlank() ? "" : ": " + cmd.reason());
+    var event =
+        new CompensationStarted(
+            reason, cmd.commandId(), compensationsIncludingCurrent(state, definition), Instant.now());
+    return Effect()
+        .persist(event)
+        .thenRun(this::drive)
+        .thenReply(cmd.replyTo(), s -> new Done(view((Active) s)));
+  }
+
+  private ReplyEffect<Event, SagaState> resume(Active state, Resume cmd) {
+    if (state.handledCommand(cmd.commandId())) {
+      return Effect().reply(cmd.replyTo(), new Done(view(state)));
+    }
+    if (state.status() != SagaStatus.FAILED) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused("saga is " + state.status() + "; only a FAILED saga can be resumed", view(state)));
+    }
+    if (registry.find(state.type(), state.version()).isEmpty()) {
+      return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
+    }
+    return Effect()
+        .persist(new SagaResumed(cmd.commandId(), Instant.now()))
+        .thenRun(this::drive)
+        .thenReply(cmd.replyTo(), s -> new Done(view((Active) s)));
+  }
+
+  private ReplyEffect<Event, SagaState> wake(Active state, Wake cmd) {
+    if (!waitsForOperator(state) && registry.find(state.type(), state.version()).isEmpty()) {
+      context.getLog().error("Saga cannot continue: {}", missingDefinition(state));
+      return Effect()
+          .persist(new SagaFailed(missingDefinition(state), Instant.now()))
+          .thenRun(this::drive)
+          .thenNoReply();
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, SagaState> attemptFinished(Active state, AttemptFinished cmd) {
+    if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      context
+          .getLog()
+          .debug(
+              "Ignoring a reply from {} attempt {} of step {}: no longer current",
+              cmd.phase(),
+              cmd.attempt(),
+              cmd.step());
+      return Effect().noReply();
+    }
+    inFlight = null;
+    timers.cancel(TIMEOUT_TIMER);
+    SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cmd.step());
+    Event event =
+        cmd.phase() == Phase.FORWARD
+            ? forwardOutcome(state, definition, step, cmd.outcome())
+            : compensationOutcome(state, step, cmd.outcome());
+    return Effect().persist(event).thenRun(this::drive).thenNoReply();
+  }
+
+  private ReplyEffect<Event, SagaState> attemptTimedOut(Active state, AttemptTimedOut cmd) {
+    if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      return Effect().noReply();
+    }
+    String error = "attempt " + cmd.attempt() + " timed out after " + cmd.timeout();
+    return attemptFinished(
+        state, new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), Outcome.Retryable.of(error)));
+  }
+
+  private ReplyEffect<Event, SagaState> retryDue(Active state, RetryDue cmd) {
+    Cursor cursor = state.cursor();
+    if (inFlight == null
+        && cursor != null
+        && !waitsForOperator(state)
+        && cursor.phase() == cmd.phase()
+        && cursor.step().equals(cmd.step())
+        && cursor.attempt() == cmd.attempt()) {
+      invoke(state);
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, SagaState> deadlineDue(Active state, DeadlineDue cmd) {
+    if (state.status() != SagaStatus.RUNNING) {
+      return Effect().noReply();
+    }
+    SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
+    Optional<String> pivot = passedPivot(state, definition);
+    if (pivot.isPresent()) {
+      context.getLog().info("Deadline passed after pivot step {}; the saga completes", pivot.get());
+      return Effect().noReply();
+    }
+    String reason = "deadline passed at " + state.deadline();
+    var event =
+        new CompensationStarted(
+            reason, null, compensationsIncludingCurrent(state, definition), Instant.now());
+    return Effect().persist(event).thenRun(this::drive).thenNoReply();
+  }
+
+  // ---- failure rules --------------------------------------------------------------------------
+
+  private Event forwardOutcome(Active state, SagaDefinition definition, Step step, Outcome outcome) {
+    Cursor cursor = state.cursor();
+    Instant now = Instant.now();
+    if (outcome instanceof Outcome.Succeeded ok) {
+      return definition
+          .stepAfter(step.name())
+          .<Event>map(next -> new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
+          .orElseGet(() -> new SagaCompleted(step.name(), cursor.attempt(), ok.output(), now));
+    }
+    if (outcome instanceof Outcome.Permanent rejected && step.kind() != StepKind.RETRIABLE) {
+      context.getLog().warn("Step {} rejected: {}", step.name(), rejected.error());
+      return new StepFailed(
+          step.name(),
+          cursor.attempt(),
+          rejected.error(),
+          false,
+          "step '" + step.name() + "' was rejected: " + rejected.error(),
+          compensations(state, definition, null),
+          now);
+    }
+    String error = errorOf(outcome);
+    Optional<Duration> retryAfter =
+        outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
+    if (step.retry().allowsAttemptAfter(cursor.attemptsInBudget())) {
+      Instant retryAt = now.plus(delay(step.retry(), cursor.attemptsInBudget(), retryAfter));
+      context.getLog().info("Step {} attempt {} failed, retrying at {}: {}", step.name(), cursor.attempt(), retryAt, error);
+      return new StepAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
+    }
+    context.getLog().warn("Step {} gave no answer after {} attempts: {}", step.name(), cursor.attempt(), error);
+    return new StepFailed(
+        step.name(),
+        cursor.attempt(),
+        error,
+        true,
+        "step '" + step.name() + "' gave no answer after " + cursor.attempt() + " attempts: " + error,
+        compensations(state, definition, step.name()),
+        now);
+  }
+
+  private Event compensationOutcome(Active state, Step step, Outcome outcome) {
+    Cursor cursor = state.cursor();
+    Instant now = Instant.now();
+    if (outcome instanceof Outcome.Succeeded) {
+      return new StepCompensated(step.name(), cursor.attempt(), now);
+    }
+    String error = errorOf(outcome);
+    if (outcome instanceof Outcome.Retryable r
+        && step.compensationRetry().allowsAttemptAfter(cursor.attemptsInBudget())) {
+      Instant retryAt = now.plus(delay(step.compensationRetry(), cursor.attemptsInBudget(), r.retryAfter()));
+      context.getLog().info("Compensation of {} attempt {} failed, retrying at {}: {}", step.name(), cursor.attempt(), retryAt, error);
+      return new CompensationAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
+    }
+    String reason =
+        outcome instanceof Outcome.Permanent
+            ? "compensation of step '" + step.name() + "' was rejected: " + error
+            : "compensation of step '" + step.name() + "' failed after " + cursor.attemptsInBudget() + " attempts: " + error;
+    context.getLog().error("Saga needs an operator: {}", reason);
+    return new CompensationFailed(step.name(), cursor.attempt(), error, reason, now);
+  }
+
+  private static String errorOf(Outcome outcome) {
+    if (outcome instanceof Outcome.Retryable r) {
+      return r.error();
+    }
+    if (outcome instanceof Outcome.Permanent p) {
+      return p.error();
+    }
+    throw new IllegalArgumentException("not a failure: " + outcome);
+  }
+
+  private static Duration delay(RetryPolicy policy, int failedAttempts, Optional<Duration> retryAfter) {
+    Duration backoff = policy.backoffAfter(failedAttempts);
+    if (retryAfter.isPresent()) {
+      Duration asked = retryAfter.get().compareTo(policy.maxBackoff()) > 0 ? policy.maxBackoff() : retryAfter.get();
+      return asked.compareTo(backoff) > 0 ? asked : backoff;
+    }
+    return backoff;
+  }
+
+  /**
+   * Steps to undo, newest first: every one that succeeded, plus {@code uncertainStep} (which may
+   * have happened), as far as they have a compensation. Rejected steps applied nothing.
+   */
+  private static List<String> compensations(
+      Active state, SagaDefinition definition, String uncertainStep) {
+    var names = new ArrayList<String>();
+    for (SagaState.StepState s : state.steps()) {
+      boolean applied = s.status() == StepStatus.SUCCEEDED || s.name().equals(uncertainStep);
+      if (applied && definition.step(s.name()).hasCompensation()) {
+        names.add(s.name());
+      }
+    }
+    Collections.reverse(names);
+    return List.copyOf(names);
+  }
+
+  private static List<String> compensationsIncludingCurrent(Active state, SagaDefinition definition) {
+    return compensations(state, definition, state.cursor().step());
+  }
+
+  private static Optional<String> passedPivot(Active state, SagaDefinition definition) {
+    return state.steps().stream()
+        .filter(s -> s.status() == StepStatus.SUCCEEDED)
+        .map(SagaState.StepState::name)
+        .filter(name -> definition.step(name).kind() == StepKind.PIVOT)
+        .findFirst();
+  }
+
+  private static boolean waitsForOperator(Active state) {
+    return state.status() == SagaStatus.FAILED || state.status().isTerminal();
+  }
+
+  private String missingDefinition(Active state) {
+    return "saga type '"
+        + state.type()
+        + "' version "
+        + state.version()
+        + " is not registered on this node; registered versions: "
+        + registry.versions(state.type()).stream().map(SagaDefinition::version).toList();
+  }
+
+  // ---- driving --------------------------------------------------------------------------------
+
+  /** Acts on a state that is already written: call the step that is due, or wait for it. */
+  private void drive(SagaState state) {
+    if (!(state instanceof Active active)) {
+      return;
+    }
+    if (waitsForOperator(active)) {
+      inFlight = null;
+      timers.cancelAll();
+      passivate();
+      return;
+    }
+    scheduleDeadline(active);
+    Cursor cursor = active.cursor();
+    Instant now = Instant.now();
+    if (cursor.retryAt() != null && cursor.retryAt().isAfter(now)) {
+      inFlight = null;
+      timers.cancel(TIMEOUT_TIMER);
+      timers.startSingleTimer(
+          RETRY_TIMER,
+          new RetryDue(cursor.phase(), cursor.step(), cursor.attempt()),
+          Duration.between(now, cursor.retryAt()));
+    } else {
+      invoke(active);
+    }
+  }
+
+  private void scheduleDeadline(Active state) {
+    if (state.deadline() != null
+        && state.status() == SagaStatus.RUNNING
+        && !timers.isTimerActive(DEADLINE_TIMER)) {
+      Duration left = Duration.between(Instant.now(), state.deadline());
+      timers.startSingleTimer(DEADLINE_TIMER, new DeadlineDue(), left.isNegative() ? Duration.ZERO : left);
+    }
+  }
+
+  private void invoke(Active state) {
+    Cursor cursor = state.cursor();
+    SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cursor.step());
+    inFlight = cursor;
+    timers.startSingleTimer(
+        TIMEOUT_TIMER,
+        new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout()),
+        step.timeout());
+    var invocation = new StepRunner.Invocation(sagaId, state, step, cursor.phase(), cursor.attempt());
+    context.pipeToSelf(
+        runner.run(invocation),
+        (outcome, failure) ->
+            new AttemptFinished(
+                cursor.phase(),
+                step.name(),
+                cursor.attempt(),
+                outcome != null ? outcome : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
+  }
+
+  private boolean isInFlight(Active state, Phase phase, String step, int attempt) {
+    Cursor cursor = state.cursor();
+    return inFlight != null
+        && cursor != null
+        && inFlight.phase() == phase
+        && inFlight.step().equals(step)
+        && inFlight.attempt() == attempt
+        && cursor.phase() == phase
+        && cursor.step().equals(step)
+        && cursor.attempt() == attempt;
+  }
+
+  private void passivate() {
+    if (shard != null) {
+      shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    }
+  }
+
+  // ---- recovery, events, views ----------------------------------------------------------------
+
+  @Override
+  public SignalHandler<SagaState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::recovered)
+        .build();
+  }
+
+  private void recovered(SagaState state) {
+    if (state instanceof Active active) {
+      if (!waitsForOperator(active) && registry.find(active.type(), active.version()).isEmpty()) {
+        context.getSelf().tell(new Wake());
+      } else {
+        drive(active);
+      }
+    }
+  }
+
+  @Override
+  public SagaState emptyState() {
+    return new SagaState.Empty();
+  }
+
+  @Override
+  public EventHandler<SagaState, Event> eventHandler() {
+    return (state, event) -> state.apply(event);
+  }
+
+  private SagaView view(Active state) {
+    var definition = registry.find(state.type(), state.version());
+    List<String> names =
+        definition
+            .map(SagaDefinition::stepNames)
+            .orElseGet(() -> state.steps().stream().map(SagaState.StepState::name).toList());
+    Cursor cursor = state.cursor();
+    var steps = new ArrayList<SagaView.StepView>(names.size());
+    for (String name : names) {
+      SagaState.StepState s = state.step(name);
+      if (s == null) {
+        steps.add(new SagaView.StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
+        continue;
+      }
+      Instant next = cursor != null && cursor.step().equals(name) ? cursor.retryAt() : null;
+      steps.add(
+          new SagaView.StepView(
+              name, s.status(), s.attempts(), s.compensationAttempts(), s.output(), s.lastError(), next, s.startedAt(), s.finishedAt()));
+    }
+    return new SagaView(
+        sagaId,
+        state.type(),
+        state.version(),
+        state.status(),
+        state.input(),
+        List.copyOf(steps),
+        state.failure(),
+        state.deadline(),
+        state.createdAt(),
+        state.updatedAt());
+  }
+}

@@ -1,0 +1,540 @@
+package io.sagaflow.orchestrator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.SagaEntity.Event;
+import io.sagaflow.orchestrator.SagaReplies.Accepted;
+import io.sagaflow.orchestrator.SagaReplies.Conflict;
+import io.sagaflow.orchestrator.SagaReplies.Done;
+import io.sagaflow.orchestrator.SagaReplies.Invalid;
+import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
+import io.sagaflow.orchestrator.SagaReplies.Problem;
+import io.sagaflow.orchestrator.SagaReplies.Refused;
+import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepRejectedException;
+import io.sagaflow.orchestrator.internal.ParticipantClient;
+import io.sagaflow.orchestrator.internal.StepRunner;
+import io.sagaflow.orchestrator.testing.Eventually;
+import io.sagaflow.orchestrator.testing.ScriptedSteps;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every transition of the saga entity, on Pekko's in-memory persistence test kit with
+ * serialization checks on. Steps are scripted local actions, so each test decides every
+ * attempt's outcome.
+ */
+class SagaEntityTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(
+          EventSourcedBehaviorTestKit.config()
+              .withFallback(ConfigFactory.parseString("pekko.loglevel = INFO"))
+              .withFallback(ConfigFactory.load()));
+  private static final PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
+
+  private final ScriptedSteps script = new ScriptedSteps();
+  private final String sagaId = "saga-" + UUID.randomUUID();
+
+  private final SagaDefinition threeSteps =
+      SagaDefinition.builder("three")
+          .defaultRetry(r -> r.maxAttempts(3).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(200)))
+          .compensationRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(50)))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .step(Step.named("s1").invoke(script.action("s1")).compensateWith(script.compensation("s1")))
+          .step(Step.named("s2").invoke(script.action("s2")).compensateWith(script.compensation("s2")))
+          .step(Step.named("s3").invoke(script.action("s3")).compensateWith(script.compensation("s3")))
+          .build();
+
+  private final SagaDefinition withPivot =
+      SagaDefinition.builder("trip")
+          .defaultRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(50)))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .step(Step.named("reserve").invoke(script.action("reserve")).compensateWith(script.compensation("reserve")))
+          .step(Step.named("charge").invoke(script.action("charge")).pivot())
+          .step(Step.named("notify").invoke(script.action("notify")).retriable())
+          .build();
+
+  private final SagaDefinition withDeadline =
+      SagaDefinition.builder("hurried")
+          .deadline(Duration.ofMillis(300))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .step(Step.named("first").invoke(script.action("first")).compensateWith(script.compensation("first")))
+          .step(Step.named("second").invoke(script.action("second")).compensateWith(script.compensation("second")))
+          .build();
+
+  private final SagaDefinition withShortTimeout =
+      SagaDefinition.builder("slow")
+          .defaultRetry(r -> r.maxAttempts(3).minBackoff(Duration.ofMillis(10)).maxBackoff(Duration.ofMillis(10)))
+          .step(Step.named("only").invoke(script.action("only")).timeout(Duration.ofMillis(200)))
+          .build();
+
+  private final SagaRegistry registry = SagaRegistry.of(threeSteps, withPivot, withDeadline, withShortTimeout);
+
+  @BeforeEach
+  void clearJournal() {
+    journal.clearAll();
+  }
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> entity(SagaRegistry reg) {
+    ParticipantClient noHttp =
+        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
+    var runner = new StepRunner(noHttp, SagaEngine.objectMapper(testKit.system()));
+    return EventSourcedBehaviorTestKit.create(
+        testKit.system(),
+        SagaEntity.create(sagaId, null, reg, runner),
+        new EventSourcedBehaviorTestKit.SerializationSettings(true, true, true, true, true));
+  }
+
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> entity() {
+    return entity(registry);
+  }
+
+  private static ObjectNode input(String key) {
+    return JsonNodeFactory.instance.objectNode().put("key", key);
+  }
+
+  private CommandResultWithReply<SagaEntity.Command, Event, SagaState, StartReply> start(
+      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit, String type, JsonNode in) {
+    return kit.runCommand(replyTo -> new SagaEntity.Start(type, null, in, replyTo));
+  }
+
+  private List<Object> events() {
+    return journal.persistedInStorage("saga|" + sagaId);
+  }
+
+  private SagaState.Active awaitStatus(
+      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit, SagaStatus status) {
+    return Eventually.await(
+        "status " + status,
+        WAIT,
+        () -> kit.getState() instanceof SagaState.Active a && a.status() == status ? a : null);
+  }
+
+  private void awaitEvents(int n) {
+    Eventually.until(n + " events", WAIT, () -> events().size() >= n);
+  }
+
+  @Test
+  void startIsAcknowledgedOnlyWithSagaStartedWrittenAndCallsTheFirstStep() {
+    var kit = entity();
+    var result = start(kit, "three", input("a"));
+
+    assertThat(result.events()).singleElement().isInstanceOf(SagaEntity.SagaStarted.class);
+    var started = (SagaEntity.SagaStarted) result.event();
+    assertThat(started.firstStep()).isEqualTo("s1");
+    assertThat(started.fingerprint()).hasSize(64);
+    assertThat(result.reply()).isInstanceOfSatisfying(Accepted.class, a -> {
+      assertThat(a.created()).isTrue();
+      assertThat(a.saga().status()).isEqualTo(SagaStatus.RUNNING);
+      assertThat(a.saga().steps()).extracting(SagaView.StepView::status)
+          .containsExactly(StepStatus.RUNNING, StepStatus.PENDING, StepStatus.PENDING);
+    });
+    assertThat(script.awaitAction("s1", 1).sagaId()).isEqualTo(sagaId);
+  }
+
+  @Test
+  void happyThreeStepSagaCompletesInFourWrites() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).succeed();
+    script.awaitAction("s3", 1).succeed();
+
+    var done = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(events())
+        .extracting(e -> e.getClass().getSimpleName())
+        .containsExactly("SagaStarted", "StepSucceeded", "StepSucceeded", "SagaCompleted");
+    assertThat(done.step("s3").output().get("step").asText()).isEqualTo("s3");
+    assertThat(script.calls()).hasSize(3);
+  }
+
+  @Test
+  void sameStartTwiceReturnsTheExistingSagaWithoutWriting() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    ObjectNode reordered = JsonNodeFactory.instance.objectNode().put("key", "a");
+
+    var again = start(kit, "three", reordered);
+
+    assertThat(again.hasNoEvents()).isTrue();
+    assertThat(again.reply()).isInstanceOfSatisfying(Accepted.class, a -> assertThat(a.created()).isFalse());
+  }
+
+  @Test
+  void sameIdWithAnotherInputOrTypeIsAConflict() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+
+    var otherInput = start(kit, "three", input("b"));
+    var otherType = start(kit, "trip", input("a"));
+
+    assertThat(otherInput.hasNoEvents()).isTrue();
+    assertThat(otherInput.reply()).isInstanceOfSatisfying(Conflict.class, c -> assertThat(c.detail()).contains("different input"));
+    assertThat(otherType.reply()).isInstanceOfSatisfying(Conflict.class, c -> assertThat(c.detail()).contains("type 'three'"));
+  }
+
+  @Test
+  void unknownTypeOrVersionIsRejectedWithoutWriting() {
+    var kit = entity();
+    var unknown = start(kit, "nope", input("a"));
+    var badVersion = kit.<StartReply>runCommand(replyTo -> new SagaEntity.Start("three", 7, input("a"), replyTo));
+
+    assertThat(unknown.hasNoEvents()).isTrue();
+    assertThat(unknown.reply()).isInstanceOfSatisfying(Invalid.class, i -> {
+      assertThat(i.problem()).isEqualTo(Problem.UNKNOWN_TYPE);
+      assertThat(i.detail()).contains("nope");
+    });
+    assertThat(badVersion.reply()).isInstanceOfSatisfying(Invalid.class, i -> assertThat(i.detail()).contains("no version 7"));
+    assertThat(kit.getState()).isInstanceOf(SagaState.Empty.class);
+  }
+
+  record Order(String orderId, int quantity) {
+    Order {
+      if (quantity < 1) {
+        throw new IllegalArgumentException("quantity must be at least 1");
+      }
+    }
+  }
+
+  @Test
+  void inputThatDoesNotBindToTheInputTypeIsRejectedWithoutWriting() {
+    var typed = SagaDefinition.builder("typed").inputType(Order.class)
+        .step(Step.named("only").invoke(script.action("only"))).build();
+    var kit = entity(SagaRegistry.of(typed));
+
+    var wrong = start(kit, "typed", JsonNodeFactory.instance.objectNode().put("orderId", "o").put("quantity", 0));
+
+    assertThat(wrong.hasNoEvents()).isTrue();
+    assertThat(wrong.reply()).isInstanceOfSatisfying(Invalid.class, i -> {
+      assertThat(i.problem()).isEqualTo(Problem.INVALID_INPUT);
+      assertThat(i.detail()).contains("quantity must be at least 1");
+    });
+    assertThat(script.calls()).isEmpty();
+  }
+
+  @Test
+  void retryableFailureIsRetriedAfterABackoffWithinThePolicy() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    var first = script.awaitAction("s1", 1);
+    first.fail(new IllegalStateException("flaky"));
+
+    var second = script.awaitAction("s1", 2);
+    awaitEvents(2);
+    var failed = (SagaEntity.StepAttemptFailed) events().get(1);
+    assertThat(failed.attempt()).isEqualTo(1);
+    assertThat(failed.error()).contains("flaky");
+    Duration planned = Duration.between(failed.at(), failed.retryAt());
+    assertThat(planned).isBetween(Duration.ofMillis(40), Duration.ofMillis(50));
+    assertThat(second.at()).isAfterOrEqualTo(failed.retryAt());
+    second.succeed();
+    Eventually.until("s2 invoked", WAIT, () -> script.count(c -> c.step().equals("s2")) == 1);
+    assertThat(((SagaState.Active) kit.getState()).step("s1").attempts()).isEqualTo(2);
+  }
+
+  @Test
+  void rejectedStepCompensatesEarlierStepsNewestFirstButNotItself() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).succeed();
+    script.awaitAction("s3", 1).fail(new StepRejectedException("out of stock"));
+    script.awaitCompensation("s2", 1).succeed();
+    script.awaitCompensation("s1", 1).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    var failed = (SagaEntity.StepFailed) events().get(3);
+    assertThat(failed.uncertain()).isFalse();
+    assertThat(failed.compensations()).containsExactly("s2", "s1");
+    assertThat(state.step("s3").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(state.failure()).contains("s3").contains("out of stock");
+    assertThat(script.describe()).containsExactly("s1#1", "s2#1", "s3#1", "undo s2#1", "undo s1#1");
+  }
+
+  @Test
+  void exhaustedRetriesLeaveTheStepUncertainAndCompensateItToo() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      script.awaitAction("s2", attempt).fail(new IllegalStateException("503"));
+    }
+    script.awaitCompensation("s2", 1).succeed();
+    script.awaitCompensation("s1", 1).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.step("s2").status()).isEqualTo(StepStatus.COMPENSATED);
+    var failed = events().stream().filter(SagaEntity.StepFailed.class::isInstance).map(SagaEntity.StepFailed.class::cast).findFirst().orElseThrow();
+    assertThat(failed.uncertain()).isTrue();
+    assertThat(failed.compensations()).containsExactly("s2", "s1");
+    assertThat(state.failure()).contains("gave no answer after 3 attempts");
+  }
+
+  @Test
+  void compensationThatFailsThenSucceedsEndsCompensated() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).fail(new StepRejectedException("no"));
+    script.awaitCompensation("s1", 1).fail(new IllegalStateException("busy"));
+    script.awaitCompensation("s1", 2).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.step("s1").compensationAttempts()).isEqualTo(2);
+    assertThat(events()).extracting(e -> e.getClass().getSimpleName())
+        .containsExactly("SagaStarted", "StepSucceeded", "StepFailed", "CompensationAttemptFailed", "StepCompensated");
+  }
+
+  @Test
+  void compensationThatExhaustsItsPolicyFailsAndResumeFinishesIt() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).fail(new StepRejectedException("no"));
+    script.awaitCompensation("s1", 1).fail(new IllegalStateException("down"));
+    script.awaitCompensation("s1", 2).fail(new IllegalStateException("still down"));
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure()).contains("compensation of step 's1' failed after 2 attempts").contains("still down");
+    assertThat(failed.step("s1").status()).isEqualTo(StepStatus.COMPENSATION_FAILED);
+
+    var resumed = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-1", replyTo));
+    assertThat(resumed.event()).isInstanceOf(SagaEntity.SagaResumed.class);
+    assertThat(resumed.reply()).isInstanceOf(Done.class);
+    script.awaitCompensation("s1", 3).succeed();
+    awaitStatus(kit, SagaStatus.COMPENSATED);
+
+    var repeated = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-1", replyTo));
+    assertThat(repeated.hasNoEvents()).isTrue();
+    assertThat(repeated.reply()).isInstanceOf(Done.class);
+    var other = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-2", replyTo));
+    assertThat(other.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("only a FAILED saga"));
+  }
+
+  @Test
+  void rejectedCompensationFailsTheSagaAtOnce() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).fail(new StepRejectedException("no"));
+    script.awaitCompensation("s1", 1).fail(new StepRejectedException("cannot undo"));
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure()).contains("was rejected").contains("cannot undo");
+  }
+
+  @Test
+  void cancelBeforeThePivotCompensatesIncludingTheStepInFlight() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    var inFlight = script.awaitAction("s2", 1);
+
+    var cancel = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "customer changed mind", replyTo));
+
+    assertThat(cancel.event()).isInstanceOfSatisfying(SagaEntity.CompensationStarted.class, c ->
+        assertThat(c.compensations()).containsExactly("s2", "s1"));
+    assertThat(cancel.reply()).isInstanceOf(Done.class);
+    inFlight.succeed(); // a late reply of the cancelled step changes nothing
+    script.awaitCompensation("s2", 1).succeed();
+    script.awaitCompensation("s1", 1).succeed();
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure()).isEqualTo("cancelled: customer changed mind");
+    assertThat(script.count(c -> c.step().equals("s3"))).isZero();
+
+    var again = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "again", replyTo));
+    assertThat(again.hasNoEvents()).isTrue();
+    assertThat(again.reply()).isInstanceOf(Done.class);
+    var late = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-2", "again", replyTo));
+    assertThat(late.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("COMPENSATED"));
+  }
+
+  @Test
+  void cancelAfterThePivotIsRefused() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).succeed();
+    script.awaitAction("notify", 1);
+
+    var cancel = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "too late", replyTo));
+
+    assertThat(cancel.hasNoEvents()).isTrue();
+    assertThat(cancel.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("pivot step 'charge'"));
+  }
+
+  @Test
+  void retriableStepAfterThePivotIsRetriedUntilItSucceedsAndNeverCompensated() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).succeed();
+    script.awaitAction("notify", 1).fail(new StepRejectedException("mail server says no"));
+    script.awaitAction("notify", 2).fail(new IllegalStateException("timeout"));
+    script.awaitAction("notify", 3).fail(new IllegalStateException("timeout"));
+    script.awaitAction("notify", 4).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(state.step("notify").attempts()).isEqualTo(4);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void failingPivotCompensatesTheStepsBeforeIt() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).fail(new StepRejectedException("card declined"));
+    script.awaitCompensation("reserve", 1).succeed();
+
+    awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(script.count(c -> c.step().equals("notify"))).isZero();
+  }
+
+  @Test
+  void deadlinePassingBeforeThePivotCompensates() {
+    var kit = entity();
+    start(kit, "hurried", input("a"));
+    script.awaitAction("first", 1).succeed();
+    script.awaitAction("second", 1); // never answers
+
+    script.awaitCompensation("second", 1).succeed();
+    script.awaitCompensation("first", 1).succeed();
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure()).startsWith("deadline passed");
+    var compensation = events().stream().filter(SagaEntity.CompensationStarted.class::isInstance).map(SagaEntity.CompensationStarted.class::cast).findFirst().orElseThrow();
+    assertThat(compensation.at()).isAfterOrEqualTo(state.deadline());
+  }
+
+  @Test
+  void lateReplyFromATimedOutAttemptChangesNothing() {
+    var kit = entity();
+    start(kit, "slow", input("a"));
+    var first = script.awaitAction("only", 1);
+    var second = script.awaitAction("only", 2); // attempt 1 timed out after 200 ms
+    awaitEvents(2);
+    assertThat(((SagaEntity.StepAttemptFailed) events().get(1)).error()).contains("timed out");
+
+    first.succeed();
+    // The entity handles messages in order: once it has answered this Get, it has seen the late reply.
+    var state = (SagaState.Active) kit.getState();
+    assertThat(state.status()).isEqualTo(SagaStatus.RUNNING);
+    assertThat(events()).hasSize(2);
+
+    second.succeed();
+    var done = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(((SagaEntity.SagaCompleted) events().get(2)).attempt()).isEqualTo(2);
+    assertThat(done.step("only").output().get("attempt").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void journalWriteFailureMeansNoCallAndNoAcknowledgement() {
+    var runner = new StepRunner(r -> CompletableFuture.failedFuture(new AssertionError()), SagaEngine.objectMapper(testKit.system()));
+    var actor = testKit.spawn(SagaEntity.create(sagaId, null, registry, runner));
+    TestProbe<StartReply> probe = testKit.createTestProbe();
+    journal.failNextPersisted();
+
+    actor.tell(new SagaEntity.Start("three", null, input("a"), probe.ref()));
+
+    probe.expectNoMessage(Duration.ofMillis(500));
+    assertThat(script.calls()).isEmpty();
+    assertThat(events()).isEmpty();
+    // The entity restarted after the failure and takes the retried start.
+    Eventually.until("start accepted after restart", WAIT, () -> {
+      actor.tell(new SagaEntity.Start("three", null, input("a"), probe.ref()));
+      return probe.receiveMessage(Duration.ofSeconds(1)) instanceof Accepted;
+    });
+    script.awaitAction("s1", 1);
+  }
+
+  @Test
+  void backoffContinuesFromItsPersistedDueTimeAfterRestart() {
+    var slowRetry =
+        SagaDefinition.builder("patient")
+            .defaultRetry(r -> r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
+            .step(Step.named("only").invoke(script.action("only")))
+            .build();
+    var kit = entity(SagaRegistry.of(slowRetry));
+    start(kit, "patient", input("a"));
+    script.awaitAction("only", 1).fail(new IllegalStateException("busy"));
+    awaitEvents(2);
+    Instant due = ((SagaEntity.StepAttemptFailed) events().get(1)).retryAt();
+
+    kit.restart();
+
+    var retried = script.awaitAction("only", 2);
+    assertThat(retried.at()).isAfterOrEqualTo(due).isBefore(due.plusMillis(900));
+  }
+
+  @Test
+  void stepInFlightIsCalledAgainAfterRestartWithTheSameAttempt() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1);
+
+    kit.restart();
+
+    assertThat(script.await(c -> c.step().equals("s1"), 2, WAIT).attempt()).isEqualTo(1);
+  }
+
+  @Test
+  void sagaWhoseDefinitionVersionIsGoneAtRecoveryFailsWithAReason() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1);
+    var v2 = SagaDefinition.builder("three").version(2).step(Step.named("x").invoke(script.action("x"))).build();
+
+    var runner = new StepRunner(r -> CompletableFuture.failedFuture(new AssertionError()), SagaEngine.objectMapper(testKit.system()));
+    var recovered = testKit.spawn(SagaEntity.create(sagaId, null, SagaRegistry.of(v2), runner));
+
+    Eventually.until("SagaFailed written", WAIT, () -> events().get(events().size() - 1) instanceof SagaEntity.SagaFailed);
+    TestProbe<SagaReplies.GetReply> probe = testKit.createTestProbe();
+    recovered.tell(new SagaEntity.Get(probe.ref()));
+    var view = ((SagaReplies.Found) probe.receiveMessage()).saga();
+    assertThat(view.status()).isEqualTo(SagaStatus.FAILED);
+    assertThat(view.failure()).contains("version 1 is not registered").contains("[2]");
+  }
+
+  @Test
+  void getReportsEveryStepOfTheDefinition() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1);
+
+    var reply = kit.<SagaReplies.GetReply>runCommand(SagaEntity.Get::new).reply();
+
+    assertThat(reply).isInstanceOfSatisfying(SagaReplies.Found.class, f -> {
+      assertThat(f.saga().id()).isEqualTo(sagaId);
+      assertThat(f.saga().steps()).extracting(SagaView.StepView::name, SagaView.StepView::status)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple("s1", StepStatus.SUCCEEDED),
+              org.assertj.core.groups.Tuple.tuple("s2", StepStatus.RUNNING),
+              org.assertj.core.groups.Tuple.tuple("s3", StepStatus.PENDING));
+    });
+  }
+}
