@@ -1,0 +1,210 @@
+package io.sagaflow.node;
+
+import com.typesafe.config.Config;
+import io.sagaflow.orchestrator.SagaEngine;
+import io.sagaflow.orchestrator.SagaRegistry;
+import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepAction;
+import io.sagaflow.orchestrator.internal.HttpParticipantClient;
+import io.sagaflow.orchestrator.internal.ParticipantDirectory;
+import io.sagaflow.persistence.DatabaseSettings;
+import io.sagaflow.persistence.EmbeddedDatabase;
+import io.sagaflow.persistence.JournalConfig;
+import io.sagaflow.persistence.Migrations;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.SelfUp;
+import org.apache.pekko.cluster.typed.Subscribe;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Sagaflow node, wired in one place: database (embedded or external), schema migrations, the
+ * actor system and cluster membership, and the saga engine. Tests, the API and the runnable all
+ * start nodes through {@link #start}.
+ */
+public final class SagaflowNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SagaflowNode.class);
+
+  private final EmbeddedDatabase embedded;
+  private final DatabaseSettings database;
+  private final ActorSystem<Void> system;
+  private final SagaEngine engine;
+  private final Duration shutdownTimeout;
+
+  private SagaflowNode(
+      EmbeddedDatabase embedded,
+      DatabaseSettings database,
+      ActorSystem<Void> system,
+      SagaEngine engine,
+      Duration shutdownTimeout) {
+    this.embedded = embedded;
+    this.database = database;
+    this.system = system;
+    this.engine = engine;
+    this.shutdownTimeout = shutdownTimeout;
+  }
+
+  /** Starts a node with this process's environment variables. */
+  public static SagaflowNode start(Config config, Collection<SagaDefinition> definitions) {
+    return start(config, System.getenv(), definitions);
+  }
+
+  /**
+   * Starts a node: the database first (an embedded PostgreSQL when no {@code SAGAFLOW_DB_URL} or
+   * {@code sagaflow.db.url} is set), then migrations, the actor system, cluster membership and the
+   * engine. Returns once the node can host sagas.
+   *
+   * @param config the application's configuration, typically {@code ConfigFactory.load()}
+   * @param env environment variables (database and participant URLs)
+   * @throws IllegalArgumentException when a definition calls a participant with no URL configured
+   */
+  public static SagaflowNode start(
+      Config config, Map<String, String> env, Collection<SagaDefinition> definitions) {
+    SagaRegistry registry = SagaRegistry.of(definitions);
+    var participants = new ParticipantDirectory(config, env);
+    requireParticipantUrls(registry, participants);
+
+    DatabaseSettings database = DatabaseSettings.fromEnvironment(env, config);
+    EmbeddedDatabase embedded = null;
+    ActorSystem<Void> system = null;
+    try {
+      if (database.isEmbedded()) {
+        embedded = EmbeddedDatabase.start(EmbeddedDatabase.Settings.fromConfig(config));
+        database = embedded.settings();
+      }
+      int applied = Migrations.migrate(database);
+      log.info("Database {} ready ({} migrations applied)", database, applied);
+
+      Config nodeConfig = config.getConfig("sagaflow.node");
+      system =
+          ActorSystem.create(
+              Behaviors.empty(), "sagaflow", JournalConfig.forDatabase(database, config).withFallback(config));
+      var cluster = Cluster.get(system);
+      if (nodeConfig.getBoolean("join-self")
+          && system.settings().config().getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      awaitUp(system, nodeConfig.getDuration("startup-timeout"));
+
+      var client = new HttpParticipantClient(system, participants, config.getBytes("sagaflow.participant-client.max-response-bytes"));
+      SagaEngine engine = SagaEngine.init(system, registry, client);
+      log.info(
+          "Sagaflow node {} up with saga types {}",
+          cluster.selfMember().address(),
+          registry.types());
+      return new SagaflowNode(
+          embedded, database, system, engine, nodeConfig.getDuration("shutdown-timeout"));
+    } catch (RuntimeException e) {
+      if (system != null) {
+        system.terminate();
+        awaitTermination(system, Duration.ofSeconds(30));
+      }
+      if (embedded != null) {
+        embedded.close();
+      }
+      throw e;
+    }
+  }
+
+  private static void requireParticipantUrls(SagaRegistry registry, ParticipantDirectory participants) {
+    var missing = new ArrayList<String>();
+    for (SagaDefinition definition : registry.all()) {
+      for (Step step : definition.steps()) {
+        List<StepAction> actions = new ArrayList<>();
+        actions.add(step.action());
+        step.compensation().ifPresent(actions::add);
+        for (StepAction action : actions) {
+          if (action instanceof HttpCall http && participants.baseUrl(http.participant()).isEmpty()) {
+            missing.add(
+                "saga '"
+                    + definition.name()
+                    + "' step '"
+                    + step.name()
+                    + "': "
+                    + ParticipantDirectory.missingMessage(http.participant()));
+          }
+        }
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(
+          "participants without a URL:\n  " + String.join("\n  ", missing.stream().distinct().toList()));
+    }
+  }
+
+  private static void awaitUp(ActorSystem<Void> system, Duration timeout) {
+    var up = new CompletableFuture<Void>();
+    var cluster = Cluster.get(system);
+    if (cluster.selfMember().status() == MemberStatus.up()) {
+      return;
+    }
+    var listener =
+        system.systemActorOf(
+            Behaviors.<SelfUp>receiveMessage(
+                msg -> {
+                  up.complete(null);
+                  return Behaviors.stopped();
+                }),
+            "sagaflow-await-up",
+            org.apache.pekko.actor.typed.Props.empty());
+    cluster.subscriptions().tell(Subscribe.create(listener, SelfUp.class));
+    try {
+      up.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "node did not join a cluster within " + timeout + " (seed nodes or bootstrap unreachable?)", e);
+    }
+  }
+
+  public SagaEngine engine() {
+    return engine;
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** The database this node writes to (the embedded one's URL when embedded). */
+  public DatabaseSettings database() {
+    return database;
+  }
+
+  public Optional<EmbeddedDatabase> embeddedDatabase() {
+    return Optional.ofNullable(embedded);
+  }
+
+  /**
+   * Stops the node gracefully: coordinated shutdown hands shards over and leaves the cluster, then
+   * the embedded database (if any) stops cleanly.
+   */
+  @Override
+  public void close() {
+    system.terminate();
+    awaitTermination(system, shutdownTimeout);
+    if (embedded != null) {
+      embedded.close();
+    }
+  }
+
+  private static void awaitTermination(ActorSystem<Void> system, Duration timeout) {
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      log.warn("Actor system did not terminate within {}", timeout, e);
+    }
+  }
+}

@@ -1,0 +1,181 @@
+package io.sagaflow.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.Props;
+import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.persistence.AbstractPersistentActor;
+import org.apache.pekko.persistence.SaveSnapshotFailure;
+import org.apache.pekko.persistence.SaveSnapshotSuccess;
+import org.apache.pekko.persistence.SnapshotOffer;
+import org.apache.pekko.persistence.jdbc.db.SlickExtension;
+import org.apache.pekko.persistence.jdbc.db.SlickExtensionImpl;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.jdbc.state.javadsl.JdbcDurableStateStore;
+import org.apache.pekko.persistence.journal.Tagged;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.persistence.state.DurableStateStoreRegistry;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.junit.jupiter.api.Test;
+import org.postgresql.core.BaseConnection;
+
+/** The migrated schema and {@link JournalConfig} together, driven by real Pekko persistence. */
+class JournalConfigIT {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(20);
+  private static final String TAG = "sagaflow-test";
+
+  @Test
+  void journalSnapshotsQueriesAndDurableStateWorkOnTheMigratedSchema() throws Exception {
+    TestDatabase db = TestDatabase.fresh();
+    Config config =
+        db.journalConfig()
+            .withFallback(
+                ConfigFactory.parseString(
+                    "pekko.loggers = [\"org.apache.pekko.event.slf4j.Slf4jLogger\"]\n"
+                        + "pekko.logging-filter = \"org.apache.pekko.event.slf4j.Slf4jLoggingFilter\"\n"
+                        + "pekko.loglevel = INFO\n"
+                        // Tag queries wait for the ordering sequence; its default poll is 1 s.
+                        + "jdbc-read-journal.journal-sequence-retrieval.query-delay = 50ms\n"
+                        + "jdbc-read-journal.refresh-interval = 100ms"))
+            .withFallback(ConfigFactory.load());
+
+    ActorSystem first = ActorSystem.create("journal-first", config);
+    try {
+      ActorRef recorder = first.actorOf(Props.create(Recorder.class, "recorder-1"));
+      assertThat(ask(recorder, "a")).isEqualTo("persisted a");
+      assertThat(ask(recorder, "b")).isEqualTo("persisted b");
+      assertThat(ask(recorder, Recorder.SNAPSHOT)).isEqualTo("snapshot saved");
+      assertThat(ask(recorder, "c")).isEqualTo("persisted c");
+
+      JdbcReadJournal readJournal =
+          PersistenceQuery.get(first)
+              .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+      List<EventEnvelope> tagged =
+          readJournal
+              .currentEventsByTag(TAG, Offset.noOffset())
+              .runWith(Sink.seq(), first)
+              .toCompletableFuture()
+              .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(tagged).extracting(EventEnvelope::event).containsExactly("a", "b", "c");
+
+      @SuppressWarnings("unchecked")
+      JdbcDurableStateStore<String> states =
+          DurableStateStoreRegistry.get(first)
+              .getDurableStateStoreFor(
+                  JdbcDurableStateStore.class, JdbcDurableStateStore.Identifier());
+      states
+          .upsertObject("state-1", 1L, "hello", TAG)
+          .toCompletableFuture()
+          .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+
+      // The journal's pool is the shared one, and the driver got reWriteBatchedInserts.
+      SlickExtensionImpl slick = (SlickExtensionImpl) SlickExtension.get(first);
+      try (Connection c =
+          slick
+              .database(first.settings().config().getConfig("jdbc-journal"))
+              .database()
+              .source()
+              .createConnection()) {
+        BaseConnection pg = c.unwrap(BaseConnection.class);
+        assertThat(pg.getQueryExecutor().isReWriteBatchedInsertsEnabled()).isTrue();
+        assertThat(c.getMetaData().getURL()).isEqualTo(db.jdbcUrl());
+      }
+    } finally {
+      terminate(first);
+    }
+
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(3);
+    assertThat(db.count("SELECT count(*) FROM event_tag WHERE tag = '" + TAG + "'")).isEqualTo(3);
+    assertThat(db.count("SELECT count(*) FROM snapshot")).isEqualTo(1);
+    assertThat(db.count("SELECT count(*) FROM durable_state")).isEqualTo(1);
+
+    ActorSystem second = ActorSystem.create("journal-second", config);
+    try {
+      ActorRef recovered = second.actorOf(Props.create(Recorder.class, "recorder-1"));
+      assertThat(ask(recovered, Recorder.STATE)).isEqualTo(List.of("a", "b", "c"));
+    } finally {
+      terminate(second);
+    }
+  }
+
+  private static Object ask(ActorRef actor, Object message) throws Exception {
+    return Patterns.ask(actor, message, TIMEOUT)
+        .toCompletableFuture()
+        .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  private static void terminate(ActorSystem system) throws Exception {
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  /** Persists every string it receives, tagged; answers its recovered state. */
+  static final class Recorder extends AbstractPersistentActor {
+    static final String STATE = "?state";
+    static final String SNAPSHOT = "?snapshot";
+
+    private final String persistenceId;
+    private final List<String> events = new ArrayList<>();
+    private ActorRef snapshotRequester = ActorRef.noSender();
+
+    Recorder(String persistenceId) {
+      this.persistenceId = persistenceId;
+    }
+
+    @Override
+    public String persistenceId() {
+      return persistenceId;
+    }
+
+    @Override
+    public Receive createReceiveRecover() {
+      return receiveBuilder()
+          .match(
+              SnapshotOffer.class,
+              offer -> events.addAll(List.of(((String) offer.snapshot()).split(","))))
+          .match(String.class, events::add)
+          .build();
+    }
+
+    @Override
+    public Receive createReceive() {
+      return receiveBuilder()
+          .matchEquals(STATE, m -> getSender().tell(List.copyOf(events), getSelf()))
+          .matchEquals(
+              SNAPSHOT,
+              m -> {
+                snapshotRequester = getSender();
+                saveSnapshot(String.join(",", events));
+              })
+          .match(
+              SaveSnapshotSuccess.class, m -> snapshotRequester.tell("snapshot saved", getSelf()))
+          .match(
+              SaveSnapshotFailure.class,
+              m -> snapshotRequester.tell("snapshot failed: " + m.cause(), getSelf()))
+          .match(
+              String.class,
+              event ->
+                  persist(
+                      new Tagged(event, Set.of(TAG)),
+                      persisted -> {
+                        events.add(event);
+                        getSender().tell("persisted " + event, getSelf());
+                      }))
+          .build();
+    }
+  }
+}

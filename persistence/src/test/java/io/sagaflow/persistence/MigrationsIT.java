@@ -1,0 +1,76 @@
+package io.sagaflow.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+class MigrationsIT {
+
+  @Test
+  void createsThePluginSchemaOnceAndThenAppliesNothing() throws SQLException {
+    EmbeddedDatabase server = TestDatabase.server();
+    String database = createEmptyDatabase(server);
+    TestDatabase db =
+        new TestDatabase(database, server.jdbcUrl(database), server.user(), server.password());
+
+    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(1);
+
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                    + " AND table_name IN ('event_journal', 'event_tag', 'snapshot',"
+                    + " 'durable_state')"))
+        .isEqualTo(4);
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname IN"
+                    + " ('event_journal_ordering_idx', 'state_tag_idx', 'state_global_offset_idx')"))
+        .isEqualTo(3);
+    assertThat(
+            db.scalar(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                    + " WHERE conname = 'fk_event_journal'"))
+        .isEqualTo("FOREIGN KEY (event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE");
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(1);
+
+    assertThat(Migrations.migrate(db.settings())).isZero();
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(1);
+  }
+
+  @Test
+  void tablesLandInTheConnectionsSchemaNotInPublic() throws SQLException {
+    EmbeddedDatabase server = TestDatabase.server();
+    String database = createEmptyDatabase(server);
+    String url = server.jdbcUrl(database) + "?currentSchema=tenant_a";
+
+    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(1);
+
+    TestDatabase db = new TestDatabase(database, url, server.user(), server.password());
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tenant_a'"
+                    + " AND table_name IN ('event_journal', 'event_tag', 'snapshot',"
+                    + " 'durable_state', 'flyway_schema_history')"))
+        .isEqualTo(5);
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+        .isZero();
+  }
+
+  private static String createEmptyDatabase(EmbeddedDatabase server) throws SQLException {
+    String name = "migrations_" + UUID.randomUUID().toString().replace("-", "");
+    try (Connection c =
+            DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
+        Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE " + name);
+    }
+    return name;
+  }
+}
