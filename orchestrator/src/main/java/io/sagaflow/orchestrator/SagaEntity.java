@@ -30,6 +30,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -56,6 +57,13 @@ public final class SagaEntity
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
       EntityTypeKey.create(Command.class, "saga");
+
+  /**
+   * Events that change a saga's status carry one of these tags, chosen by saga id; the saga index
+   * projection reads one tag per instance. Changing the count needs a projection rebuild.
+   */
+  public static final List<String> INDEX_TAGS =
+      List.of("saga-index-0", "saga-index-1", "saga-index-2", "saga-index-3");
 
   private static final String TIMEOUT_TIMER = "attempt-timeout";
   private static final String RETRY_TIMER = "retry";
@@ -104,6 +112,11 @@ public final class SagaEntity
   public sealed interface Event extends SagaSerializable {
     Instant at();
 
+    /** Whether the saga's status changes with this event; such events feed the saga index. */
+    default boolean changesStatus() {
+      return true;
+    }
+
     /** Written into every event's JSON so that migrations can tell old shapes apart. */
     @JsonProperty("schemaVersion")
     default int schemaVersion() {
@@ -125,7 +138,12 @@ public final class SagaEntity
 
   /** A step succeeded and the next one is due now: one write for both. */
   public record StepSucceeded(
-      String step, int attempt, JsonNode output, String nextStep, Instant at) implements Event {}
+      String step, int attempt, JsonNode output, String nextStep, Instant at) implements Event {
+    @Override
+    public boolean changesStatus() {
+      return false;
+    }
+  }
 
   /** The last step succeeded: the saga is complete. */
   public record SagaCompleted(String step, int attempt, JsonNode output, Instant at)
@@ -133,7 +151,12 @@ public final class SagaEntity
 
   /** An attempt failed retryably; the next one is due at {@code retryAt}. */
   public record StepAttemptFailed(
-      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {}
+      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {
+    @Override
+    public boolean changesStatus() {
+      return false;
+    }
+  }
 
   /**
    * A step was rejected, or gave no answer before its attempts ran out ({@code uncertain}); the
@@ -154,10 +177,24 @@ public final class SagaEntity
       String reason, String commandId, List<String> compensations, Instant at) implements Event {}
 
   public record CompensationAttemptFailed(
-      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {}
+      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {
+    @Override
+    public boolean changesStatus() {
+      return false;
+    }
+  }
 
-  /** A step was undone; the next compensation (if any) is due now. */
-  public record StepCompensated(String step, int attempt, Instant at) implements Event {}
+  /**
+   * A step was undone; the next compensation (if any) is due now. {@code sagaCompensated} says it
+   * was the last one, so that readers of the journal need no state to know the saga's status.
+   */
+  public record StepCompensated(String step, int attempt, boolean sagaCompensated, Instant at)
+      implements Event {
+    @Override
+    public boolean changesStatus() {
+      return sagaCompensated;
+    }
+  }
 
   /** A compensation was rejected or ran out of attempts: the saga waits for an operator. */
   public record CompensationFailed(
@@ -178,6 +215,8 @@ public final class SagaEntity
   private final StepRunner runner;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
 
+  private final Set<String> indexTags;
+
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
 
@@ -197,6 +236,7 @@ public final class SagaEntity
     this.registry = registry;
     this.runner = runner;
     this.shard = shard;
+    this.indexTags = Set.of(indexTag(sagaId));
   }
 
   /**
@@ -475,7 +515,8 @@ public final class SagaEntity
     Cursor cursor = state.cursor();
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded) {
-      return new StepCompensated(step.name(), cursor.attempt(), now);
+      return new StepCompensated(
+          step.name(), cursor.attempt(), state.compensations().isEmpty(), now);
     }
     String error = errorOf(outcome);
     if (outcome instanceof Outcome.Retryable r
@@ -645,6 +686,16 @@ public final class SagaEntity
         drive(active);
       }
     }
+  }
+
+  /** The index tag of a saga. */
+  public static String indexTag(String sagaId) {
+    return INDEX_TAGS.get(Math.floorMod(sagaId.hashCode(), INDEX_TAGS.size()));
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return event.changesStatus() ? indexTags : Set.of();
   }
 
   @Override

@@ -75,7 +75,7 @@ class SagaEntityTest {
 
   private final SagaDefinition withDeadline =
       SagaDefinition.builder("hurried")
-          .deadline(Duration.ofMillis(300))
+          .deadline(Duration.ofSeconds(2))
           .defaultTimeout(Duration.ofSeconds(30))
           .step(Step.named("first").invoke(script.action("first")).compensateWith(script.compensation("first")))
           .step(Step.named("second").invoke(script.action("second")).compensateWith(script.compensation("second")))

@@ -1,0 +1,65 @@
+package io.sagaflow.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+
+/**
+ * A node in its own JVM for {@link CrashRecoveryIT}: {@code CrashTestNode <participantsUrl>
+ * [sagasToStart]}. The database comes from {@code SAGAFLOW_DB_URL}. Prints {@code UP} once the node
+ * runs and {@code STARTED n} once n starts are acknowledged, then runs until killed.
+ */
+public final class CrashTestNode {
+  static final SagaDefinition CRASH =
+      SagaDefinition.builder("crash")
+          .defaultRetry(r -> r.minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1)))
+          .defaultTimeout(Duration.ofSeconds(10))
+          .step(Step.named("a").invoke(HttpCall.post("payments", "/a").withBody(ctx -> ctx.input())).compensateWith(HttpCall.post("payments", "/undo-a")))
+          .step(Step.named("b").invoke(HttpCall.post("payments", "/b").withBody(ctx -> ctx.input())).compensateWith(HttpCall.post("payments", "/undo-b")))
+          .step(Step.named("c").invoke(HttpCall.post("payments", "/c").withBody(ctx -> ctx.input())))
+          .build();
+
+  private CrashTestNode() {}
+
+  public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (Throwable e) {
+      e.printStackTrace();
+      // Pekko's threads would keep a broken node JVM alive; the test must see it die.
+      System.exit(1);
+    }
+  }
+
+  private static void run(String[] args) {
+    String participants = args[0];
+    int sagas = args.length > 1 ? Integer.parseInt(args[1]) : 0;
+    var config =
+        ConfigFactory.parseMap(
+                Map.of(
+                    "pekko.remote.artery.canonical.port", 0,
+                    "sagaflow.participants.payments.url", participants))
+            .withFallback(ConfigFactory.load());
+    var node = SagaflowNode.start(config, List.of(CRASH));
+    System.out.println("UP");
+    System.out.flush();
+    if (sagas > 0) {
+      var json = new ObjectMapper();
+      CompletableFuture.allOf(
+              IntStream.range(0, sagas)
+                  .mapToObj(i -> node.engine().start("crash-" + i, "crash", null, json.createObjectNode().put("n", i)).toCompletableFuture())
+                  .toArray(CompletableFuture[]::new))
+          .join();
+      System.out.println("STARTED " + sagas);
+      System.out.flush();
+    }
+    node.system().getWhenTerminated().toCompletableFuture().join();
+  }
+}

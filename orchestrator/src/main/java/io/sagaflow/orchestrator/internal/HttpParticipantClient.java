@@ -1,0 +1,458 @@
+package io.sagaflow.orchestrator.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.internal.Outcome.Permanent;
+import io.sagaflow.orchestrator.internal.Outcome.Retryable;
+import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharset;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ResponseEntity;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.BufferOverflowException;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The {@link ParticipantClient} that calls participants over HTTP through pekko-http's pooled
+ * client and classifies each reply by the failure rules.
+ *
+ * <p>A 2xx body becomes the output: parsed JSON; {@link NullNode} when the body is empty (e.g.
+ * 204), so "no output" stays distinguishable from a participant that answered {@code {}}; a {@link
+ * TextNode} of the text when it is not JSON. The request timeout bounds the whole exchange,
+ * including waiting for a pooled connection and reading the body. Every response entity is read or
+ * cancelled, even one that arrives after the timeout, so no pooled connection is left waiting for a
+ * subscriber.
+ *
+ * <p>Connections come from a pool per participant host configured by {@code
+ * sagaflow.participant-client.host-connection-pool}, laid over {@code
+ * pekko.http.host-connection-pool}: it holds only what differs, and affects participant calls only.
+ */
+public final class HttpParticipantClient implements ParticipantClient {
+
+  /** The config section of this client. */
+  public static final String CONFIG_PATH = "sagaflow.participant-client";
+
+  static final String MAX_RESPONSE_BYTES_KEY = CONFIG_PATH + ".max-response-bytes";
+  static final String POOL_KEY = CONFIG_PATH + ".host-connection-pool";
+  static final int EXCERPT_CHARS = 200;
+
+  // Set from the body, or meaningless on a request; pekko would drop them with a warning.
+  private static final Set<String> IGNORED_HEADERS =
+      Set.of("content-type", "content-length", "transfer-encoding");
+
+  private static final ObjectMapper JSON =
+      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+
+  private final ActorSystem<?> system;
+  private final ParticipantDirectory directory;
+  private final long maxResponseBytes;
+  private final Http http;
+  private final HttpsConnectionContext httpsContext;
+  private final ConnectionPoolSettings poolSettings;
+  private final LoggingAdapter poolLog;
+  private final Materializer materializer;
+
+  /**
+   * @param maxResponseBytes the largest response body read; a larger 2xx body is a permanent
+   *     failure
+   */
+  public HttpParticipantClient(
+      ActorSystem<?> system, ParticipantDirectory directory, long maxResponseBytes) {
+    this.system = Objects.requireNonNull(system, "system");
+    this.directory = Objects.requireNonNull(directory, "directory");
+    if (maxResponseBytes <= 0) {
+      throw new IllegalArgumentException("maxResponseBytes must be > 0, was " + maxResponseBytes);
+    }
+    this.maxResponseBytes = maxResponseBytes;
+    this.http = Http.get(system);
+    this.httpsContext = http.defaultClientHttpsContext();
+    this.poolSettings = poolSettings(system.settings().config());
+    this.poolLog = system.classicSystem().log();
+    this.materializer = Materializer.matFromSystem(system);
+  }
+
+  /** A client configured from the system's config and this process's environment. */
+  public static HttpParticipantClient create(ActorSystem<?> system) {
+    return create(system, ParticipantDirectory.create(system.settings().config()));
+  }
+
+  /** A client with the given directory, its limits read from the system's config. */
+  public static HttpParticipantClient create(
+      ActorSystem<?> system, ParticipantDirectory directory) {
+    return new HttpParticipantClient(
+        system, directory, system.settings().config().getBytes(MAX_RESPONSE_BYTES_KEY));
+  }
+
+  /** The pool settings for participant calls: this client's section over pekko-http's. */
+  static ConnectionPoolSettings poolSettings(Config config) {
+    Config overlay = config.hasPath(POOL_KEY) ? config.getConfig(POOL_KEY) : ConfigFactory.empty();
+    return ConnectionPoolSettings.create(
+        overlay.atPath("pekko.http.host-connection-pool").withFallback(config));
+  }
+
+  @Override
+  public CompletionStage<Outcome> call(ParticipantRequest request) {
+    if (request == null) {
+      return CompletableFuture.completedFuture(new Permanent("no request"));
+    }
+    Target target;
+    HttpRequest httpRequest;
+    try {
+      Optional<URI> base = directory.baseUrl(request.participant());
+      if (base.isEmpty()) {
+        return CompletableFuture.completedFuture(
+            new Permanent(ParticipantDirectory.missingMessage(request.participant())));
+      }
+      target = Target.of(request, base.get());
+      httpRequest = toHttpRequest(request, target.uri());
+    } catch (RuntimeException | JsonProcessingException e) {
+      // Building the request is deterministic: retrying cannot help, and nothing was sent.
+      return CompletableFuture.completedFuture(
+          new Permanent(
+              "cannot call "
+                  + request.participant()
+                  + " "
+                  + request.method()
+                  + " "
+                  + pathOnly(request.path())
+                  + ": "
+                  + e.getMessage()));
+    }
+    try {
+      return exchange(target, httpRequest);
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Retryable.of(describeFailure(e, target)));
+    }
+  }
+
+  private CompletionStage<Outcome> exchange(Target target, HttpRequest httpRequest) {
+    CompletableFuture<Outcome> result = new CompletableFuture<>();
+    long deadline = System.nanoTime() + target.timeout().toNanos();
+    // The timer is what guarantees completion: whatever the pool or the stream does, the caller
+    // hears back by the deadline.
+    Cancellable timer =
+        system
+            .scheduler()
+            .scheduleOnce(
+                target.timeout(),
+                () -> result.complete(Retryable.of(target.timedOut())),
+                system.executionContext());
+    result.whenComplete((outcome, failure) -> timer.cancel());
+    http.singleRequest(httpRequest, httpsContext, poolSettings, poolLog)
+        .whenComplete(
+            (response, failure) -> {
+              if (failure != null) {
+                result.complete(Retryable.of(describeFailure(failure, target)));
+                return;
+              }
+              long remainingMillis = (deadline - System.nanoTime()) / 1_000_000;
+              if (result.isDone() || remainingMillis <= 0) {
+                response.discardEntityBytes(materializer);
+                result.complete(Retryable.of(target.timedOut()));
+                return;
+              }
+              try {
+                read(response, target, remainingMillis)
+                    .whenComplete(
+                        (outcome, readFailure) ->
+                            result.complete(
+                                outcome != null
+                                    ? outcome
+                                    : Retryable.of(describeFailure(readFailure, target))));
+              } catch (RuntimeException e) {
+                response.discardEntityBytes(materializer);
+                result.complete(Retryable.of(describeFailure(e, target)));
+              }
+            });
+    return result;
+  }
+
+  private CompletionStage<Outcome> read(HttpResponse response, Target target, long timeoutMillis) {
+    ResponseEntity entity = response.entity();
+    OptionalLong length = entity.getContentLengthOption();
+    if (length.isPresent() && length.getAsLong() > maxResponseBytes) {
+      // Draining a body we will not use costs more than a new connection, so fail its stream.
+      abandonOversized(entity);
+      return CompletableFuture.completedFuture(tooLarge(response, target));
+    }
+    Charset charset =
+        entity
+            .getContentType()
+            .getCharsetOption()
+            .map(HttpCharset::nioCharset)
+            .orElse(StandardCharsets.UTF_8);
+    return entity
+        .withSizeLimit(maxResponseBytes)
+        .toStrict(timeoutMillis, materializer)
+        .handle(
+            (strict, failure) ->
+                failure == null
+                    ? classify(response, target, strict.getData(), charset)
+                    : readFailed(response, target, failure));
+  }
+
+  private Outcome classify(HttpResponse response, Target target, ByteString body, Charset charset) {
+    int status = response.status().intValue();
+    if (isSuccess(status)) {
+      return new Succeeded(output(body, charset));
+    }
+    return byStatus(response, target, excerpt(body.decodeString(charset)));
+  }
+
+  private Outcome readFailed(HttpResponse response, Target target, Throwable failure) {
+    if (find(failure, EntityStreamSizeException.class) != null) {
+      return tooLarge(response, target);
+    }
+    if (find(failure, TimeoutException.class) != null) {
+      return Retryable.of(target.timedOut());
+    }
+    if (isSuccess(response.status().intValue())) {
+      // The participant may have applied the effect but we lost its output: uncertain, retry.
+      return Retryable.of(describeFailure(failure, target));
+    }
+    return byStatus(response, target, "(body unreadable)");
+  }
+
+  private Outcome tooLarge(HttpResponse response, Target target) {
+    if (isSuccess(response.status().intValue())) {
+      return new Permanent(
+          "response body of " + target + " exceeds " + maxResponseBytes + " bytes");
+    }
+    return byStatus(response, target, "(body over " + maxResponseBytes + " bytes not read)");
+  }
+
+  private static Outcome byStatus(HttpResponse response, Target target, String excerpt) {
+    int status = response.status().intValue();
+    String reason = response.status().reason();
+    String error =
+        target
+            + " answered "
+            + status
+            + (reason == null || reason.isEmpty() ? "" : " " + reason)
+            + (excerpt.isEmpty() ? "" : ": " + excerpt);
+    if (isRetryableStatus(status)) {
+      Optional<Duration> retryAfter =
+          response.getHeader("Retry-After").map(HttpHeader::value).flatMap(RetryAfter::parse);
+      return new Retryable(error, retryAfter);
+    }
+    return new Permanent(error);
+  }
+
+  static boolean isRetryableStatus(int status) {
+    return status == 408 || status == 425 || status == 429 || (status >= 500 && status <= 599);
+  }
+
+  private static boolean isSuccess(int status) {
+    return status >= 200 && status <= 299;
+  }
+
+  static JsonNode output(ByteString body, Charset charset) {
+    if (body.isEmpty()) {
+      return NullNode.getInstance();
+    }
+    try {
+      JsonNode parsed = JSON.readTree(body.toArray());
+      return parsed == null || parsed.isMissingNode() ? NullNode.getInstance() : parsed;
+    } catch (IOException e) {
+      return TextNode.valueOf(body.decodeString(charset));
+    }
+  }
+
+  /** At most {@value #EXCERPT_CHARS} characters of {@code text} on one line. */
+  static String excerpt(String text) {
+    String flat = text.replaceAll("[\\s\\p{Cntrl}]+", " ").strip();
+    if (flat.length() <= EXCERPT_CHARS) {
+      return flat;
+    }
+    int end = EXCERPT_CHARS;
+    if (Character.isHighSurrogate(flat.charAt(end - 1))) {
+      end--;
+    }
+    return flat.substring(0, end) + "…";
+  }
+
+  private HttpRequest toHttpRequest(ParticipantRequest request, URI uri)
+      throws JsonProcessingException {
+    Duration timeout = request.timeout();
+    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    String methodName = Objects.requireNonNull(request.method(), "method").toUpperCase(Locale.ROOT);
+    HttpMethod method =
+        HttpMethods.lookup(methodName)
+            .orElseThrow(() -> new IllegalArgumentException("unknown HTTP method"));
+    List<HttpHeader> headers = new ArrayList<>();
+    boolean hasAccept = false;
+    for (Map.Entry<String, String> header : request.headers().entrySet()) {
+      String name = header.getKey().toLowerCase(Locale.ROOT);
+      if (IGNORED_HEADERS.contains(name)) {
+        continue;
+      }
+      if (hasLineBreak(header.getKey()) || hasLineBreak(header.getValue())) {
+        // A saga id is user input: never let it smuggle in extra headers.
+        throw new IllegalArgumentException("header " + header.getKey() + " has a line break");
+      }
+      hasAccept |= name.equals("accept");
+      headers.add(RawHeader.create(header.getKey(), header.getValue()));
+    }
+    if (!hasAccept) {
+      headers.add(RawHeader.create("Accept", "application/json"));
+    }
+    HttpRequest httpRequest =
+        HttpRequest.create(uri.toASCIIString()).withMethod(method).addHeaders(headers);
+    if (request.body() != null) {
+      httpRequest =
+          httpRequest.withEntity(
+              HttpEntities.create(
+                  ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(request.body())));
+    }
+    return httpRequest;
+  }
+
+  private static boolean hasLineBreak(String s) {
+    return s.indexOf('\r') >= 0 || s.indexOf('\n') >= 0 || s.indexOf('\0') >= 0;
+  }
+
+  /**
+   * Fails the stream of an entity known to exceed the cap, which closes its connection. Failing,
+   * not cancelling: pekko-http's pool can hand a connection whose entity was only cancelled to the
+   * next request before closing it, and that unrelated request then fails.
+   */
+  private void abandonOversized(ResponseEntity entity) {
+    entity.withSizeLimit(maxResponseBytes).getDataBytes().runWith(Sink.ignore(), materializer);
+  }
+
+  static String describeFailure(Throwable failure, Target target) {
+    Throwable root = unwrap(failure);
+    String kind = null;
+    for (Throwable t = root; t != null && kind == null; t = t.getCause()) {
+      String message = String.valueOf(t.getMessage());
+      if (t instanceof ConnectException || message.contains("Connection refused")) {
+        kind = "connection refused";
+      } else if (t instanceof UnknownHostException || message.contains("UnknownHostException")) {
+        kind = "unknown host";
+      } else if (t instanceof BufferOverflowException) {
+        kind = "too many requests queued (max-open-requests)";
+      } else if (message.contains("Connect timeout")) {
+        kind = "connect timed out";
+      } else if (message.contains("Connection reset")
+          || t.getClass().getSimpleName().equals("UnexpectedConnectionClosureException")) {
+        kind = "connection closed by peer";
+      } else if (t instanceof TimeoutException) {
+        return target.timedOut();
+      }
+    }
+    if (kind == null) {
+      String message = root.getMessage() == null ? "" : ": " + excerpt(root.getMessage());
+      kind = "request failed (" + root.getClass().getSimpleName() + message + ")";
+    }
+    return kind + ": " + target.participant() + " " + target.origin() + " (" + target.call() + ")";
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static <T extends Throwable> T find(Throwable failure, Class<T> type) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+
+  private static String pathOnly(String path) {
+    if (path == null) {
+      return "";
+    }
+    int query = path.indexOf('?');
+    return query < 0 ? path : path.substring(0, query);
+  }
+
+  static String human(Duration duration) {
+    long millis = duration.toMillis();
+    return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
+  }
+
+  /** Where one call goes, and how it is named in errors (no query string, no headers). */
+  record Target(
+      String participant, String method, String path, URI uri, String origin, Duration timeout) {
+
+    static Target of(ParticipantRequest request, URI base) {
+      URI uri = ParticipantDirectory.join(base, request.path());
+      String origin =
+          base.getScheme()
+              + "://"
+              + base.getHost()
+              + (base.getPort() < 0 ? "" : ":" + base.getPort());
+      return new Target(
+          request.participant(),
+          Objects.requireNonNull(request.method(), "method").toUpperCase(Locale.ROOT),
+          pathOnly(request.path()),
+          uri,
+          origin,
+          request.timeout());
+    }
+
+    String call() {
+      return method + " " + path;
+    }
+
+    String timedOut() {
+      return "timed out after " + human(timeout) + " calling " + this;
+    }
+
+    @Override
+    public String toString() {
+      return participant + " " + call();
+    }
+  }
+}

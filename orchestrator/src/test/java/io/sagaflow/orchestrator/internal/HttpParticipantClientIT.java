@@ -1,0 +1,451 @@
+package io.sagaflow.orchestrator.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.internal.Outcome.Permanent;
+import io.sagaflow.orchestrator.internal.Outcome.Retryable;
+import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
+import io.sagaflow.orchestrator.testing.StubParticipant;
+import io.sagaflow.orchestrator.testing.StubParticipant.Call;
+import io.sagaflow.orchestrator.testing.StubParticipant.Response;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class HttpParticipantClientIT {
+
+  private static final ActorTestKit testKit = ActorTestKit.create("HttpParticipantClientIT");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CHARGE = "/payments/charge";
+  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+  private StubParticipant stub;
+  private HttpParticipantClient client;
+
+  @BeforeEach
+  void startStub() {
+    stub = StubParticipant.start();
+    client = clientFor(stub.baseUrl(), 1024 * 1024);
+  }
+
+  @AfterEach
+  void stopStub() {
+    stub.close();
+  }
+
+  @AfterAll
+  static void stopActorSystem() throws Exception {
+    shutDown(testKit);
+  }
+
+  // Pools closed first, so that the system's shutdown does not log them as failed.
+  private static void shutDown(ActorTestKit kit) throws Exception {
+    Http.get(kit.system())
+        .shutdownAllConnectionPools()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  void jsonBodyOf2xxIsTheOutput() throws Exception {
+    stub.on(CHARGE).respond(201, "{\"chargeId\":\"c-1\",\"amount\":42}");
+
+    Outcome outcome = call(client, request(CHARGE, "saga-1/charge"));
+
+    assertThat(outcome).isInstanceOf(Succeeded.class);
+    JsonNode output = ((Succeeded) outcome).output();
+    assertThat(output.get("chargeId").asText()).isEqualTo("c-1");
+    assertThat(output.get("amount").asInt()).isEqualTo(42);
+  }
+
+  @Test
+  void emptyBodyOf2xxIsJsonNull() throws Exception {
+    stub.on("/no-content").respond(Response.empty(204));
+    stub.on("/empty-ok").respond(Response.empty(200));
+
+    assertThat(call(client, request("/no-content", "k1")))
+        .isEqualTo(new Succeeded(NullNode.getInstance()));
+    assertThat(call(client, request("/empty-ok", "k2")))
+        .isEqualTo(new Succeeded(NullNode.getInstance()));
+  }
+
+  @Test
+  void nonJsonBodyOf2xxIsText() throws Exception {
+    stub.on(CHARGE).respond(Response.text(200, "charged, thanks"));
+
+    assertThat(call(client, request(CHARGE, "k")))
+        .isEqualTo(new Succeeded(TextNode.valueOf("charged, thanks")));
+  }
+
+  @Test
+  void serviceUnavailableIsRetryableWithStatusAndExcerpt() throws Exception {
+    stub.on(CHARGE).alwaysStatus(503);
+
+    Outcome outcome = call(client, request(CHARGE, "k"));
+
+    assertThat(outcome).isInstanceOf(Retryable.class);
+    Retryable retryable = (Retryable) outcome;
+    assertThat(retryable.error())
+        .contains("payments POST /payments/charge answered 503 Service Unavailable")
+        .contains("stubbed 503");
+    assertThat(retryable.retryAfter()).isEmpty();
+  }
+
+  @Test
+  void retryAfterSecondsBecomesTheDelay() throws Exception {
+    stub.on(CHARGE).alwaysStatus(503).retryAfter("3");
+
+    Outcome outcome = call(client, request(CHARGE, "k"));
+
+    assertThat(outcome).isInstanceOf(Retryable.class);
+    assertThat(((Retryable) outcome).retryAfter()).contains(Duration.ofSeconds(3));
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {408, 425, 429, 500, 502, 504})
+  void throttlingTimeoutAndServerErrorsAreRetryable(int status) throws Exception {
+    stub.on(CHARGE).alwaysStatus(status);
+
+    Outcome outcome = call(client, request(CHARGE, "k"));
+
+    assertThat(outcome).isInstanceOf(Retryable.class);
+    assertThat(((Retryable) outcome).error()).contains("answered " + status);
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {400, 404, 409, 422, 302})
+  void otherClientErrorsAndRedirectsArePermanent(int status) throws Exception {
+    stub.on(CHARGE).alwaysStatus(status);
+
+    Outcome outcome = call(client, request(CHARGE, "k"));
+
+    assertThat(outcome).isInstanceOf(Permanent.class);
+    assertThat(((Permanent) outcome).error())
+        .contains("payments POST /payments/charge answered " + status)
+        .contains("stubbed " + status);
+  }
+
+  @Test
+  void errorTextIsAShortExcerptAndNeverEchoesRequestHeaders() throws Exception {
+    stub.on(CHARGE).respond(Response.json(500, "{\"trace\":\"" + "x".repeat(5000) + "\"}"));
+    ParticipantRequest request =
+        new ParticipantRequest(
+            "payments",
+            "POST",
+            CHARGE,
+            null,
+            Map.of("Authorization", "Bearer s3cret", "Idempotency-Key", "saga-9/charge"),
+            TIMEOUT);
+
+    String error = ((Retryable) call(client, request)).error();
+
+    assertThat(error).hasSizeLessThan(300).doesNotContain("s3cret").doesNotContain("saga-9");
+    assertThat(error).endsWith("…");
+  }
+
+  @Test
+  void refusedConnectionIsRetryable() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    HttpParticipantClient toNowhere = clientFor("http://127.0.0.1:" + closedPort, 1024);
+
+    Outcome outcome = call(toNowhere, request(CHARGE, "k"));
+
+    assertThat(outcome).isInstanceOf(Retryable.class);
+    assertThat(((Retryable) outcome).error())
+        .startsWith("connection refused: payments http://127.0.0.1:" + closedPort);
+  }
+
+  @Test
+  void slowParticipantPastTheTimeoutIsRetryableAndTheLateWorkStillLands() throws Exception {
+    stub.on(CHARGE).delay(Duration.ofMillis(1500));
+    ParticipantRequest request =
+        new ParticipantRequest(
+            "payments",
+            "POST",
+            CHARGE,
+            null,
+            Map.of("Idempotency-Key", "saga-1/charge"),
+            Duration.ofMillis(300));
+
+    long started = System.nanoTime();
+    Outcome outcome = call(client, request);
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+    assertThat(outcome)
+        .isEqualTo(Retryable.of("timed out after 300ms calling payments POST /payments/charge"));
+    assertThat(took).isLessThan(Duration.ofMillis(1500));
+    // The participant finishes anyway: that is why a timed-out step is uncertain, not rejected.
+    stub.awaitApplied("saga-1/charge", Duration.ofSeconds(5));
+    assertThat(call(client, request(CHARGE, "saga-1/charge"))).isInstanceOf(Succeeded.class);
+    assertThat(stub.timesApplied("saga-1/charge")).isEqualTo(1);
+  }
+
+  @Test
+  void bodyOverTheCapIsPermanentAndThePoolRecovers() throws Exception {
+    HttpParticipantClient capped = clientFor(stub.baseUrl(), 1024);
+    String big = "{\"blob\":\"" + "x".repeat(4000) + "\"}";
+    stub.on("/big").respond(Response.json(200, big));
+    stub.on("/big-chunked").respond(Response.json(200, big).withChunkedBody());
+    stub.on("/small").respond(200, "{\"ok\":true}");
+
+    assertThat(call(capped, request("/big", "k1")))
+        .isEqualTo(new Permanent("response body of payments POST /big exceeds 1024 bytes"));
+    assertThat(call(capped, request("/big-chunked", "k2")))
+        .isEqualTo(new Permanent("response body of payments POST /big-chunked exceeds 1024 bytes"));
+    for (int i = 0; i < 20; i++) {
+      assertThat(call(capped, request("/small", "small-" + i))).isInstanceOf(Succeeded.class);
+    }
+  }
+
+  @Test
+  void defaultCapIsOneMebibyteFromConfig() throws Exception {
+    HttpParticipantClient configured =
+        HttpParticipantClient.create(testKit.system(), directoryFor(stub.baseUrl()));
+    stub.on("/huge").respond(Response.text(200, "x".repeat(1024 * 1024 + 1)));
+    stub.on("/fits").respond(Response.text(200, "x".repeat(1024 * 1024)));
+
+    assertThat(call(configured, request("/huge", "k1")))
+        .isEqualTo(new Permanent("response body of payments POST /huge exceeds 1048576 bytes"));
+    assertThat(call(configured, request("/fits", "k2"))).isInstanceOf(Succeeded.class);
+  }
+
+  @Test
+  void sagaHeadersAndJsonBodyArriveUnchanged() throws Exception {
+    Map<String, String> headers =
+        Map.of(
+            "Idempotency-Key", "saga-42/charge",
+            "Saga-Id", "saga-42",
+            "Saga-Type", "trip-booking",
+            "Saga-Step", "charge",
+            "Saga-Attempt", "3",
+            "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    JsonNode body = JSON.readTree("{\"amount\":1999,\"currency\":\"EUR\",\"tags\":[\"a\",\"b\"]}");
+
+    Outcome outcome =
+        call(client, new ParticipantRequest("payments", "post", CHARGE, body, headers, TIMEOUT));
+
+    assertThat(outcome).isInstanceOf(Succeeded.class);
+    Call call = stub.awaitCalls(CHARGE, 1, TIMEOUT).get(0);
+    assertThat(call.method()).isEqualTo("POST");
+    headers.forEach((name, value) -> assertThat(call.header(name)).as(name).contains(value));
+    assertThat(call.sagaAttempt()).hasValue(3);
+    assertThat(call.header("Content-Type")).contains("application/json");
+    assertThat(call.header("Accept")).contains("application/json");
+    assertThat(call.bodyJson()).isEqualTo(body);
+  }
+
+  @Test
+  void requestWithoutBodySendsNoContentType() throws Exception {
+    call(
+        client,
+        new ParticipantRequest("payments", "DELETE", "/payments/c-1", null, Map.of(), TIMEOUT));
+
+    Call call = stub.awaitCalls("/payments/c-1", 1, TIMEOUT).get(0);
+    assertThat(call.method()).isEqualTo("DELETE");
+    assertThat(call.header("Content-Type")).isEmpty();
+    assertThat(call.body()).isEmpty();
+  }
+
+  @Test
+  void twoHundredConcurrentCallsThroughThePoolAllSucceed() throws Exception {
+    stub.on("/payments/*").delay(Duration.ofMillis(50));
+    List<CompletableFuture<Outcome>> calls = new ArrayList<>();
+
+    for (int i = 0; i < 200; i++) {
+      calls.add(
+          client
+              .call(
+                  new ParticipantRequest(
+                      "payments",
+                      "POST",
+                      "/payments/" + i,
+                      null,
+                      Map.of("Idempotency-Key", "saga-" + i + "/charge"),
+                      Duration.ofSeconds(20)))
+              .toCompletableFuture());
+    }
+    CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+
+    assertThat(calls).allSatisfy(c -> assertThat(c.join()).isInstanceOf(Succeeded.class));
+    assertThat(stub.appliedEffects()).isEqualTo(200);
+    assertThat(stub.maxTimesApplied()).isEqualTo(1);
+  }
+
+  @Test
+  void failuresThenSuccessApplyTheEffectOnce() throws Exception {
+    stub.on(CHARGE).failTimes(2, 503).respond(200, "{\"chargeId\":\"c-7\"}");
+    ParticipantRequest request = request(CHARGE, "saga-7/charge");
+
+    assertThat(call(client, request)).isInstanceOf(Retryable.class);
+    assertThat(call(client, request)).isInstanceOf(Retryable.class);
+    assertThat(call(client, request)).isInstanceOf(Succeeded.class);
+
+    assertThat(stub.calls(CHARGE)).hasSize(3);
+    assertThat(stub.timesApplied("saga-7/charge")).isEqualTo(1);
+  }
+
+  @Test
+  void stubAppliesARepeatedIdempotencyKeyOnceAndReplaysItsResponse() throws Exception {
+    stub.on(CHARGE).handle(c -> Response.json(201, "{\"call\":" + c.sequence() + "}"));
+
+    Outcome first = call(client, request(CHARGE, "saga-1/charge"));
+    Outcome second = call(client, request(CHARGE, "saga-1/charge"));
+    Outcome other = call(client, request(CHARGE, "saga-2/charge"));
+
+    assertThat(second).isEqualTo(first);
+    assertThat(other).isNotEqualTo(first);
+    assertThat(stub.calls(CHARGE)).hasSize(3);
+    assertThat(stub.timesApplied("saga-1/charge")).isEqualTo(1);
+    assertThat(stub.appliedKeys()).containsExactlyInAnyOrder("saga-1/charge", "saga-2/charge");
+    assertThat(stub.maxTimesApplied()).isEqualTo(1);
+  }
+
+  @Test
+  void stubAppliesConcurrentDuplicatesOnce() throws Exception {
+    stub.on(CHARGE)
+        .delay(Duration.ofMillis(300))
+        .handle(c -> Response.json(200, "{\"call\":" + c.sequence() + "}"));
+
+    CompletableFuture<Outcome> first =
+        client.call(request(CHARGE, "saga-1/charge")).toCompletableFuture();
+    stub.awaitCalls(CHARGE, 1, TIMEOUT);
+    CompletableFuture<Outcome> duplicate =
+        client.call(request(CHARGE, "saga-1/charge")).toCompletableFuture();
+
+    assertThat(duplicate.get(10, TimeUnit.SECONDS)).isEqualTo(first.get(10, TimeUnit.SECONDS));
+    assertThat(stub.timesApplied("saga-1/charge")).isEqualTo(1);
+  }
+
+  @Test
+  void unknownParticipantIsPermanentAndSaysWhatToConfigure() throws Exception {
+    Outcome outcome =
+        call(
+            client,
+            new ParticipantRequest("inventory", "POST", "/reserve", null, Map.of(), TIMEOUT));
+
+    assertThat(outcome).isInstanceOf(Permanent.class);
+    assertThat(((Permanent) outcome).error())
+        .contains("SAGAFLOW_PARTICIPANTS_INVENTORY_URL")
+        .contains("sagaflow.participants.inventory.url");
+  }
+
+  @Test
+  void headerWithALineBreakIsPermanentAndNeverSent() throws Exception {
+    ParticipantRequest request =
+        new ParticipantRequest(
+            "payments", "POST", CHARGE, null, Map.of("Saga-Id", "evil\r\nX-Injected: 1"), TIMEOUT);
+
+    assertThat(call(client, request)).isInstanceOf(Permanent.class);
+    assertThat(stub.calls()).isEmpty();
+  }
+
+  @Test
+  void unknownMethodIsPermanent() throws Exception {
+    Outcome outcome =
+        call(client, new ParticipantRequest("payments", "FROB", CHARGE, null, Map.of(), TIMEOUT));
+
+    assertThat(outcome).isInstanceOf(Permanent.class);
+    assertThat(((Permanent) outcome).error()).contains("unknown HTTP method");
+  }
+
+  @Test
+  void everyResponseEntityIsReleasedEvenWithASingleConnection() throws Exception {
+    // One connection and no subscription timeout: an entity left unread after any of these
+    // outcomes would hold the only connection and time out the next call; one released before
+    // its connection is really free would fail the next call.
+    ActorTestKit singleConnection =
+        ActorTestKit.create(
+            "single-connection",
+            ConfigFactory.parseString(
+                "sagaflow.participant-client.host-connection-pool {\n"
+                    + "  max-connections = 1\n"
+                    + "  response-entity-subscription-timeout = 1 min\n"
+                    + "}"));
+    try {
+      HttpParticipantClient single =
+          new HttpParticipantClient(singleConnection.system(), directoryFor(stub.baseUrl()), 1024);
+      String big = "{\"blob\":\"" + "x".repeat(4000) + "\"}";
+      stub.on("/big").respond(Response.json(200, big));
+      stub.on("/big-chunked").respond(Response.json(200, big).withChunkedBody());
+      stub.on("/big-error").respond(Response.json(503, big));
+      stub.on("/error").alwaysStatus(422);
+      stub.on("/slow").delay(Duration.ofMillis(500));
+      ParticipantRequest slow =
+          new ParticipantRequest(
+              "payments", "POST", "/slow", null, Map.of(), Duration.ofMillis(100));
+
+      // Rounds, because a connection released too early fails the next call only sometimes
+      // (about one in five with a cancelled oversized body).
+      for (int round = 0; round < 30; round++) {
+        assertThat(call(single, request("/big", "a" + round))).isInstanceOf(Permanent.class);
+        assertThat(call(single, request("/ok", "ok-a" + round))).isInstanceOf(Succeeded.class);
+      }
+      for (int round = 0; round < 5; round++) {
+        assertThat(call(single, request("/big-chunked", "b" + round)))
+            .isInstanceOf(Permanent.class);
+        assertThat(call(single, request("/ok", "ok-b" + round))).isInstanceOf(Succeeded.class);
+        assertThat(call(single, request("/big-error", "c" + round))).isInstanceOf(Retryable.class);
+        assertThat(call(single, request("/ok", "ok-c" + round))).isInstanceOf(Succeeded.class);
+        assertThat(call(single, request("/error", "d" + round))).isInstanceOf(Permanent.class);
+        assertThat(call(single, request("/ok", "ok-d" + round))).isInstanceOf(Succeeded.class);
+      }
+      assertThat(call(single, slow)).isInstanceOf(Retryable.class);
+      assertThat(call(single, request("/ok", "ok-slow"))).isInstanceOf(Succeeded.class);
+    } finally {
+      shutDown(singleConnection);
+    }
+  }
+
+  @Test
+  void poolSettingsComeFromTheParticipantClientSection() {
+    ConnectionPoolSettings settings =
+        HttpParticipantClient.poolSettings(testKit.system().settings().config());
+
+    assertThat(settings.getMaxConnections()).isEqualTo(64);
+    assertThat(settings.getMaxOpenRequests()).isEqualTo(1024);
+    assertThat(settings.getMaxRetries()).isZero();
+    assertThat(settings.getMaxConnectionLifetime()).isEqualTo(Duration.ofMinutes(5));
+  }
+
+  private static ParticipantDirectory directoryFor(String baseUrl) {
+    return new ParticipantDirectory(
+        ConfigFactory.parseMap(Map.of("sagaflow.participants.payments.url", baseUrl + "/")),
+        Map.of());
+  }
+
+  private static HttpParticipantClient clientFor(String baseUrl, long maxResponseBytes) {
+    return new HttpParticipantClient(testKit.system(), directoryFor(baseUrl), maxResponseBytes);
+  }
+
+  private static ParticipantRequest request(String path, String idempotencyKey) {
+    return new ParticipantRequest(
+        "payments", "POST", path, null, Map.of("Idempotency-Key", idempotencyKey), TIMEOUT);
+  }
+
+  private static Outcome call(HttpParticipantClient client, ParticipantRequest request)
+      throws Exception {
+    return client.call(request).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+}
