@@ -96,7 +96,8 @@ class CrashRecoveryIT {
     awaitLine(survivor, second, "UP", Duration.ofSeconds(90));
     Instant up = Instant.now();
 
-    Eventually.until("all " + SAGAS + " sagas completed", Duration.ofSeconds(90), () -> completed() == SAGAS);
+    Eventually.until(
+        "all " + SAGAS + " sagas completed", Duration.ofSeconds(90), () -> completed() == SAGAS);
     Instant allDone = Instant.now();
     var resumed = stub.calls().subList(callsBeforeRestart, stub.calls().size());
     Instant firstResumedCall = resumed.get(0).arrivedAt();

@@ -2,6 +2,7 @@ package io.sagaflow.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
@@ -27,6 +28,24 @@ public final class CrashTestNode {
           .build();
 
   private CrashTestNode() {}
+
+  /** A timed-out start has an unknown outcome: a client retries it with the same id. */
+  private static CompletableFuture<SagaReplies.StartReply> startWithRetries(
+      SagaflowNode node, String id, com.fasterxml.jackson.databind.JsonNode input, int tries) {
+    return node.engine()
+        .start(id, "crash", null, input)
+        .toCompletableFuture()
+        .<CompletableFuture<SagaReplies.StartReply>>handle(
+            (reply, failure) -> {
+              if (failure == null) {
+                return CompletableFuture.completedFuture(reply);
+              }
+              return tries > 1
+                  ? startWithRetries(node, id, input, tries - 1)
+                  : CompletableFuture.failedFuture(failure);
+            })
+        .thenCompose(f -> f);
+  }
 
   public static void main(String[] args) {
     try {
@@ -54,7 +73,7 @@ public final class CrashTestNode {
       var json = new ObjectMapper();
       CompletableFuture.allOf(
               IntStream.range(0, sagas)
-                  .mapToObj(i -> node.engine().start("crash-" + i, "crash", null, json.createObjectNode().put("n", i)).toCompletableFuture())
+                  .mapToObj(i -> startWithRetries(node, "crash-" + i, json.createObjectNode().put("n", i), 5))
                   .toArray(CompletableFuture[]::new))
           .join();
       System.out.println("STARTED " + sagas);

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -39,12 +40,22 @@ public final class SagaEngine {
     var config = system.settings().config().getConfig("sagaflow.engine");
     StepRunner runner = new StepRunner(client, objectMapper(system));
     var sharding = ClusterSharding.get(system);
-    var settings = ClusterShardingSettings.create(system).withRememberEntities(true);
+    // In-flight sagas must wake up by themselves after a crash or a rebalance: remembered, in the
+    // same journal as the sagas (set here, not in reference.conf, whose merge order with
+    // pekko-cluster-sharding's own would decide the value).
+    var settings =
+        ClusterShardingSettings.create(system)
+            .withRememberEntities(true)
+            .withRememberEntitiesStoreMode(
+                ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
     sharding.init(
         Entity.of(
                 SagaEntity.ENTITY_TYPE_KEY,
                 ctx -> SagaEntity.create(ctx.getEntityId(), ctx.getShard(), registry, runner))
             .withStopMessage(new SagaEntity.Stop())
+            .withMessageExtractor(
+                new HashCodeMessageExtractor<SagaEntity.Command>(
+                    config.getInt("number-of-shards")))
             .withSettings(settings));
     return new SagaEngine(sharding, registry, config.getDuration("ask-timeout"));
   }

@@ -359,13 +359,15 @@ public final class SagaEntity
       return Effect()
           .reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
     }
-    Optional<String> pivot = passedPivot(state, definition);
+    Optional<String> pivot = pivotReached(state, definition);
     if (pivot.isPresent()) {
       return Effect()
           .reply(
               cmd.replyTo(),
               new Refused(
-                  "saga passed its pivot step '" + pivot.get() + "' and must complete; it can no longer be cancelled",
+                  "saga reached its pivot step '"
+                      + pivot.get()
+                      + "' and must complete; it can no longer be cancelled",
                   view(state)));
     }
     String reason =
@@ -458,9 +460,9 @@ public final class SagaEntity
       return Effect().noReply();
     }
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
-    Optional<String> pivot = passedPivot(state, definition);
+    Optional<String> pivot = pivotReached(state, definition);
     if (pivot.isPresent()) {
-      context.getLog().info("Deadline passed after pivot step {}; the saga completes", pivot.get());
+      context.getLog().info("Deadline passed after reaching pivot step {}; the saga completes", pivot.get());
       return Effect().noReply();
     }
     String reason = "deadline passed at " + state.deadline();
@@ -573,9 +575,12 @@ public final class SagaEntity
     return compensations(state, definition, state.cursor().step());
   }
 
-  private static Optional<String> passedPivot(Active state, SagaDefinition definition) {
+  /**
+   * The pivot step, once it has been called: from then on the saga can no longer be cancelled,
+   * since the pivot (which has no compensation) may already have happened.
+   */
+  private static Optional<String> pivotReached(Active state, SagaDefinition definition) {
     return state.steps().stream()
-        .filter(s -> s.status() == StepStatus.SUCCEEDED)
         .map(SagaState.StepState::name)
         .filter(name -> definition.step(name).kind() == StepKind.PIVOT)
         .findFirst();

@@ -388,6 +388,37 @@ class SagaEntityTest {
   }
 
   @Test
+  void cancelWhileThePivotIsInFlightIsRefused() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    var charge = script.awaitAction("charge", 1);
+
+    var cancel = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "now", replyTo));
+
+    assertThat(cancel.hasNoEvents()).isTrue();
+    assertThat(cancel.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("reached its pivot step 'charge'"));
+    charge.succeed();
+    script.awaitAction("notify", 1).succeed();
+    awaitStatus(kit, SagaStatus.COMPLETED);
+  }
+
+  @Test
+  void pivotWithoutAnswerIsRetriedBeyondMaxAttemptsInsteadOfLeftUncertain() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      script.awaitAction("charge", attempt).fail(new IllegalStateException("gateway timeout"));
+    }
+    script.awaitAction("charge", 4).succeed();
+    script.awaitAction("notify", 1).succeed();
+
+    awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
   void retriableStepAfterThePivotIsRetriedUntilItSucceedsAndNeverCompensated() {
     var kit = entity();
     start(kit, "trip", input("a"));

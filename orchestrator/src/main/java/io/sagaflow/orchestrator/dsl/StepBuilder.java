@@ -100,8 +100,9 @@ public final class StepBuilder {
       throw new IllegalArgumentException("timeout must be positive, was " + effectiveTimeout);
     }
     RetryPolicy stepRetry = policy("retry", retry, defaultRetry);
-    if (effectiveKind == StepKind.RETRIABLE) {
-      // After the pivot the saga must complete: a retriable step never runs out of attempts.
+    if (effectiveKind != StepKind.COMPENSATABLE) {
+      // A pivot cannot be undone, so its outcome must never be left uncertain; after the pivot the
+      // saga must complete. Both are retried until they answer (a pivot may still be rejected).
       stepRetry = stepRetry.toBuilder().unlimitedAttempts().build();
     }
     return new Step(

@@ -34,7 +34,8 @@ class SagaDefinitionTest {
     assertThat(definition.step("reserve").kind()).isEqualTo(StepKind.COMPENSATABLE);
     assertThat(definition.step("reserve").retry().maxAttempts()).isEqualTo(4);
     assertThat(definition.step("reserve").timeout()).isEqualTo(Duration.ofSeconds(2));
-    assertThat(definition.step("charge").retry().maxAttempts()).isEqualTo(9);
+    assertThat(definition.step("charge").retry().unlimited()).isTrue();
+    assertThat(definition.step("charge").retry().maxBackoff()).isEqualTo(Duration.ofSeconds(10));
     assertThat(definition.step("charge").timeout()).isEqualTo(Duration.ofSeconds(7));
     assertThat(definition.step("notify").kind()).isEqualTo(StepKind.RETRIABLE);
     assertThat(definition.step("notify").retry().unlimited()).isTrue();
