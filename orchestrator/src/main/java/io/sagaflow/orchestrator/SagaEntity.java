@@ -68,6 +68,8 @@ public final class SagaEntity
   private static final String TIMEOUT_TIMER = "attempt-timeout";
   private static final String RETRY_TIMER = "retry";
   private static final String DEADLINE_TIMER = "deadline";
+  private static final String PASSIVATE_TIMER = "passivate";
+  private static final Duration PASSIVATE_AFTER = Duration.ofSeconds(1);
 
   // ---- commands -------------------------------------------------------------------------------
 
@@ -102,6 +104,8 @@ public final class SagaEntity
   record RetryDue(Phase phase, String step, int attempt) implements Command {}
 
   record DeadlineDue() implements Command {}
+
+  record PassivateIfIdle() implements Command {}
 
   // ---- events ---------------------------------------------------------------------------------
 
@@ -269,7 +273,8 @@ public final class SagaEntity
         .onCommand(Cancel.class, (state, cmd) -> notFound(cmd.replyTo()))
         .onCommand(Resume.class, (state, cmd) -> notFound(cmd.replyTo()))
         .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply())
-        .onAnyCommand(cmd -> Effect().none().thenRun(s -> passivate()).thenNoReply());
+        .onCommand(PassivateIfIdle.class, (state, cmd) -> passivateNow())
+        .onAnyCommand(cmd -> Effect().none().thenRun(s -> passivateSoon()).thenNoReply());
     builder
         .forStateType(Active.class)
         .onCommand(Start.class, this::startAgain)
@@ -281,6 +286,9 @@ public final class SagaEntity
         .onCommand(AttemptTimedOut.class, this::attemptTimedOut)
         .onCommand(RetryDue.class, this::retryDue)
         .onCommand(DeadlineDue.class, this::deadlineDue)
+        .onCommand(
+            PassivateIfIdle.class,
+            (state, cmd) -> waitsForOperator(state) ? passivateNow() : Effect().noReply())
         .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
     return builder.build();
   }
@@ -322,7 +330,7 @@ public final class SagaEntity
   }
 
   private ReplyEffect<Event, SagaState> rejectStart(Start cmd, Invalid invalid) {
-    return Effect().none().thenRun(s -> passivate()).thenReply(cmd.replyTo(), s -> invalid);
+    return Effect().none().thenRun(s -> passivateSoon()).thenReply(cmd.replyTo(), s -> invalid);
   }
 
   private ReplyEffect<Event, SagaState> startAgain(Active state, Start cmd) {
@@ -341,7 +349,7 @@ public final class SagaEntity
   }
 
   private ReplyEffect<Event, SagaState> notFound(ActorRef<? super NotFound> replyTo) {
-    return Effect().none().thenRun(s -> passivate()).thenReply(replyTo, s -> new NotFound());
+    return Effect().none().thenRun(s -> passivateSoon()).thenReply(replyTo, s -> new NotFound());
   }
 
   private ReplyEffect<Event, SagaState> cancel(Active state, Cancel cmd) {
@@ -609,9 +617,10 @@ public final class SagaEntity
     if (waitsForOperator(active)) {
       inFlight = null;
       timers.cancelAll();
-      passivate();
+      passivateSoon();
       return;
     }
+    timers.cancel(PASSIVATE_TIMER);
     scheduleDeadline(active);
     Cursor cursor = active.cursor();
     Instant now = Instant.now();
@@ -668,10 +677,20 @@ public final class SagaEntity
         && cursor.attempt() == attempt;
   }
 
-  private void passivate() {
+  /**
+   * Passivates once the saga has stayed idle a moment. Asking the shard at once would race with a
+   * command already on its way (a resume that revives a FAILED saga, a start right after a
+   * not-found): the entity would stop mid-step and its answer would be lost.
+   */
+  private void passivateSoon() {
     if (shard != null) {
-      shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+      timers.startSingleTimer(PASSIVATE_TIMER, new PassivateIfIdle(), PASSIVATE_AFTER);
     }
+  }
+
+  private ReplyEffect<Event, SagaState> passivateNow() {
+    shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    return Effect().noReply();
   }
 
   // ---- recovery, events, views ----------------------------------------------------------------

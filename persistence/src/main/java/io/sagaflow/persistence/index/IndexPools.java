@@ -1,0 +1,47 @@
+package io.sagaflow.persistence.index;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.sagaflow.persistence.DatabaseSettings;
+
+/** The connection pools of the saga index, apart from the journal's (Slick's) pool. */
+final class IndexPools {
+
+  private IndexPools() {}
+
+  /**
+   * Connections for the projection: not auto-committing, since each one carries the transaction
+   * that writes a row and its offset together. HikariCP rolls back what a borrower left uncommitted
+   * when the connection comes back.
+   */
+  static HikariDataSource forProjection(DatabaseSettings db, SagaIndexSettings settings) {
+    HikariConfig config = base("sagaflow-index-projection", db, settings);
+    config.setMaximumPoolSize(settings.projectionConnections());
+    config.setAutoCommit(false);
+    return new HikariDataSource(config);
+  }
+
+  /** Read-only, auto-committing connections for {@link SagaIndex}. */
+  static HikariDataSource forReads(DatabaseSettings db, SagaIndexSettings settings) {
+    HikariConfig config = base("sagaflow-index-reads", db, settings);
+    config.setMaximumPoolSize(settings.readConnections());
+    config.setReadOnly(true);
+    return new HikariDataSource(config);
+  }
+
+  private static HikariConfig base(String name, DatabaseSettings db, SagaIndexSettings settings) {
+    if (db.isEmbedded()) {
+      throw new IllegalArgumentException(
+          "No url: start the EmbeddedDatabase and use its settings() instead");
+    }
+    HikariConfig config = new HikariConfig();
+    config.setPoolName(name);
+    config.setJdbcUrl(db.url());
+    config.setUsername(db.user());
+    config.setPassword(db.password());
+    config.setConnectionTimeout(settings.connectionTimeout().toMillis());
+    // Idle connections are cheap next to the journal's pool; start with one, grow on demand.
+    config.setMinimumIdle(1);
+    return config;
+  }
+}

@@ -1,0 +1,233 @@
+package io.sagaflow.persistence.index;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.persistence.DatabaseSettings;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Reads the saga index: listing newest first with cursor paging, single lookups, and the
+ * non-terminal sagas for the recovery sweep. Plain JDBC, usable without an actor system; the index
+ * lags the journal by the projection's polling (well under a second when healthy).
+ */
+public final class SagaIndex implements AutoCloseable {
+
+  /** The largest page {@link #list} and {@link #nonTerminal} return. */
+  public static final int MAX_LIMIT = 500;
+
+  private static final String COLUMNS =
+      "saga_id, type, version, status, created_at, updated_at, failure";
+
+  /**
+   * One saga as the index knows it. {@code updatedAt} is when its status last changed; {@code
+   * failure} says why it compensates or failed, null when nothing went wrong (as in {@code
+   * SagaView}).
+   */
+  public record Row(
+      String sagaId,
+      String type,
+      int version,
+      SagaStatus status,
+      Instant createdAt,
+      Instant updatedAt,
+      String failure) {
+
+    public Row {
+      Objects.requireNonNull(sagaId, "sagaId");
+      Objects.requireNonNull(type, "type");
+      Objects.requireNonNull(status, "status");
+      Objects.requireNonNull(createdAt, "createdAt");
+      Objects.requireNonNull(updatedAt, "updatedAt");
+    }
+  }
+
+  /** One page of a listing; {@code nextCursor} is absent on the last page. */
+  public record Page(List<Row> items, Optional<String> nextCursor) {
+    public Page {
+      items = List.copyOf(items);
+      Objects.requireNonNull(nextCursor, "nextCursor");
+    }
+  }
+
+  private final DataSource dataSource;
+  private final HikariDataSource ownedPool;
+
+  /** An index reading through {@code dataSource}, which the caller keeps and closes. */
+  public SagaIndex(DataSource dataSource) {
+    this(Objects.requireNonNull(dataSource, "dataSource"), null);
+  }
+
+  private SagaIndex(DataSource dataSource, HikariDataSource ownedPool) {
+    this.dataSource = dataSource;
+    this.ownedPool = ownedPool;
+  }
+
+  /**
+   * An index with its own pool of {@code sagaflow.index.read-connections} read-only connections,
+   * closed by {@link #close()}.
+   */
+  public static SagaIndex connect(DatabaseSettings db, SagaIndexSettings settings) {
+    HikariDataSource pool = IndexPools.forReads(db, settings);
+    return new SagaIndex(pool, pool);
+  }
+
+  /**
+   * Sagas newest first (by creation time, then saga id, both descending), optionally of one type
+   * and/or in one status.
+   *
+   * @param limit page size, 1 to {@value #MAX_LIMIT}
+   * @param cursor the {@link Page#nextCursor()} of the previous page; empty for the first page
+   * @throws IllegalArgumentException for a limit out of range, or {@code "invalid cursor"} for a
+   *     cursor this class did not produce
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public Page list(
+      Optional<String> type, Optional<SagaStatus> status, int limit, Optional<String> cursor) {
+    checkLimit(limit);
+    Optional<PageCursor> after = cursor.map(PageCursor::decode);
+    if (type.isPresent() && type.get().indexOf('\0') >= 0) {
+      // PostgreSQL text cannot hold NUL: no saga has such a type.
+      return new Page(List.of(), Optional.empty());
+    }
+    String sql = listSql(type.isPresent(), status.isPresent(), after.isPresent());
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 0;
+      if (type.isPresent()) {
+        ps.setString(++i, type.get());
+      }
+      if (status.isPresent()) {
+        ps.setString(++i, status.get().name());
+      }
+      if (after.isPresent()) {
+        ps.setObject(++i, SagaIndexUpdates.timestamp(after.get().createdAt()));
+        ps.setString(++i, after.get().sagaId());
+      }
+      // One more than asked: tells whether another page follows without a count.
+      ps.setInt(++i, limit + 1);
+      List<Row> rows = rows(ps);
+      if (rows.size() <= limit) {
+        return new Page(rows, Optional.empty());
+      }
+      List<Row> items = rows.subList(0, limit);
+      Row last = items.get(limit - 1);
+      return new Page(
+          items, Optional.of(PageCursor.after(last.createdAt(), last.sagaId()).encode()));
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("Could not list sagas", e);
+    }
+  }
+
+  /**
+   * Ids of sagas that are running or compensating, in id order, after {@code afterSagaId}: the
+   * recovery sweep pages with the last id of the previous call.
+   *
+   * @param limit page size, 1 to {@value #MAX_LIMIT}
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public List<String> nonTerminal(int limit, Optional<String> afterSagaId) {
+    checkLimit(limit);
+    String sql = nonTerminalSql(afterSagaId.isPresent());
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 0;
+      if (afterSagaId.isPresent()) {
+        ps.setString(++i, afterSagaId.get());
+      }
+      ps.setInt(++i, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        var ids = new ArrayList<String>(limit);
+        while (rs.next()) {
+          ids.add(rs.getString(1));
+        }
+        return List.copyOf(ids);
+      }
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("Could not read the non-terminal sagas", e);
+    }
+  }
+
+  /**
+   * The index row of one saga; empty when the index does not (yet) know it.
+   *
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public Optional<Row> find(String sagaId) {
+    Objects.requireNonNull(sagaId, "sagaId");
+    if (sagaId.indexOf('\0') >= 0) {
+      return Optional.empty();
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT " + COLUMNS + " FROM saga_index WHERE saga_id = ?")) {
+      ps.setString(1, sagaId);
+      return rows(ps).stream().findFirst();
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("Could not read saga " + sagaId, e);
+    }
+  }
+
+  /** Closes the pool {@link #connect} opened; does nothing for a caller's data source. */
+  @Override
+  public void close() {
+    if (ownedPool != null) {
+      ownedPool.close();
+    }
+  }
+
+  /** Parameters in this order: type, status, created_at and saga_id of the cursor, limit. */
+  static String listSql(boolean byType, boolean byStatus, boolean afterCursor) {
+    return "SELECT "
+        + COLUMNS
+        + " FROM saga_index WHERE TRUE"
+        + (byType ? " AND type = ?" : "")
+        + (byStatus ? " AND status = ?" : "")
+        + (afterCursor ? " AND (created_at, saga_id) < (?, ?)" : "")
+        + " ORDER BY created_at DESC, saga_id DESC LIMIT ?";
+  }
+
+  /**
+   * Parameters in this order: the saga id to start after, limit. The status literals repeat the
+   * partial index's predicate, so that the planner can use it.
+   */
+  static String nonTerminalSql(boolean afterSagaId) {
+    return "SELECT saga_id FROM saga_index WHERE status IN ('RUNNING', 'COMPENSATING')"
+        + (afterSagaId ? " AND saga_id > ?" : "")
+        + " ORDER BY saga_id LIMIT ?";
+  }
+
+  private static void checkLimit(int limit) {
+    if (limit < 1 || limit > MAX_LIMIT) {
+      throw new IllegalArgumentException(
+          "limit must be between 1 and " + MAX_LIMIT + ", was " + limit);
+    }
+  }
+
+  private static List<Row> rows(PreparedStatement ps) throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      var rows = new ArrayList<Row>();
+      while (rs.next()) {
+        rows.add(
+            new Row(
+                rs.getString("saga_id"),
+                rs.getString("type"),
+                rs.getInt("version"),
+                SagaStatus.valueOf(rs.getString("status")),
+                rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+                rs.getObject("updated_at", OffsetDateTime.class).toInstant(),
+                rs.getString("failure")));
+      }
+      return rows;
+    }
+  }
+}

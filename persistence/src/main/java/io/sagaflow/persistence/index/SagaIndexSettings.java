@@ -1,0 +1,50 @@
+package io.sagaflow.persistence.index;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Tunables of the saga index, read once from {@code sagaflow.index}.
+ *
+ * @param projectionConnections size of each node's connection pool for the index projection
+ * @param readConnections size of the pool {@link SagaIndex#connect} opens
+ * @param connectionTimeout how long to wait for a pooled connection
+ * @param rebuildWhenEmpty whether {@link SagaIndexProjection#init} replays the journal when the
+ *     table is empty but offsets are stored
+ */
+public record SagaIndexSettings(
+    int projectionConnections,
+    int readConnections,
+    Duration connectionTimeout,
+    boolean rebuildWhenEmpty) {
+
+  /** Configuration section read by {@link #fromConfig}. */
+  public static final String CONFIG_PATH = "sagaflow.index";
+
+  public SagaIndexSettings {
+    Objects.requireNonNull(connectionTimeout, "connectionTimeout");
+    if (projectionConnections < 1) {
+      throw new IllegalArgumentException(
+          "projection-connections must be at least 1: " + projectionConnections);
+    }
+    if (readConnections < 1) {
+      throw new IllegalArgumentException("read-connections must be at least 1: " + readConnections);
+    }
+    // HikariCP's lower bound.
+    if (connectionTimeout.toMillis() < 250) {
+      throw new IllegalArgumentException(
+          "connection-timeout must be at least 250ms: " + connectionTimeout);
+    }
+  }
+
+  /** Reads {@code sagaflow.index} of {@code config}. */
+  public static SagaIndexSettings fromConfig(Config config) {
+    Config index = config.getConfig(CONFIG_PATH);
+    return new SagaIndexSettings(
+        index.getInt("projection-connections"),
+        index.getInt("read-connections"),
+        index.getDuration("connection-timeout"),
+        index.getBoolean("rebuild-when-empty"));
+  }
+}

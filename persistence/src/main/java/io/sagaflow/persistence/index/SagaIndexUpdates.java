@@ -1,0 +1,193 @@
+package io.sagaflow.persistence.index;
+
+import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.orchestrator.SagaStatus;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Applies one saga event to its {@code saga_index} row, inside the caller's transaction.
+ *
+ * <p>Every write is guarded by the event's sequence number ({@code seq_nr < ?}): an event the row
+ * has already seen, delivered again after a crash or a replay from an older offset, changes
+ * nothing, and a row never goes back to an older status. Events of one saga carry one tag, so they
+ * arrive in order.
+ */
+final class SagaIndexUpdates {
+
+  private static final Logger log = LoggerFactory.getLogger(SagaIndexUpdates.class);
+
+  private static final String INSERT_STARTED =
+      "INSERT INTO saga_index (saga_id, type, version, status, created_at, updated_at, seq_nr)"
+          + " VALUES (?, ?, ?, 'RUNNING', ?, ?, ?)"
+          + " ON CONFLICT (saga_id) DO NOTHING";
+
+  // failure: the event's reason, or the row's when the event has none (as SagaState keeps it).
+  private static final String UPDATE_STATUS =
+      "UPDATE saga_index SET status = ?, failure = COALESCE(?, failure),"
+          + " status_before_failure = NULL, updated_at = ?, seq_nr = ?"
+          + " WHERE saga_id = ? AND seq_nr < ?";
+
+  // Remembers what a resume returns to: the given status, or else the row's status before this.
+  private static final String UPDATE_FAILED =
+      "UPDATE saga_index SET status = 'FAILED', failure = ?,"
+          + " status_before_failure = COALESCE(?,"
+          + " CASE WHEN status = 'FAILED' THEN status_before_failure ELSE status END),"
+          + " updated_at = ?, seq_nr = ?"
+          + " WHERE saga_id = ? AND seq_nr < ?";
+
+  // A FAILED row always has status_before_failure; COMPENSATING only covers a row that lost it.
+  private static final String UPDATE_RESUMED =
+      "UPDATE saga_index SET status = CASE WHEN status = 'FAILED'"
+          + " THEN COALESCE(status_before_failure, 'COMPENSATING') ELSE status END,"
+          + " status_before_failure = NULL, updated_at = ?, seq_nr = ?"
+          + " WHERE saga_id = ? AND seq_nr < ?";
+
+  private static final String ROW_SEQ_NR = "SELECT seq_nr FROM saga_index WHERE saga_id = ?";
+
+  private SagaIndexUpdates() {}
+
+  /**
+   * Applies {@code event}, the {@code seqNr}-th event of {@code persistenceId}. Events of other
+   * entities, events that do not change a saga's status and events this version does not know
+   * (written by a newer one) are skipped.
+   */
+  static void apply(Connection c, String persistenceId, long seqNr, Object event)
+      throws SQLException {
+    if (!SagaEntity.ENTITY_TYPE_KEY.name().equals(PersistenceId.extractEntityType(persistenceId))) {
+      log.debug("Ignoring an event of {}: not a saga", persistenceId);
+      return;
+    }
+    String sagaId = PersistenceId.extractEntityId(persistenceId);
+    try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaId)) {
+      if (event instanceof SagaEntity.SagaStarted e) {
+        started(c, sagaId, seqNr, e);
+      } else if (event instanceof SagaEntity.SagaCompleted e) {
+        status(c, sagaId, seqNr, SagaStatus.COMPLETED, null, e.at());
+      } else if (event instanceof SagaEntity.StepFailed e) {
+        status(c, sagaId, seqNr, compensating(e.compensations()), e.reason(), e.at());
+      } else if (event instanceof SagaEntity.CompensationStarted e) {
+        status(c, sagaId, seqNr, compensating(e.compensations()), e.reason(), e.at());
+      } else if (event instanceof SagaEntity.StepCompensated e && e.sagaCompensated()) {
+        status(c, sagaId, seqNr, SagaStatus.COMPENSATED, null, e.at());
+      } else if (event instanceof SagaEntity.CompensationFailed e) {
+        // Only a compensation can fail this way: a resume compensates again.
+        failed(c, sagaId, seqNr, SagaStatus.COMPENSATING, e.reason(), e.at());
+      } else if (event instanceof SagaEntity.SagaFailed e) {
+        // Running or compensating, the index row knows which: status_before_failure takes it.
+        failed(c, sagaId, seqNr, null, e.reason(), e.at());
+      } else if (event instanceof SagaEntity.SagaResumed e) {
+        resumed(c, sagaId, seqNr, e.at());
+      } else if (event instanceof SagaEntity.Event e && !e.changesStatus()) {
+        log.debug("Ignoring {} #{}: it does not change the status", name(event), seqNr);
+      } else {
+        log.debug("Ignoring {} #{}: not an event the saga index knows", name(event), seqNr);
+      }
+    }
+  }
+
+  private static SagaStatus compensating(List<String> compensations) {
+    return compensations.isEmpty() ? SagaStatus.COMPENSATED : SagaStatus.COMPENSATING;
+  }
+
+  private static void started(Connection c, String sagaId, long seqNr, SagaEntity.SagaStarted e)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(INSERT_STARTED)) {
+      ps.setString(1, sagaId);
+      ps.setString(2, e.type());
+      ps.setInt(3, e.version());
+      ps.setObject(4, timestamp(e.at()));
+      ps.setObject(5, timestamp(e.at()));
+      ps.setLong(6, seqNr);
+      if (ps.executeUpdate() == 0) {
+        log.debug("SagaStarted #{} already applied", seqNr);
+      }
+    }
+  }
+
+  private static void status(
+      Connection c, String sagaId, long seqNr, SagaStatus status, String failure, Instant at)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(UPDATE_STATUS)) {
+      ps.setString(1, status.name());
+      ps.setString(2, failure);
+      ps.setObject(3, timestamp(at));
+      ps.setLong(4, seqNr);
+      ps.setString(5, sagaId);
+      ps.setLong(6, seqNr);
+      checkUpdated(c, ps.executeUpdate(), sagaId, seqNr);
+    }
+  }
+
+  private static void failed(
+      Connection c, String sagaId, long seqNr, SagaStatus resumesTo, String failure, Instant at)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(UPDATE_FAILED)) {
+      ps.setString(1, failure);
+      if (resumesTo == null) {
+        ps.setNull(2, Types.VARCHAR);
+      } else {
+        ps.setString(2, resumesTo.name());
+      }
+      ps.setObject(3, timestamp(at));
+      ps.setLong(4, seqNr);
+      ps.setString(5, sagaId);
+      ps.setLong(6, seqNr);
+      checkUpdated(c, ps.executeUpdate(), sagaId, seqNr);
+    }
+  }
+
+  private static void resumed(Connection c, String sagaId, long seqNr, Instant at)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(UPDATE_RESUMED)) {
+      ps.setObject(1, timestamp(at));
+      ps.setLong(2, seqNr);
+      ps.setString(3, sagaId);
+      ps.setLong(4, seqNr);
+      checkUpdated(c, ps.executeUpdate(), sagaId, seqNr);
+    }
+  }
+
+  /** Nothing updated: a replay (fine), or a row that is missing (worth a warning). */
+  private static void checkUpdated(Connection c, int updated, String sagaId, long seqNr)
+      throws SQLException {
+    if (updated > 0) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(ROW_SEQ_NR)) {
+      ps.setString(1, sagaId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          log.debug("Event #{} already applied (row at #{})", seqNr, rs.getLong(1));
+        } else {
+          log.warn(
+              "saga_index has no row for saga {}: event #{} skipped. Empty the table and restart"
+                  + " a node to rebuild the index from the journal.",
+              sagaId,
+              seqNr);
+        }
+      }
+    }
+  }
+
+  /** PostgreSQL keeps microseconds; truncating here makes the stored value predictable. */
+  static OffsetDateTime timestamp(Instant at) {
+    return OffsetDateTime.ofInstant(at.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
+  }
+
+  private static String name(Object event) {
+    return event == null ? "null" : event.getClass().getName();
+  }
+}

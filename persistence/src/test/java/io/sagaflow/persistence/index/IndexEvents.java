@@ -1,0 +1,60 @@
+package io.sagaflow.persistence.index;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Writes saga events to a test database's index the way the projection does, one transaction each,
+ * numbering each saga's events like the journal.
+ */
+final class IndexEvents implements AutoCloseable {
+
+  private final Connection connection;
+
+  IndexEvents(TestDatabase db) {
+    try {
+      connection = db.connect();
+      connection.setAutoCommit(false);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  void apply(String sagaId, long seqNr, Object event) {
+    applyAs("saga|" + sagaId, seqNr, event);
+  }
+
+  void applyAs(String persistenceId, long seqNr, Object event) {
+    try {
+      SagaIndexUpdates.apply(connection, persistenceId, seqNr, event);
+      connection.commit();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() throws SQLException {
+    connection.close();
+  }
+
+  static SagaEntity.SagaStarted started(String type, Instant at) {
+    return new SagaEntity.SagaStarted(
+        type, 1, JsonNodeFactory.instance.objectNode(), "f", "t", "reserve", null, at);
+  }
+
+  static SagaEntity.StepFailed stepRejected(List<String> compensations, Instant at) {
+    return new SagaEntity.StepFailed(
+        "charge", 1, "no", false, "step 'charge' was rejected: no", compensations, at);
+  }
+
+  static SagaEntity.CompensationFailed compensationRejected(Instant at) {
+    return new SagaEntity.CompensationFailed(
+        "reserve", 1, "cannot", "compensation of step 'reserve' was rejected: cannot", at);
+  }
+}

@@ -1,0 +1,257 @@
+package io.sagaflow.persistence.index;
+
+import static io.sagaflow.persistence.index.IndexEvents.compensationRejected;
+import static io.sagaflow.persistence.index.IndexEvents.started;
+import static io.sagaflow.persistence.index.IndexEvents.stepRejected;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Listing, lookups and the recovery sweep's query, on a real database. */
+class SagaIndexIT {
+
+  private static final Instant T0 = Instant.parse("2025-01-01T10:00:00Z");
+  private static final List<String> TYPES = List.of("order", "trip");
+
+  private TestDatabase db;
+  private IndexEvents events;
+  private SagaIndex index;
+  private final List<SagaIndex.Row> all = new ArrayList<>();
+
+  @BeforeEach
+  void freshDatabase() {
+    db = TestDatabase.fresh();
+    events = new IndexEvents(db);
+    index = SagaIndex.connect(db.settings(), SagaIndexSettings.fromConfig(ConfigFactory.load()));
+  }
+
+  @AfterEach
+  void close() throws SQLException {
+    index.close();
+    events.close();
+  }
+
+  /**
+   * 25 sagas, two types, every status; created in pairs that share a timestamp, so that paging must
+   * break ties by saga id. Ids are not in creation order.
+   */
+  private void twentyFiveSagas() {
+    for (int i = 0; i < 25; i++) {
+      String id = String.format("saga-%02d", (i * 7) % 25);
+      String type = TYPES.get(i % 2);
+      Instant created = T0.plusMillis(i / 2);
+      events.apply(id, 1, started(type, created));
+      switch (i % 5) {
+        case 1 -> events.apply(id, 2, new SagaEntity.SagaCompleted("charge", 1, null, created));
+        case 2 -> events.apply(id, 2, stepRejected(List.of("reserve"), created));
+        case 3 -> events.apply(id, 2, stepRejected(List.of(), created));
+        case 4 -> {
+          events.apply(id, 2, stepRejected(List.of("reserve"), created));
+          events.apply(id, 3, compensationRejected(created));
+        }
+        default -> {}
+      }
+    }
+    all.addAll(index.list(Optional.empty(), Optional.empty(), 500, Optional.empty()).items());
+    assertThat(all).hasSize(25);
+  }
+
+  @Test
+  void listsNewestFirstAndPagesThroughEveryRowExactlyOnce() {
+    twentyFiveSagas();
+
+    List<List<SagaIndex.Row>> pages = pages(Optional.empty(), Optional.empty(), 10);
+
+    assertThat(pages).extracting(List::size).containsExactly(10, 10, 5);
+    List<SagaIndex.Row> rows = pages.stream().flatMap(List::stream).toList();
+    assertThat(rows).extracting(SagaIndex.Row::sagaId).doesNotHaveDuplicates().hasSize(25);
+    assertThat(rows).isSortedAccordingTo(newestFirst()).isEqualTo(all);
+    assertThat(rows.get(0).createdAt()).isEqualTo(T0.plusMillis(12));
+  }
+
+  @Test
+  void filtersByTypeStatusOrBothWhilePaging() {
+    twentyFiveSagas();
+
+    for (Optional<String> type : List.of(Optional.<String>empty(), Optional.of("order"))) {
+      for (SagaStatus status : SagaStatus.values()) {
+        Predicate<SagaIndex.Row> matches =
+            r -> type.map(r.type()::equals).orElse(true) && r.status() == status;
+        List<SagaIndex.Row> rows =
+            pages(type, Optional.of(status), 2).stream().flatMap(List::stream).toList();
+        assertThat(rows)
+            .as("%s %s", type, status)
+            .isNotEmpty()
+            .isEqualTo(all.stream().filter(matches).toList());
+      }
+    }
+    List<SagaIndex.Row> trips =
+        pages(Optional.of("trip"), Optional.empty(), 4).stream().flatMap(List::stream).toList();
+    assertThat(trips)
+        .hasSize(12)
+        .allMatch(r -> r.type().equals("trip"))
+        .isSortedAccordingTo(newestFirst());
+    assertThat(index.list(Optional.of("nope"), Optional.empty(), 10, Optional.empty()).items())
+        .isEmpty();
+    assertThat(index.list(Optional.of("bad\0type"), Optional.empty(), 10, Optional.empty()).items())
+        .isEmpty();
+  }
+
+  @Test
+  void tamperedOrForeignCursorIsRejectedAsInvalid() {
+    twentyFiveSagas();
+    String cursor =
+        index
+            .list(Optional.empty(), Optional.empty(), 10, Optional.empty())
+            .nextCursor()
+            .orElseThrow();
+    char last = cursor.charAt(cursor.length() - 1);
+    String tampered = cursor.substring(0, cursor.length() - 1) + (last == 'A' ? 'B' : 'A');
+
+    for (String bad : List.of(tampered, "garbage", "", cursor + "x", "MTIzOnNhZ2EtMDE")) {
+      assertThatThrownBy(() -> index.list(Optional.empty(), Optional.empty(), 10, Optional.of(bad)))
+          .as(bad)
+          .isExactlyInstanceOf(IllegalArgumentException.class)
+          .hasMessage("invalid cursor");
+    }
+  }
+
+  @Test
+  void limitMustBeBetweenOneAndFiveHundred() {
+    for (int bad : new int[] {0, -1, 501}) {
+      assertThatThrownBy(
+              () -> index.list(Optional.empty(), Optional.empty(), bad, Optional.empty()))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("limit");
+      assertThatThrownBy(() -> index.nonTerminal(bad, Optional.empty()))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("limit");
+    }
+    assertThat(index.list(Optional.empty(), Optional.empty(), 500, Optional.empty()).items())
+        .isEmpty();
+  }
+
+  @Test
+  void lastPageHasNoCursorEvenWhenItIsFull() {
+    twentyFiveSagas();
+
+    SagaIndex.Page page = index.list(Optional.empty(), Optional.empty(), 25, Optional.empty());
+
+    assertThat(page.items()).hasSize(25);
+    assertThat(page.nextCursor()).isEmpty();
+  }
+
+  @Test
+  void nonTerminalPagesByIdThroughRunningAndCompensatingSagas() {
+    twentyFiveSagas();
+    List<String> expected =
+        all.stream()
+            .filter(r -> r.status() == SagaStatus.RUNNING || r.status() == SagaStatus.COMPENSATING)
+            .map(SagaIndex.Row::sagaId)
+            .sorted()
+            .toList();
+
+    List<String> swept = new ArrayList<>();
+    Optional<String> after = Optional.empty();
+    List<String> page;
+    do {
+      page = index.nonTerminal(3, after);
+      swept.addAll(page);
+      after = page.isEmpty() ? after : Optional.of(page.get(page.size() - 1));
+    } while (page.size() == 3);
+
+    assertThat(swept).hasSize(10).isEqualTo(expected);
+  }
+
+  @Test
+  void findsOneSaga() {
+    twentyFiveSagas();
+
+    assertThat(index.find("saga-07"))
+        .hasValueSatisfying(r -> assertThat(r.type()).isEqualTo("trip"));
+    assertThat(index.find("saga-99")).isEmpty();
+    assertThat(index.find("nul\0id")).isEmpty();
+  }
+
+  @Test
+  void everyQueryIsAnIndexScanWithoutSort() throws SQLException {
+    twentyFiveSagas();
+    try (Connection c = db.connect();
+        Statement s = c.createStatement()) {
+      // The table is tiny: forbid the sequential scan to see which plan the indexes allow.
+      s.execute("SET enable_seqscan = off");
+      s.execute("ANALYZE saga_index");
+      for (boolean byType : new boolean[] {false, true}) {
+        for (boolean byStatus : new boolean[] {false, true}) {
+          String plan = explain(c, SagaIndex.listSql(byType, byStatus, true), byType, byStatus);
+          assertThat(plan).as(plan).contains("Index Scan").doesNotContain("Sort");
+        }
+      }
+      String sweep = explain(c, SagaIndex.nonTerminalSql(true), false, false);
+      assertThat(sweep).as(sweep).contains("saga_index_non_terminal_idx").doesNotContain("Sort");
+    }
+  }
+
+  private String explain(Connection c, String sql, boolean byType, boolean byStatus)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("EXPLAIN " + sql)) {
+      int i = 0;
+      if (byType) {
+        ps.setString(++i, "order");
+      }
+      if (byStatus) {
+        ps.setString(++i, "RUNNING");
+      }
+      if (sql.contains("created_at, saga_id")) {
+        ps.setObject(++i, SagaIndexUpdates.timestamp(T0.plusMillis(6)));
+      }
+      ps.setString(++i, "saga-10");
+      ps.setInt(++i, 10);
+      try (ResultSet rs = ps.executeQuery()) {
+        var plan = new StringBuilder();
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+        return plan.toString();
+      }
+    }
+  }
+
+  private List<List<SagaIndex.Row>> pages(
+      Optional<String> type, Optional<SagaStatus> status, int limit) {
+    List<List<SagaIndex.Row>> pages = new ArrayList<>();
+    Optional<String> cursor = Optional.empty();
+    do {
+      SagaIndex.Page page = index.list(type, status, limit, cursor);
+      assertThat(page.items()).hasSizeLessThanOrEqualTo(limit);
+      pages.add(page.items());
+      cursor = page.nextCursor();
+      assertThat(pages).as("pages").hasSizeLessThan(100);
+    } while (cursor.isPresent());
+    return pages;
+  }
+
+  private static Comparator<SagaIndex.Row> newestFirst() {
+    return Comparator.comparing(SagaIndex.Row::createdAt)
+        .thenComparing(SagaIndex.Row::sagaId)
+        .reversed();
+  }
+}
