@@ -92,7 +92,9 @@ public final class SagaflowNode implements AutoCloseable {
       Config nodeConfig = config.getConfig("sagaflow.node");
       system =
           ActorSystem.create(
-              Behaviors.empty(), "sagaflow", JournalConfig.forDatabase(database, config).withFallback(config));
+              Behaviors.empty(),
+              "sagaflow",
+              JournalConfig.forDatabase(database, config).withFallback(config));
       var cluster = Cluster.get(system);
       if (nodeConfig.getBoolean("join-self")
           && system.settings().config().getStringList("pekko.cluster.seed-nodes").isEmpty()) {
@@ -100,7 +102,11 @@ public final class SagaflowNode implements AutoCloseable {
       }
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
 
-      var client = new HttpParticipantClient(system, participants, config.getBytes("sagaflow.participant-client.max-response-bytes"));
+      var client =
+          new HttpParticipantClient(
+              system,
+              participants,
+              config.getBytes("sagaflow.participant-client.max-response-bytes"));
       SagaEngine engine = SagaEngine.init(system, registry, client);
       log.info(
           "Sagaflow node {} up with saga types {}",
@@ -120,7 +126,8 @@ public final class SagaflowNode implements AutoCloseable {
     }
   }
 
-  private static void requireParticipantUrls(SagaRegistry registry, ParticipantDirectory participants) {
+  private static void requireParticipantUrls(
+      SagaRegistry registry, ParticipantDirectory participants) {
     var missing = new ArrayList<String>();
     for (SagaDefinition definition : registry.all()) {
       for (Step step : definition.steps()) {
@@ -128,7 +135,8 @@ public final class SagaflowNode implements AutoCloseable {
         actions.add(step.action());
         step.compensation().ifPresent(actions::add);
         for (StepAction action : actions) {
-          if (action instanceof HttpCall http && participants.baseUrl(http.participant()).isEmpty()) {
+          if (action instanceof HttpCall http
+              && participants.baseUrl(http.participant()).isEmpty()) {
             missing.add(
                 "saga '"
                     + definition.name()
@@ -142,7 +150,8 @@ public final class SagaflowNode implements AutoCloseable {
     }
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException(
-          "participants without a URL:\n  " + String.join("\n  ", missing.stream().distinct().toList()));
+          "participants without a URL:\n  "
+              + String.join("\n  ", missing.stream().distinct().toList()));
     }
   }
 
@@ -166,7 +175,10 @@ public final class SagaflowNode implements AutoCloseable {
       up.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(
-          "node did not join a cluster within " + timeout + " (seed nodes or bootstrap unreachable?)", e);
+          "node did not join a cluster within "
+              + timeout
+              + " (seed nodes or bootstrap unreachable?)",
+          e);
     }
   }
 
@@ -202,7 +214,10 @@ public final class SagaflowNode implements AutoCloseable {
 
   private static void awaitTermination(ActorSystem<Void> system, Duration timeout) {
     try {
-      system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      system
+          .getWhenTerminated()
+          .toCompletableFuture()
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       log.warn("Actor system did not terminate within {}", timeout, e);
     }

@@ -45,7 +45,8 @@ class CrashRecoveryIT {
     command.add(System.getProperty("java.class.path"));
     command.add(CrashTestNode.class.getName());
     command.addAll(List.of(args));
-    var builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
+    var builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
     builder.environment().put(DatabaseSettings.URL_ENV, db.jdbcUrl());
     builder.environment().put(DatabaseSettings.USER_ENV, db.user());
     builder.environment().put(DatabaseSettings.PASSWORD_ENV, db.password());
@@ -60,7 +61,8 @@ class CrashRecoveryIT {
         deadline,
         () -> {
           if (!process.isAlive()) {
-            throw new AssertionError("node JVM exited with " + process.exitValue() + "; see " + output);
+            throw new AssertionError(
+                "node JVM exited with " + process.exitValue() + "; see " + output);
           }
           try {
             return Files.readAllLines(output).contains(line);
@@ -116,6 +118,9 @@ class CrashRecoveryIT {
       String id = "crash-" + i;
       assertThat(stub.appliedKeys()).contains(id + "/a", id + "/b", id + "/c");
     }
-    assertThat(db.count("select count(*) from event_journal where event_ser_manifest like '%StepFailed'")).isZero();
+    assertThat(
+            db.count(
+                "select count(*) from event_journal where event_ser_manifest like '%StepFailed'"))
+        .isZero();
   }
 }

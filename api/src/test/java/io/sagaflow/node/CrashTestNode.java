@@ -22,9 +22,16 @@ public final class CrashTestNode {
       SagaDefinition.builder("crash")
           .defaultRetry(r -> r.minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1)))
           .defaultTimeout(Duration.ofSeconds(10))
-          .step(Step.named("a").invoke(HttpCall.post("payments", "/a").withBody(ctx -> ctx.input())).compensateWith(HttpCall.post("payments", "/undo-a")))
-          .step(Step.named("b").invoke(HttpCall.post("payments", "/b").withBody(ctx -> ctx.input())).compensateWith(HttpCall.post("payments", "/undo-b")))
-          .step(Step.named("c").invoke(HttpCall.post("payments", "/c").withBody(ctx -> ctx.input())))
+          .step(
+              Step.named("a")
+                  .invoke(HttpCall.post("payments", "/a").withBody(ctx -> ctx.input()))
+                  .compensateWith(HttpCall.post("payments", "/undo-a")))
+          .step(
+              Step.named("b")
+                  .invoke(HttpCall.post("payments", "/b").withBody(ctx -> ctx.input()))
+                  .compensateWith(HttpCall.post("payments", "/undo-b")))
+          .step(
+              Step.named("c").invoke(HttpCall.post("payments", "/c").withBody(ctx -> ctx.input())))
           .build();
 
   private CrashTestNode() {}
@@ -63,8 +70,10 @@ public final class CrashTestNode {
     var config =
         ConfigFactory.parseMap(
                 Map.of(
-                    "pekko.remote.artery.canonical.port", 0,
-                    "sagaflow.participants.payments.url", participants))
+                    "pekko.remote.artery.canonical.port",
+                    0,
+                    "sagaflow.participants.payments.url",
+                    participants))
             .withFallback(ConfigFactory.load());
     var node = SagaflowNode.start(config, List.of(CRASH));
     System.out.println("UP");
@@ -73,7 +82,10 @@ public final class CrashTestNode {
       var json = new ObjectMapper();
       CompletableFuture.allOf(
               IntStream.range(0, sagas)
-                  .mapToObj(i -> startWithRetries(node, "crash-" + i, json.createObjectNode().put("n", i), 5))
+                  .mapToObj(
+                      i ->
+                          startWithRetries(
+                              node, "crash-" + i, json.createObjectNode().put("n", i), 5))
                   .toArray(CompletableFuture[]::new))
           .join();
       System.out.println("STARTED " + sagas);

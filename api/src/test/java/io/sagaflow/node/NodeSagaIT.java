@@ -37,26 +37,45 @@ class NodeSagaIT {
 
   static final SagaDefinition ORDER =
       SagaDefinition.builder("order")
-          .defaultRetry(r -> r.maxAttempts(3).minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofMillis(400)).jitter(0.5))
-          .compensationRetry(r -> r.maxAttempts(3).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(100)))
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(100))
+                      .maxBackoff(Duration.ofMillis(400))
+                      .jitter(0.5))
+          .compensationRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(50))
+                      .maxBackoff(Duration.ofMillis(100)))
           .defaultTimeout(Duration.ofSeconds(1))
-          .step(Step.named(RESERVE)
-              .invoke(call("inventory", "reserve"))
-              .compensateWith(call("inventory", "release")))
-          .step(Step.named(CHARGE)
-              .invoke(call("payments", "charge"))
-              .compensateWith(call("payments", "refund")))
-          .step(Step.named(SHIP)
-              .invoke(call("shipping", "ship"))
-              .compensateWith(call("shipping", "cancel")))
+          .step(
+              Step.named(RESERVE)
+                  .invoke(call("inventory", "reserve"))
+                  .compensateWith(call("inventory", "release")))
+          .step(
+              Step.named(CHARGE)
+                  .invoke(call("payments", "charge"))
+                  .compensateWith(call("payments", "refund")))
+          .step(
+              Step.named(SHIP)
+                  .invoke(call("shipping", "ship"))
+                  .compensateWith(call("shipping", "cancel")))
           .build();
 
   static final SagaDefinition TRIP =
       SagaDefinition.builder("trip")
-          .defaultRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(100)))
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(2)
+                      .minBackoff(Duration.ofMillis(50))
+                      .maxBackoff(Duration.ofMillis(100)))
           .defaultTimeout(Duration.ofSeconds(10))
           .deadline(Duration.ofMinutes(5))
-          .step(Step.named("reserve-flight").invoke(call("flights", "reserve")).compensateWith(call("flights", "cancel")))
+          .step(
+              Step.named("reserve-flight")
+                  .invoke(call("flights", "reserve"))
+                  .compensateWith(call("flights", "cancel")))
           .step(Step.named("charge-card").invoke(call("payments", "charge")).pivot())
           .step(Step.named("send-confirmation").invoke(call("notifications", "send")).retriable())
           .build();
@@ -65,13 +84,20 @@ class NodeSagaIT {
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(1))
           .defaultTimeout(Duration.ofSeconds(20))
-          .step(Step.named(RESERVE).invoke(call("inventory", "reserve")).compensateWith(call("inventory", "release")))
-          .step(Step.named(CHARGE).invoke(call("payments", "charge")).compensateWith(call("payments", "refund")))
+          .step(
+              Step.named(RESERVE)
+                  .invoke(call("inventory", "reserve"))
+                  .compensateWith(call("inventory", "release")))
+          .step(
+              Step.named(CHARGE)
+                  .invoke(call("payments", "charge"))
+                  .compensateWith(call("payments", "refund")))
           .build();
 
   /** POST to /{scenario}/{action}, with the saga input as body. */
   static HttpCall call(String participant, String action) {
-    return HttpCall.post(participant, ctx -> "/" + ctx.input().get("scenario").asText() + "/" + action)
+    return HttpCall.post(
+            participant, ctx -> "/" + ctx.input().get("scenario").asText() + "/" + action)
         .withBody(ctx -> ctx.input());
   }
 
@@ -108,7 +134,11 @@ class NodeSagaIT {
   }
 
   private List<String> calledPaths() {
-    return stub.calls().stream().map(StubParticipant.Call::path).filter(p -> p.startsWith("/" + scenario + "/")).map(p -> p.substring(scenario.length() + 2)).toList();
+    return stub.calls().stream()
+        .map(StubParticipant.Call::path)
+        .filter(p -> p.startsWith("/" + scenario + "/"))
+        .map(p -> p.substring(scenario.length() + 2))
+        .toList();
   }
 
   private List<JsonNode> events() {
@@ -142,14 +172,20 @@ class NodeSagaIT {
   void threeStepSagaCompletesCallingEachParticipantOnceInFourWrites() {
     var reply = start("order");
 
-    assertThat(reply).isInstanceOfSatisfying(SagaReplies.Accepted.class, a -> assertThat(a.created()).isTrue());
+    assertThat(reply)
+        .isInstanceOfSatisfying(SagaReplies.Accepted.class, a -> assertThat(a.created()).isTrue());
     var done = awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
     assertThat(calledPaths()).containsExactly("reserve", "charge", "ship");
-    assertThat(db.count("select count(*) from event_journal where persistence_id = 'saga|" + sagaId + "'")).isEqualTo(4);
-    assertThat(done.steps()).allSatisfy(s -> {
-      assertThat(s.status()).isEqualTo(StepStatus.SUCCEEDED);
-      assertThat(s.attempts()).isEqualTo(1);
-    });
+    assertThat(
+            db.count(
+                "select count(*) from event_journal where persistence_id = 'saga|" + sagaId + "'"))
+        .isEqualTo(4);
+    assertThat(done.steps())
+        .allSatisfy(
+            s -> {
+              assertThat(s.status()).isEqualTo(StepStatus.SUCCEEDED);
+              assertThat(s.attempts()).isEqualTo(1);
+            });
     var charge = stub.calls(path("charge")).get(0);
     assertThat(charge.idempotencyKey()).contains(sagaId + "/" + CHARGE);
     assertThat(charge.header("Saga-Id")).contains(sagaId);
@@ -158,8 +194,10 @@ class NodeSagaIT {
     assertThat(charge.header("Saga-Attempt")).contains("1");
     assertThat(charge.bodyJson().get("orderId").asText()).isEqualTo("o-1");
     String traceId = charge.header("traceparent").orElseThrow().split("-")[1];
-    assertThat(charge.header("traceparent").orElseThrow()).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
-    assertThat(stub.calls(path("ship")).get(0).header("traceparent").orElseThrow()).contains(traceId);
+    assertThat(charge.header("traceparent").orElseThrow())
+        .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+    assertThat(stub.calls(path("ship")).get(0).header("traceparent").orElseThrow())
+        .contains(traceId);
   }
 
   @Test
@@ -172,7 +210,8 @@ class NodeSagaIT {
     assertThat(view.step(SHIP).status()).isEqualTo(StepStatus.REJECTED);
     assertThat(view.step(CHARGE).status()).isEqualTo(StepStatus.COMPENSATED);
     assertThat(view.failure()).contains(SHIP).contains("422");
-    assertThat(stub.calls(path("refund")).get(0).idempotencyKey()).contains(sagaId + "/" + CHARGE + "/compensation");
+    assertThat(stub.calls(path("refund")).get(0).idempotencyKey())
+        .contains(sagaId + "/" + CHARGE + "/compensation");
   }
 
   @Test
@@ -226,7 +265,9 @@ class NodeSagaIT {
     start("order");
 
     var failed = awaitStatus(node, sagaId, SagaStatus.FAILED, WAIT);
-    assertThat(failed.failure()).contains("compensation of step '" + CHARGE + "' failed after 3 attempts").contains("503");
+    assertThat(failed.failure())
+        .contains("compensation of step '" + CHARGE + "' failed after 3 attempts")
+        .contains("503");
     assertThat(stub.calls(path("release"))).isEmpty();
 
     stub.on(path("refund")).respond(200, "{\"refunded\":true}");
@@ -244,7 +285,8 @@ class NodeSagaIT {
     start("trip");
     stub.awaitCalls(path("reserve"), 1, WAIT);
 
-    var reply = node.engine().cancel(sagaId, "op-1", "traveler cancelled").toCompletableFuture().join();
+    var reply =
+        node.engine().cancel(sagaId, "op-1", "traveler cancelled").toCompletableFuture().join();
 
     assertThat(reply).isInstanceOf(SagaReplies.Done.class);
     var view = awaitStatus(node, sagaId, SagaStatus.COMPENSATED, WAIT);
@@ -260,7 +302,9 @@ class NodeSagaIT {
 
     var reply = node.engine().cancel(sagaId, "op-1", "too late").toCompletableFuture().join();
 
-    assertThat(reply).isInstanceOfSatisfying(SagaReplies.Refused.class, r -> assertThat(r.detail()).contains("pivot"));
+    assertThat(reply)
+        .isInstanceOfSatisfying(
+            SagaReplies.Refused.class, r -> assertThat(r.detail()).contains("pivot"));
     var view = awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
     assertThat(view.step("send-confirmation").attempts()).isEqualTo(4);
     assertThat(calledPaths()).doesNotContain("cancel");
@@ -278,7 +322,12 @@ class NodeSagaIT {
 
   @Test
   void lateReplyOfATimedOutAttemptIsIgnoredAndTheEffectAppliesOnce() {
-    stub.on(path("charge")).handle(call -> StubParticipant.Response.json(200, "{\"attempt\":" + call.sagaAttempt().orElseThrow() + "}")).delay(Duration.ofMillis(1300));
+    stub.on(path("charge"))
+        .handle(
+            call ->
+                StubParticipant.Response.json(
+                    200, "{\"attempt\":" + call.sagaAttempt().orElseThrow() + "}"))
+        .delay(Duration.ofMillis(1300));
     start("order");
 
     var view = awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
@@ -292,10 +341,16 @@ class NodeSagaIT {
   void duplicateStartReturnsTheExistingSagaAndAppliesEachEffectOnce() {
     var first = start("order");
     var second = start("order");
-    var other = node.engine().start(sagaId, "order", null, input().put("orderId", "o-2")).toCompletableFuture().join();
+    var other =
+        node.engine()
+            .start(sagaId, "order", null, input().put("orderId", "o-2"))
+            .toCompletableFuture()
+            .join();
 
-    assertThat(first).isInstanceOfSatisfying(SagaReplies.Accepted.class, a -> assertThat(a.created()).isTrue());
-    assertThat(second).isInstanceOfSatisfying(SagaReplies.Accepted.class, a -> assertThat(a.created()).isFalse());
+    assertThat(first)
+        .isInstanceOfSatisfying(SagaReplies.Accepted.class, a -> assertThat(a.created()).isTrue());
+    assertThat(second)
+        .isInstanceOfSatisfying(SagaReplies.Accepted.class, a -> assertThat(a.created()).isFalse());
     assertThat(other).isInstanceOf(SagaReplies.Conflict.class);
     awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
     assertThat(calledPaths()).containsExactly("reserve", "charge", "ship");

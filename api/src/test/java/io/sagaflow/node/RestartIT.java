@@ -29,8 +29,12 @@ class RestartIT {
       SagaDefinition.builder("transfer")
           .defaultRetry(r -> r.minBackoff(BACKOFF).maxBackoff(BACKOFF).jitter(0))
           .defaultTimeout(Duration.ofSeconds(20))
-          .step(Step.named("debit").invoke(HttpCall.post("payments", "/debit").withBody(ctx -> ctx.input())))
-          .step(Step.named("credit").invoke(HttpCall.post("payments", "/credit").withBody(ctx -> ctx.input())))
+          .step(
+              Step.named("debit")
+                  .invoke(HttpCall.post("payments", "/debit").withBody(ctx -> ctx.input())))
+          .step(
+              Step.named("credit")
+                  .invoke(HttpCall.post("payments", "/credit").withBody(ctx -> ctx.input())))
           .build();
 
   private final TestDatabase db = TestDatabase.fresh();

@@ -37,7 +37,8 @@ final class TestNodes {
     return ConfigFactory.parseMap(values).withFallback(ConfigFactory.load());
   }
 
-  static SagaflowNode start(TestDatabase db, String participantsUrl, List<SagaDefinition> definitions) {
+  static SagaflowNode start(
+      TestDatabase db, String participantsUrl, List<SagaDefinition> definitions) {
     return SagaflowNode.start(config(participantsUrl), env(db), definitions);
   }
 
@@ -46,7 +47,8 @@ final class TestNodes {
     return reply instanceof SagaReplies.Found found ? found.saga() : null;
   }
 
-  static SagaView awaitStatus(SagaflowNode node, String sagaId, SagaStatus status, Duration deadline) {
+  static SagaView awaitStatus(
+      SagaflowNode node, String sagaId, SagaStatus status, Duration deadline) {
     return Eventually.await(
         sagaId + " " + status,
         deadline,

@@ -54,8 +54,7 @@ public final class SagaEngine {
                 ctx -> SagaEntity.create(ctx.getEntityId(), ctx.getShard(), registry, runner))
             .withStopMessage(new SagaEntity.Stop())
             .withMessageExtractor(
-                new HashCodeMessageExtractor<SagaEntity.Command>(
-                    config.getInt("number-of-shards")))
+                new HashCodeMessageExtractor<SagaEntity.Command>(config.getInt("number-of-shards")))
             .withSettings(settings));
     return new SagaEngine(sharding, registry, config.getDuration("ask-timeout"));
   }

@@ -48,12 +48,12 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
- * One saga instance as an event-sourced actor. Every transition is written to the journal before
- * it is acknowledged or acted on; a participant is only called for a state that is already
- * written.
+ * One saga instance as an event-sourced actor. Every transition is written to the journal before it
+ * is acknowledged or acted on; a participant is only called for a state that is already written.
  */
 public final class SagaEntity
-    extends EventSourcedBehaviorWithEnforcedReplies<SagaEntity.Command, SagaEntity.Event, SagaState> {
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        SagaEntity.Command, SagaEntity.Event, SagaState> {
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
       EntityTypeKey.create(Command.class, "saga");
@@ -344,7 +344,9 @@ public final class SagaEntity
         "saga '"
             + sagaId
             + "' already exists with "
-            + (state.type().equals(cmd.type()) ? "a different input" : "type '" + state.type() + "'");
+            + (state.type().equals(cmd.type())
+                ? "a different input"
+                : "type '" + state.type() + "'");
     return Effect().reply(cmd.replyTo(), new Conflict(detail, view(state)));
   }
 
@@ -360,12 +362,13 @@ public final class SagaEntity
       return Effect()
           .reply(
               cmd.replyTo(),
-              new Refused("saga is " + state.status() + "; only a RUNNING saga can be cancelled", view(state)));
+              new Refused(
+                  "saga is " + state.status() + "; only a RUNNING saga can be cancelled",
+                  view(state)));
     }
     SagaDefinition definition = registry.find(state.type(), state.version()).orElse(null);
     if (definition == null) {
-      return Effect()
-          .reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
+      return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
     }
     Optional<String> pivot = pivotReached(state, definition);
     if (pivot.isPresent()) {
@@ -382,7 +385,10 @@ public final class SagaEntity
         "cancelled" + (cmd.reason() == null || cmd.reason().isBlank() ? "" : ": " + cmd.reason());
     var event =
         new CompensationStarted(
-            reason, cmd.commandId(), compensationsIncludingCurrent(state, definition), Instant.now());
+            reason,
+            cmd.commandId(),
+            compensationsIncludingCurrent(state, definition),
+            Instant.now());
     return Effect()
         .persist(event)
         .thenRun(this::drive)
@@ -397,7 +403,9 @@ public final class SagaEntity
       return Effect()
           .reply(
               cmd.replyTo(),
-              new Refused("saga is " + state.status() + "; only a FAILED saga can be resumed", view(state)));
+              new Refused(
+                  "saga is " + state.status() + "; only a FAILED saga can be resumed",
+                  view(state)));
     }
     if (registry.find(state.type(), state.version()).isEmpty()) {
       return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
@@ -447,7 +455,8 @@ public final class SagaEntity
     }
     String error = "attempt " + cmd.attempt() + " timed out after " + cmd.timeout();
     return attemptFinished(
-        state, new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), Outcome.Retryable.of(error)));
+        state,
+        new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), Outcome.Retryable.of(error)));
   }
 
   private ReplyEffect<Event, SagaState> retryDue(Active state, RetryDue cmd) {
@@ -470,7 +479,9 @@ public final class SagaEntity
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
     Optional<String> pivot = pivotReached(state, definition);
     if (pivot.isPresent()) {
-      context.getLog().info("Deadline passed after reaching pivot step {}; the saga completes", pivot.get());
+      context
+          .getLog()
+          .info("Deadline passed after reaching pivot step {}; the saga completes", pivot.get());
       return Effect().noReply();
     }
     String reason = "deadline passed at " + state.deadline();
@@ -482,13 +493,16 @@ public final class SagaEntity
 
   // ---- failure rules --------------------------------------------------------------------------
 
-  private Event forwardOutcome(Active state, SagaDefinition definition, Step step, Outcome outcome) {
+  private Event forwardOutcome(
+      Active state, SagaDefinition definition, Step step, Outcome outcome) {
     Cursor cursor = state.cursor();
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded ok) {
       return definition
           .stepAfter(step.name())
-          .<Event>map(next -> new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
+          .<Event>map(
+              next ->
+                  new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
           .orElseGet(() -> new SagaCompleted(step.name(), cursor.attempt(), ok.output(), now));
     }
     if (outcome instanceof Outcome.Permanent rejected && step.kind() != StepKind.RETRIABLE) {
@@ -507,16 +521,30 @@ public final class SagaEntity
         outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
     if (step.retry().allowsAttemptAfter(cursor.attemptsInBudget())) {
       Instant retryAt = now.plus(delay(step.retry(), cursor.attemptsInBudget(), retryAfter));
-      context.getLog().info("Step {} attempt {} failed, retrying at {}: {}", step.name(), cursor.attempt(), retryAt, error);
+      context
+          .getLog()
+          .info(
+              "Step {} attempt {} failed, retrying at {}: {}",
+              step.name(),
+              cursor.attempt(),
+              retryAt,
+              error);
       return new StepAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
     }
-    context.getLog().warn("Step {} gave no answer after {} attempts: {}", step.name(), cursor.attempt(), error);
+    context
+        .getLog()
+        .warn("Step {} gave no answer after {} attempts: {}", step.name(), cursor.attempt(), error);
     return new StepFailed(
         step.name(),
         cursor.attempt(),
         error,
         true,
-        "step '" + step.name() + "' gave no answer after " + cursor.attempt() + " attempts: " + error,
+        "step '"
+            + step.name()
+            + "' gave no answer after "
+            + cursor.attempt()
+            + " attempts: "
+            + error,
         compensations(state, definition, step.name()),
         now);
   }
@@ -531,14 +559,27 @@ public final class SagaEntity
     String error = errorOf(outcome);
     if (outcome instanceof Outcome.Retryable r
         && step.compensationRetry().allowsAttemptAfter(cursor.attemptsInBudget())) {
-      Instant retryAt = now.plus(delay(step.compensationRetry(), cursor.attemptsInBudget(), r.retryAfter()));
-      context.getLog().info("Compensation of {} attempt {} failed, retrying at {}: {}", step.name(), cursor.attempt(), retryAt, error);
+      Instant retryAt =
+          now.plus(delay(step.compensationRetry(), cursor.attemptsInBudget(), r.retryAfter()));
+      context
+          .getLog()
+          .info(
+              "Compensation of {} attempt {} failed, retrying at {}: {}",
+              step.name(),
+              cursor.attempt(),
+              retryAt,
+              error);
       return new CompensationAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
     }
     String reason =
         outcome instanceof Outcome.Permanent
             ? "compensation of step '" + step.name() + "' was rejected: " + error
-            : "compensation of step '" + step.name() + "' failed after " + cursor.attemptsInBudget() + " attempts: " + error;
+            : "compensation of step '"
+                + step.name()
+                + "' failed after "
+                + cursor.attemptsInBudget()
+                + " attempts: "
+                + error;
     context.getLog().error("Saga needs an operator: {}", reason);
     return new CompensationFailed(step.name(), cursor.attempt(), error, reason, now);
   }
@@ -553,10 +594,14 @@ public final class SagaEntity
     throw new IllegalArgumentException("not a failure: " + outcome);
   }
 
-  private static Duration delay(RetryPolicy policy, int failedAttempts, Optional<Duration> retryAfter) {
+  private static Duration delay(
+      RetryPolicy policy, int failedAttempts, Optional<Duration> retryAfter) {
     Duration backoff = policy.backoffAfter(failedAttempts);
     if (retryAfter.isPresent()) {
-      Duration asked = retryAfter.get().compareTo(policy.maxBackoff()) > 0 ? policy.maxBackoff() : retryAfter.get();
+      Duration asked =
+          retryAfter.get().compareTo(policy.maxBackoff()) > 0
+              ? policy.maxBackoff()
+              : retryAfter.get();
       return asked.compareTo(backoff) > 0 ? asked : backoff;
     }
     return backoff;
@@ -579,7 +624,8 @@ public final class SagaEntity
     return List.copyOf(names);
   }
 
-  private static List<String> compensationsIncludingCurrent(Active state, SagaDefinition definition) {
+  private static List<String> compensationsIncludingCurrent(
+      Active state, SagaDefinition definition) {
     return compensations(state, definition, state.cursor().step());
   }
 
@@ -641,7 +687,8 @@ public final class SagaEntity
         && state.status() == SagaStatus.RUNNING
         && !timers.isTimerActive(DEADLINE_TIMER)) {
       Duration left = Duration.between(Instant.now(), state.deadline());
-      timers.startSingleTimer(DEADLINE_TIMER, new DeadlineDue(), left.isNegative() ? Duration.ZERO : left);
+      timers.startSingleTimer(
+          DEADLINE_TIMER, new DeadlineDue(), left.isNegative() ? Duration.ZERO : left);
     }
   }
 
@@ -654,7 +701,8 @@ public final class SagaEntity
         TIMEOUT_TIMER,
         new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout()),
         step.timeout());
-    var invocation = new StepRunner.Invocation(sagaId, state, step, cursor.phase(), cursor.attempt());
+    var invocation =
+        new StepRunner.Invocation(sagaId, state, step, cursor.phase(), cursor.attempt());
     context.pipeToSelf(
         runner.run(invocation),
         (outcome, failure) ->
@@ -662,7 +710,9 @@ public final class SagaEntity
                 cursor.phase(),
                 step.name(),
                 cursor.attempt(),
-                outcome != null ? outcome : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
+                outcome != null
+                    ? outcome
+                    : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
   }
 
   private boolean isInFlight(Active state, Phase phase, String step, int attempt) {
@@ -743,13 +793,22 @@ public final class SagaEntity
     for (String name : names) {
       SagaState.StepState s = state.step(name);
       if (s == null) {
-        steps.add(new SagaView.StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
+        steps.add(
+            new SagaView.StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
         continue;
       }
       Instant next = cursor != null && cursor.step().equals(name) ? cursor.retryAt() : null;
       steps.add(
           new SagaView.StepView(
-              name, s.status(), s.attempts(), s.compensationAttempts(), s.output(), s.lastError(), next, s.startedAt(), s.finishedAt()));
+              name,
+              s.status(),
+              s.attempts(),
+              s.compensationAttempts(),
+              s.output(),
+              s.lastError(),
+              next,
+              s.startedAt(),
+              s.finishedAt()));
     }
     return new SagaView(
         sagaId,

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The persisted state of one saga instance, rebuilt from its events. Immutable: every event
- * returns a new state.
+ * The persisted state of one saga instance, rebuilt from its events. Immutable: every event returns
+ * a new state.
  */
 public sealed interface SagaState extends SagaSerializable {
 
@@ -34,9 +34,9 @@ public sealed interface SagaState extends SagaSerializable {
   }
 
   /**
-   * What is due next: the attempt of a step (or compensation), and when. {@code retryAt} null
-   * means now (or in flight). {@code budgetStart} is the first attempt counted against the retry
-   * policy, moved forward when an operator resumes.
+   * What is due next: the attempt of a step (or compensation), and when. {@code retryAt} null means
+   * now (or in flight). {@code budgetStart} is the first attempt counted against the retry policy,
+   * moved forward when an operator resumes.
    */
   record Cursor(Phase phase, String step, int attempt, int budgetStart, Instant retryAt)
       implements SagaSerializable {
@@ -103,14 +103,7 @@ public sealed interface SagaState extends SagaSerializable {
 
     StepState compensating(int attempt, String error) {
       return new StepState(
-          name,
-          StepStatus.COMPENSATING,
-          attempts,
-          attempt,
-          output,
-          error,
-          startedAt,
-          finishedAt);
+          name, StepStatus.COMPENSATING, attempts, attempt, output, error, startedAt, finishedAt);
     }
 
     StepState compensationEnded(StepStatus newStatus, int attempt, String error) {
@@ -159,25 +152,41 @@ public sealed interface SagaState extends SagaSerializable {
     public SagaState apply(Event event) {
       if (event instanceof SagaEntity.StepSucceeded e) {
         return withSteps(
-                replace(e.step(), s -> s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at()))
+                replace(
+                        e.step(),
+                        s ->
+                            s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at()))
                     .plus(StepState.running(e.nextStep(), e.at())))
             .moveTo(new Cursor(Phase.FORWARD, e.nextStep(), 1, 1, null), e.at());
       } else if (event instanceof SagaEntity.SagaCompleted e) {
         return withSteps(
-                replace(e.step(), s -> s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at())).list)
+                replace(
+                        e.step(),
+                        s ->
+                            s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at()))
+                    .list)
             .ended(SagaStatus.COMPLETED, failure, e.at());
       } else if (event instanceof SagaEntity.StepAttemptFailed e) {
         return withSteps(replace(e.step(), s -> s.attempted(e.attempt(), e.error())).list)
             .moveTo(cursor.next(e.retryAt()), e.at());
       } else if (event instanceof SagaEntity.StepFailed e) {
         StepStatus outcome = e.uncertain() ? StepStatus.UNCERTAIN : StepStatus.REJECTED;
-        return withSteps(replace(e.step(), s -> s.finished(outcome, e.attempt(), null, e.error(), e.at())).list)
+        return withSteps(
+                replace(e.step(), s -> s.finished(outcome, e.attempt(), null, e.error(), e.at()))
+                    .list)
             .withFailure(e.reason())
             .startCompensation(e.compensations(), e.at());
       } else if (event instanceof SagaEntity.CompensationStarted e) {
         Active a = this;
         if (cursor != null && cursor.phase() == Phase.FORWARD) {
-          a = withSteps(replace(cursor.step(), s -> s.finished(StepStatus.UNCERTAIN, s.attempts(), null, s.lastError(), e.at())).list);
+          a =
+              withSteps(
+                  replace(
+                          cursor.step(),
+                          s ->
+                              s.finished(
+                                  StepStatus.UNCERTAIN, s.attempts(), null, s.lastError(), e.at()))
+                      .list);
         }
         return a.withFailure(e.reason())
             .withCommand(e.commandId())
@@ -187,11 +196,21 @@ public sealed interface SagaState extends SagaSerializable {
             .moveTo(cursor.next(e.retryAt()), e.at());
       } else if (event instanceof SagaEntity.StepCompensated e) {
         Active a =
-            withSteps(replace(e.step(), s -> s.compensationEnded(StepStatus.COMPENSATED, e.attempt(), s.lastError())).list);
+            withSteps(
+                replace(
+                        e.step(),
+                        s ->
+                            s.compensationEnded(StepStatus.COMPENSATED, e.attempt(), s.lastError()))
+                    .list);
         return a.startCompensation(compensations, e.at());
       } else if (event instanceof SagaEntity.CompensationFailed e) {
         return withSteps(
-                replace(e.step(), s -> s.compensationEnded(StepStatus.COMPENSATION_FAILED, e.attempt(), e.error())).list)
+                replace(
+                        e.step(),
+                        s ->
+                            s.compensationEnded(
+                                StepStatus.COMPENSATION_FAILED, e.attempt(), e.error()))
+                    .list)
             .withFailure(e.reason())
             .withStatus(SagaStatus.FAILED, e.at());
       } else if (event instanceof SagaEntity.SagaFailed e) {
@@ -218,7 +237,21 @@ public sealed interface SagaState extends SagaSerializable {
 
     private Active startCompensation(List<String> queue, Instant at) {
       if (queue.isEmpty()) {
-        return new Active(type, version, input, fingerprint, traceId, SagaStatus.COMPENSATED, steps, null, List.of(), deadline, failure, commandIds, createdAt, at);
+        return new Active(
+            type,
+            version,
+            input,
+            fingerprint,
+            traceId,
+            SagaStatus.COMPENSATED,
+            steps,
+            null,
+            List.of(),
+            deadline,
+            failure,
+            commandIds,
+            createdAt,
+            at);
       }
       String first = queue.get(0);
       List<StepState> updated = replace(first, s -> s.compensating(1, s.lastError())).list;
@@ -240,23 +273,93 @@ public sealed interface SagaState extends SagaSerializable {
     }
 
     private Active moveTo(Cursor next, Instant at) {
-      return new Active(type, version, input, fingerprint, traceId, status, steps, next, compensations, deadline, failure, commandIds, createdAt, at);
+      return new Active(
+          type,
+          version,
+          input,
+          fingerprint,
+          traceId,
+          status,
+          steps,
+          next,
+          compensations,
+          deadline,
+          failure,
+          commandIds,
+          createdAt,
+          at);
     }
 
     private Active ended(SagaStatus terminal, String reason, Instant at) {
-      return new Active(type, version, input, fingerprint, traceId, terminal, steps, null, List.of(), deadline, reason, commandIds, createdAt, at);
+      return new Active(
+          type,
+          version,
+          input,
+          fingerprint,
+          traceId,
+          terminal,
+          steps,
+          null,
+          List.of(),
+          deadline,
+          reason,
+          commandIds,
+          createdAt,
+          at);
     }
 
     private Active withStatus(SagaStatus newStatus, Instant at) {
-      return new Active(type, version, input, fingerprint, traceId, newStatus, steps, cursor, compensations, deadline, failure, commandIds, createdAt, at);
+      return new Active(
+          type,
+          version,
+          input,
+          fingerprint,
+          traceId,
+          newStatus,
+          steps,
+          cursor,
+          compensations,
+          deadline,
+          failure,
+          commandIds,
+          createdAt,
+          at);
     }
 
     private Active withFailure(String reason) {
-      return new Active(type, version, input, fingerprint, traceId, status, steps, cursor, compensations, deadline, reason, commandIds, createdAt, updatedAt);
+      return new Active(
+          type,
+          version,
+          input,
+          fingerprint,
+          traceId,
+          status,
+          steps,
+          cursor,
+          compensations,
+          deadline,
+          reason,
+          commandIds,
+          createdAt,
+          updatedAt);
     }
 
     private Active withSteps(List<StepState> newSteps) {
-      return new Active(type, version, input, fingerprint, traceId, status, newSteps, cursor, compensations, deadline, failure, commandIds, createdAt, updatedAt);
+      return new Active(
+          type,
+          version,
+          input,
+          fingerprint,
+          traceId,
+          status,
+          newSteps,
+          cursor,
+          compensations,
+          deadline,
+          failure,
+          commandIds,
+          createdAt,
+          updatedAt);
     }
 
     private Active withCommand(String commandId) {
@@ -265,7 +368,21 @@ public sealed interface SagaState extends SagaSerializable {
       }
       var ids = new HashSet<>(commandIds);
       ids.add(commandId);
-      return new Active(type, version, input, fingerprint, traceId, status, steps, cursor, compensations, deadline, failure, Set.copyOf(ids), createdAt, updatedAt);
+      return new Active(
+          type,
+          version,
+          input,
+          fingerprint,
+          traceId,
+          status,
+          steps,
+          cursor,
+          compensations,
+          deadline,
+          failure,
+          Set.copyOf(ids),
+          createdAt,
+          updatedAt);
     }
 
     private Steps replace(String name, java.util.function.UnaryOperator<StepState> change) {

@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * A saga instance as an operator reads it: status, input, every step of its definition, and why
- * it failed.
+ * A saga instance as an operator reads it: status, input, every step of its definition, and why it
+ * failed.
  */
 public record SagaView(
     String id,

@@ -37,9 +37,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every transition of the saga entity, on Pekko's in-memory persistence test kit with
- * serialization checks on. Steps are scripted local actions, so each test decides every
- * attempt's outcome.
+ * Every transition of the saga entity, on Pekko's in-memory persistence test kit with serialization
+ * checks on. Steps are scripted local actions, so each test decides every attempt's outcome.
  */
 class SagaEntityTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -56,19 +55,43 @@ class SagaEntityTest {
 
   private final SagaDefinition threeSteps =
       SagaDefinition.builder("three")
-          .defaultRetry(r -> r.maxAttempts(3).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(200)))
-          .compensationRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(50)))
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(50))
+                      .maxBackoff(Duration.ofMillis(200)))
+          .compensationRetry(
+              r ->
+                  r.maxAttempts(2)
+                      .minBackoff(Duration.ofMillis(20))
+                      .maxBackoff(Duration.ofMillis(50)))
           .defaultTimeout(Duration.ofSeconds(30))
-          .step(Step.named("s1").invoke(script.action("s1")).compensateWith(script.compensation("s1")))
-          .step(Step.named("s2").invoke(script.action("s2")).compensateWith(script.compensation("s2")))
-          .step(Step.named("s3").invoke(script.action("s3")).compensateWith(script.compensation("s3")))
+          .step(
+              Step.named("s1")
+                  .invoke(script.action("s1"))
+                  .compensateWith(script.compensation("s1")))
+          .step(
+              Step.named("s2")
+                  .invoke(script.action("s2"))
+                  .compensateWith(script.compensation("s2")))
+          .step(
+              Step.named("s3")
+                  .invoke(script.action("s3"))
+                  .compensateWith(script.compensation("s3")))
           .build();
 
   private final SagaDefinition withPivot =
       SagaDefinition.builder("trip")
-          .defaultRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(50)))
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(2)
+                      .minBackoff(Duration.ofMillis(20))
+                      .maxBackoff(Duration.ofMillis(50)))
           .defaultTimeout(Duration.ofSeconds(30))
-          .step(Step.named("reserve").invoke(script.action("reserve")).compensateWith(script.compensation("reserve")))
+          .step(
+              Step.named("reserve")
+                  .invoke(script.action("reserve"))
+                  .compensateWith(script.compensation("reserve")))
           .step(Step.named("charge").invoke(script.action("charge")).pivot())
           .step(Step.named("notify").invoke(script.action("notify")).retriable())
           .build();
@@ -77,17 +100,28 @@ class SagaEntityTest {
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(2))
           .defaultTimeout(Duration.ofSeconds(30))
-          .step(Step.named("first").invoke(script.action("first")).compensateWith(script.compensation("first")))
-          .step(Step.named("second").invoke(script.action("second")).compensateWith(script.compensation("second")))
+          .step(
+              Step.named("first")
+                  .invoke(script.action("first"))
+                  .compensateWith(script.compensation("first")))
+          .step(
+              Step.named("second")
+                  .invoke(script.action("second"))
+                  .compensateWith(script.compensation("second")))
           .build();
 
   private final SagaDefinition withShortTimeout =
       SagaDefinition.builder("slow")
-          .defaultRetry(r -> r.maxAttempts(3).minBackoff(Duration.ofMillis(10)).maxBackoff(Duration.ofMillis(10)))
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(10))
+                      .maxBackoff(Duration.ofMillis(10)))
           .step(Step.named("only").invoke(script.action("only")).timeout(Duration.ofMillis(200)))
           .build();
 
-  private final SagaRegistry registry = SagaRegistry.of(threeSteps, withPivot, withDeadline, withShortTimeout);
+  private final SagaRegistry registry =
+      SagaRegistry.of(threeSteps, withPivot, withDeadline, withShortTimeout);
 
   @BeforeEach
   void clearJournal() {
@@ -99,7 +133,8 @@ class SagaEntityTest {
     testKit.shutdownTestKit();
   }
 
-  private EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> entity(SagaRegistry reg) {
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> entity(
+      SagaRegistry reg) {
     ParticipantClient noHttp =
         request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
     var runner = new StepRunner(noHttp, SagaEngine.objectMapper(testKit.system()));
@@ -118,7 +153,9 @@ class SagaEntityTest {
   }
 
   private CommandResultWithReply<SagaEntity.Command, Event, SagaState, StartReply> start(
-      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit, String type, JsonNode in) {
+      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit,
+      String type,
+      JsonNode in) {
     return kit.runCommand(replyTo -> new SagaEntity.Start(type, null, in, replyTo));
   }
 
@@ -147,12 +184,16 @@ class SagaEntityTest {
     var started = (SagaEntity.SagaStarted) result.event();
     assertThat(started.firstStep()).isEqualTo("s1");
     assertThat(started.fingerprint()).hasSize(64);
-    assertThat(result.reply()).isInstanceOfSatisfying(Accepted.class, a -> {
-      assertThat(a.created()).isTrue();
-      assertThat(a.saga().status()).isEqualTo(SagaStatus.RUNNING);
-      assertThat(a.saga().steps()).extracting(SagaView.StepView::status)
-          .containsExactly(StepStatus.RUNNING, StepStatus.PENDING, StepStatus.PENDING);
-    });
+    assertThat(result.reply())
+        .isInstanceOfSatisfying(
+            Accepted.class,
+            a -> {
+              assertThat(a.created()).isTrue();
+              assertThat(a.saga().status()).isEqualTo(SagaStatus.RUNNING);
+              assertThat(a.saga().steps())
+                  .extracting(SagaView.StepView::status)
+                  .containsExactly(StepStatus.RUNNING, StepStatus.PENDING, StepStatus.PENDING);
+            });
     assertThat(script.awaitAction("s1", 1).sagaId()).isEqualTo(sagaId);
   }
 
@@ -181,7 +222,8 @@ class SagaEntityTest {
     var again = start(kit, "three", reordered);
 
     assertThat(again.hasNoEvents()).isTrue();
-    assertThat(again.reply()).isInstanceOfSatisfying(Accepted.class, a -> assertThat(a.created()).isFalse());
+    assertThat(again.reply())
+        .isInstanceOfSatisfying(Accepted.class, a -> assertThat(a.created()).isFalse());
   }
 
   @Test
@@ -193,22 +235,33 @@ class SagaEntityTest {
     var otherType = start(kit, "trip", input("a"));
 
     assertThat(otherInput.hasNoEvents()).isTrue();
-    assertThat(otherInput.reply()).isInstanceOfSatisfying(Conflict.class, c -> assertThat(c.detail()).contains("different input"));
-    assertThat(otherType.reply()).isInstanceOfSatisfying(Conflict.class, c -> assertThat(c.detail()).contains("type 'three'"));
+    assertThat(otherInput.reply())
+        .isInstanceOfSatisfying(
+            Conflict.class, c -> assertThat(c.detail()).contains("different input"));
+    assertThat(otherType.reply())
+        .isInstanceOfSatisfying(
+            Conflict.class, c -> assertThat(c.detail()).contains("type 'three'"));
   }
 
   @Test
   void unknownTypeOrVersionIsRejectedWithoutWriting() {
     var kit = entity();
     var unknown = start(kit, "nope", input("a"));
-    var badVersion = kit.<StartReply>runCommand(replyTo -> new SagaEntity.Start("three", 7, input("a"), replyTo));
+    var badVersion =
+        kit.<StartReply>runCommand(
+            replyTo -> new SagaEntity.Start("three", 7, input("a"), replyTo));
 
     assertThat(unknown.hasNoEvents()).isTrue();
-    assertThat(unknown.reply()).isInstanceOfSatisfying(Invalid.class, i -> {
-      assertThat(i.problem()).isEqualTo(Problem.UNKNOWN_TYPE);
-      assertThat(i.detail()).contains("nope");
-    });
-    assertThat(badVersion.reply()).isInstanceOfSatisfying(Invalid.class, i -> assertThat(i.detail()).contains("no version 7"));
+    assertThat(unknown.reply())
+        .isInstanceOfSatisfying(
+            Invalid.class,
+            i -> {
+              assertThat(i.problem()).isEqualTo(Problem.UNKNOWN_TYPE);
+              assertThat(i.detail()).contains("nope");
+            });
+    assertThat(badVersion.reply())
+        .isInstanceOfSatisfying(
+            Invalid.class, i -> assertThat(i.detail()).contains("no version 7"));
     assertThat(kit.getState()).isInstanceOf(SagaState.Empty.class);
   }
 
@@ -222,17 +275,27 @@ class SagaEntityTest {
 
   @Test
   void inputThatDoesNotBindToTheInputTypeIsRejectedWithoutWriting() {
-    var typed = SagaDefinition.builder("typed").inputType(Order.class)
-        .step(Step.named("only").invoke(script.action("only"))).build();
+    var typed =
+        SagaDefinition.builder("typed")
+            .inputType(Order.class)
+            .step(Step.named("only").invoke(script.action("only")))
+            .build();
     var kit = entity(SagaRegistry.of(typed));
 
-    var wrong = start(kit, "typed", JsonNodeFactory.instance.objectNode().put("orderId", "o").put("quantity", 0));
+    var wrong =
+        start(
+            kit,
+            "typed",
+            JsonNodeFactory.instance.objectNode().put("orderId", "o").put("quantity", 0));
 
     assertThat(wrong.hasNoEvents()).isTrue();
-    assertThat(wrong.reply()).isInstanceOfSatisfying(Invalid.class, i -> {
-      assertThat(i.problem()).isEqualTo(Problem.INVALID_INPUT);
-      assertThat(i.detail()).contains("quantity must be at least 1");
-    });
+    assertThat(wrong.reply())
+        .isInstanceOfSatisfying(
+            Invalid.class,
+            i -> {
+              assertThat(i.problem()).isEqualTo(Problem.INVALID_INPUT);
+              assertThat(i.detail()).contains("quantity must be at least 1");
+            });
     assertThat(script.calls()).isEmpty();
   }
 
@@ -288,7 +351,12 @@ class SagaEntityTest {
 
     var state = awaitStatus(kit, SagaStatus.COMPENSATED);
     assertThat(state.step("s2").status()).isEqualTo(StepStatus.COMPENSATED);
-    var failed = events().stream().filter(SagaEntity.StepFailed.class::isInstance).map(SagaEntity.StepFailed.class::cast).findFirst().orElseThrow();
+    var failed =
+        events().stream()
+            .filter(SagaEntity.StepFailed.class::isInstance)
+            .map(SagaEntity.StepFailed.class::cast)
+            .findFirst()
+            .orElseThrow();
     assertThat(failed.uncertain()).isTrue();
     assertThat(failed.compensations()).containsExactly("s2", "s1");
     assertThat(state.failure()).contains("gave no answer after 3 attempts");
@@ -305,8 +373,14 @@ class SagaEntityTest {
 
     var state = awaitStatus(kit, SagaStatus.COMPENSATED);
     assertThat(state.step("s1").compensationAttempts()).isEqualTo(2);
-    assertThat(events()).extracting(e -> e.getClass().getSimpleName())
-        .containsExactly("SagaStarted", "StepSucceeded", "StepFailed", "CompensationAttemptFailed", "StepCompensated");
+    assertThat(events())
+        .extracting(e -> e.getClass().getSimpleName())
+        .containsExactly(
+            "SagaStarted",
+            "StepSucceeded",
+            "StepFailed",
+            "CompensationAttemptFailed",
+            "StepCompensated");
   }
 
   @Test
@@ -319,7 +393,9 @@ class SagaEntityTest {
     script.awaitCompensation("s1", 2).fail(new IllegalStateException("still down"));
 
     var failed = awaitStatus(kit, SagaStatus.FAILED);
-    assertThat(failed.failure()).contains("compensation of step 's1' failed after 2 attempts").contains("still down");
+    assertThat(failed.failure())
+        .contains("compensation of step 's1' failed after 2 attempts")
+        .contains("still down");
     assertThat(failed.step("s1").status()).isEqualTo(StepStatus.COMPENSATION_FAILED);
 
     var resumed = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-1", replyTo));
@@ -328,11 +404,14 @@ class SagaEntityTest {
     script.awaitCompensation("s1", 3).succeed();
     awaitStatus(kit, SagaStatus.COMPENSATED);
 
-    var repeated = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-1", replyTo));
+    var repeated =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-1", replyTo));
     assertThat(repeated.hasNoEvents()).isTrue();
     assertThat(repeated.reply()).isInstanceOf(Done.class);
     var other = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-2", replyTo));
-    assertThat(other.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("only a FAILED saga"));
+    assertThat(other.reply())
+        .isInstanceOfSatisfying(
+            Refused.class, r -> assertThat(r.detail()).contains("only a FAILED saga"));
   }
 
   @Test
@@ -354,10 +433,14 @@ class SagaEntityTest {
     script.awaitAction("s1", 1).succeed();
     var inFlight = script.awaitAction("s2", 1);
 
-    var cancel = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "customer changed mind", replyTo));
+    var cancel =
+        kit.<OperatorReply>runCommand(
+            replyTo -> new SagaEntity.Cancel("c-1", "customer changed mind", replyTo));
 
-    assertThat(cancel.event()).isInstanceOfSatisfying(SagaEntity.CompensationStarted.class, c ->
-        assertThat(c.compensations()).containsExactly("s2", "s1"));
+    assertThat(cancel.event())
+        .isInstanceOfSatisfying(
+            SagaEntity.CompensationStarted.class,
+            c -> assertThat(c.compensations()).containsExactly("s2", "s1"));
     assertThat(cancel.reply()).isInstanceOf(Done.class);
     inFlight.succeed(); // a late reply of the cancelled step changes nothing
     script.awaitCompensation("s2", 1).succeed();
@@ -366,11 +449,14 @@ class SagaEntityTest {
     assertThat(state.failure()).isEqualTo("cancelled: customer changed mind");
     assertThat(script.count(c -> c.step().equals("s3"))).isZero();
 
-    var again = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "again", replyTo));
+    var again =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "again", replyTo));
     assertThat(again.hasNoEvents()).isTrue();
     assertThat(again.reply()).isInstanceOf(Done.class);
-    var late = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-2", "again", replyTo));
-    assertThat(late.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("COMPENSATED"));
+    var late =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-2", "again", replyTo));
+    assertThat(late.reply())
+        .isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("COMPENSATED"));
   }
 
   @Test
@@ -381,10 +467,13 @@ class SagaEntityTest {
     script.awaitAction("charge", 1).succeed();
     script.awaitAction("notify", 1);
 
-    var cancel = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "too late", replyTo));
+    var cancel =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "too late", replyTo));
 
     assertThat(cancel.hasNoEvents()).isTrue();
-    assertThat(cancel.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("pivot step 'charge'"));
+    assertThat(cancel.reply())
+        .isInstanceOfSatisfying(
+            Refused.class, r -> assertThat(r.detail()).contains("pivot step 'charge'"));
   }
 
   @Test
@@ -394,10 +483,13 @@ class SagaEntityTest {
     script.awaitAction("reserve", 1).succeed();
     var charge = script.awaitAction("charge", 1);
 
-    var cancel = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "now", replyTo));
+    var cancel =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "now", replyTo));
 
     assertThat(cancel.hasNoEvents()).isTrue();
-    assertThat(cancel.reply()).isInstanceOfSatisfying(Refused.class, r -> assertThat(r.detail()).contains("reached its pivot step 'charge'"));
+    assertThat(cancel.reply())
+        .isInstanceOfSatisfying(
+            Refused.class, r -> assertThat(r.detail()).contains("reached its pivot step 'charge'"));
     charge.succeed();
     script.awaitAction("notify", 1).succeed();
     awaitStatus(kit, SagaStatus.COMPLETED);
@@ -457,7 +549,12 @@ class SagaEntityTest {
     script.awaitCompensation("first", 1).succeed();
     var state = awaitStatus(kit, SagaStatus.COMPENSATED);
     assertThat(state.failure()).startsWith("deadline passed");
-    var compensation = events().stream().filter(SagaEntity.CompensationStarted.class::isInstance).map(SagaEntity.CompensationStarted.class::cast).findFirst().orElseThrow();
+    var compensation =
+        events().stream()
+            .filter(SagaEntity.CompensationStarted.class::isInstance)
+            .map(SagaEntity.CompensationStarted.class::cast)
+            .findFirst()
+            .orElseThrow();
     assertThat(compensation.at()).isAfterOrEqualTo(state.deadline());
   }
 
@@ -471,7 +568,8 @@ class SagaEntityTest {
     assertThat(((SagaEntity.StepAttemptFailed) events().get(1)).error()).contains("timed out");
 
     first.succeed();
-    // The entity handles messages in order: once it has answered this Get, it has seen the late reply.
+    // The entity handles messages in order: once it has answered this Get, it has seen the late
+    // reply.
     var state = (SagaState.Active) kit.getState();
     assertThat(state.status()).isEqualTo(SagaStatus.RUNNING);
     assertThat(events()).hasSize(2);
@@ -484,7 +582,10 @@ class SagaEntityTest {
 
   @Test
   void journalWriteFailureMeansNoCallAndNoAcknowledgement() {
-    var runner = new StepRunner(r -> CompletableFuture.failedFuture(new AssertionError()), SagaEngine.objectMapper(testKit.system()));
+    var runner =
+        new StepRunner(
+            r -> CompletableFuture.failedFuture(new AssertionError()),
+            SagaEngine.objectMapper(testKit.system()));
     var actor = testKit.spawn(SagaEntity.create(sagaId, null, registry, runner));
     TestProbe<StartReply> probe = testKit.createTestProbe();
     journal.failNextPersisted();
@@ -495,10 +596,13 @@ class SagaEntityTest {
     assertThat(script.calls()).isEmpty();
     assertThat(events()).isEmpty();
     // The entity restarted after the failure and takes the retried start.
-    Eventually.until("start accepted after restart", WAIT, () -> {
-      actor.tell(new SagaEntity.Start("three", null, input("a"), probe.ref()));
-      return probe.receiveMessage(Duration.ofSeconds(1)) instanceof Accepted;
-    });
+    Eventually.until(
+        "start accepted after restart",
+        WAIT,
+        () -> {
+          actor.tell(new SagaEntity.Start("three", null, input("a"), probe.ref()));
+          return probe.receiveMessage(Duration.ofSeconds(1)) instanceof Accepted;
+        });
     script.awaitAction("s1", 1);
   }
 
@@ -506,7 +610,9 @@ class SagaEntityTest {
   void backoffContinuesFromItsPersistedDueTimeAfterRestart() {
     var slowRetry =
         SagaDefinition.builder("patient")
-            .defaultRetry(r -> r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
+            .defaultRetry(
+                r ->
+                    r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
             .step(Step.named("only").invoke(script.action("only")))
             .build();
     var kit = entity(SagaRegistry.of(slowRetry));
@@ -537,12 +643,22 @@ class SagaEntityTest {
     var kit = entity();
     start(kit, "three", input("a"));
     script.awaitAction("s1", 1);
-    var v2 = SagaDefinition.builder("three").version(2).step(Step.named("x").invoke(script.action("x"))).build();
+    var v2 =
+        SagaDefinition.builder("three")
+            .version(2)
+            .step(Step.named("x").invoke(script.action("x")))
+            .build();
 
-    var runner = new StepRunner(r -> CompletableFuture.failedFuture(new AssertionError()), SagaEngine.objectMapper(testKit.system()));
+    var runner =
+        new StepRunner(
+            r -> CompletableFuture.failedFuture(new AssertionError()),
+            SagaEngine.objectMapper(testKit.system()));
     var recovered = testKit.spawn(SagaEntity.create(sagaId, null, SagaRegistry.of(v2), runner));
 
-    Eventually.until("SagaFailed written", WAIT, () -> events().get(events().size() - 1) instanceof SagaEntity.SagaFailed);
+    Eventually.until(
+        "SagaFailed written",
+        WAIT,
+        () -> events().get(events().size() - 1) instanceof SagaEntity.SagaFailed);
     TestProbe<SagaReplies.GetReply> probe = testKit.createTestProbe();
     recovered.tell(new SagaEntity.Get(probe.ref()));
     var view = ((SagaReplies.Found) probe.receiveMessage()).saga();
@@ -559,13 +675,17 @@ class SagaEntityTest {
 
     var reply = kit.<SagaReplies.GetReply>runCommand(SagaEntity.Get::new).reply();
 
-    assertThat(reply).isInstanceOfSatisfying(SagaReplies.Found.class, f -> {
-      assertThat(f.saga().id()).isEqualTo(sagaId);
-      assertThat(f.saga().steps()).extracting(SagaView.StepView::name, SagaView.StepView::status)
-          .containsExactly(
-              org.assertj.core.groups.Tuple.tuple("s1", StepStatus.SUCCEEDED),
-              org.assertj.core.groups.Tuple.tuple("s2", StepStatus.RUNNING),
-              org.assertj.core.groups.Tuple.tuple("s3", StepStatus.PENDING));
-    });
+    assertThat(reply)
+        .isInstanceOfSatisfying(
+            SagaReplies.Found.class,
+            f -> {
+              assertThat(f.saga().id()).isEqualTo(sagaId);
+              assertThat(f.saga().steps())
+                  .extracting(SagaView.StepView::name, SagaView.StepView::status)
+                  .containsExactly(
+                      org.assertj.core.groups.Tuple.tuple("s1", StepStatus.SUCCEEDED),
+                      org.assertj.core.groups.Tuple.tuple("s2", StepStatus.RUNNING),
+                      org.assertj.core.groups.Tuple.tuple("s3", StepStatus.PENDING));
+            });
   }
 }

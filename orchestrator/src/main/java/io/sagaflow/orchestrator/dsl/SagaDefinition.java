@@ -12,8 +12,8 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
- * An immutable, validated saga definition: a name, an integer version, an input type and an
- * ordered list of steps. Build one with {@link #builder(String)}.
+ * An immutable, validated saga definition: a name, an integer version, an input type and an ordered
+ * list of steps. Build one with {@link #builder(String)}.
  */
 public final class SagaDefinition {
 
@@ -68,7 +68,8 @@ public final class SagaDefinition {
         .filter(s -> s.name().equals(stepName))
         .findFirst()
         .orElseThrow(
-            () -> new IllegalArgumentException("saga '" + name + "' has no step '" + stepName + "'"));
+            () ->
+                new IllegalArgumentException("saga '" + name + "' has no step '" + stepName + "'"));
   }
 
   /** The step after the given one, if any. */
@@ -118,7 +119,8 @@ public final class SagaDefinition {
               + ": "
               + detail);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      return Optional.of("input does not match " + inputType.getSimpleName() + ": " + e.getOriginalMessage());
+      return Optional.of(
+          "input does not match " + inputType.getSimpleName() + ": " + e.getOriginalMessage());
     }
   }
 
@@ -139,7 +141,8 @@ public final class SagaDefinition {
     private final List<StepBuilder> steps = new ArrayList<>();
     private UnaryOperator<RetryPolicy.Builder> defaultRetry = UnaryOperator.identity();
     private UnaryOperator<RetryPolicy.Builder> compensationRetry =
-        b -> b.maxAttempts(10).minBackoff(Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(30));
+        b ->
+            b.maxAttempts(10).minBackoff(Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(30));
     private Duration defaultTimeout = Duration.ofSeconds(10);
     private Duration deadline;
 

@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * One validated step of a saga definition: its action, optional compensation, kind, retry
- * policies and per-attempt timeout.
+ * One validated step of a saga definition: its action, optional compensation, kind, retry policies
+ * and per-attempt timeout.
  */
 public record Step(
     String name,

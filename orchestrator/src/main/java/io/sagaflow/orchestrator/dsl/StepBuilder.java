@@ -83,8 +83,7 @@ public final class StepBuilder {
     }
     if (afterPivot && effectiveKind != StepKind.RETRIABLE) {
       throw new IllegalArgumentException(
-          "comes after the pivot, so it must be retriable, was "
-              + effectiveKind);
+          "comes after the pivot, so it must be retriable, was " + effectiveKind);
     }
     if (!afterPivot && effectiveKind == StepKind.RETRIABLE) {
       throw new IllegalArgumentException("is retriable, so it must come after a pivot step");

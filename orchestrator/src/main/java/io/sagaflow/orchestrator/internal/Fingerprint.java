@@ -17,8 +17,8 @@ public final class Fingerprint {
   private Fingerprint() {}
 
   /**
-   * SHA-256 of the type and the canonical JSON of the input (object keys sorted), so that the
-   * same input written with its keys in another order is still the same start.
+   * SHA-256 of the type and the canonical JSON of the input (object keys sorted), so that the same
+   * input written with its keys in another order is still the same start.
    */
   public static String of(String type, JsonNode input) {
     var canonical = new StringBuilder(type).append('\n');

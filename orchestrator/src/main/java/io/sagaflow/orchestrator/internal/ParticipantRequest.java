@@ -5,8 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * One HTTP call to a participant, fully built: which participant (by name), method, path under
- * its base URL, JSON body (null for none), the saga headers, and the attempt's timeout.
+ * One HTTP call to a participant, fully built: which participant (by name), method, path under its
+ * base URL, JSON body (null for none), the saga headers, and the attempt's timeout.
  */
 public record ParticipantRequest(
     String participant,

@@ -19,9 +19,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 
 /**
- * Runs one attempt of a step's action or compensation and classifies how it ended. HTTP calls
- * carry the participant contract's headers; the idempotency key is stable across retries and
- * restarts.
+ * Runs one attempt of a step's action or compensation and classifies how it ended. HTTP calls carry
+ * the participant contract's headers; the idempotency key is stable across retries and restarts.
  */
 public final class StepRunner {
   private final ParticipantClient client;
@@ -194,7 +193,9 @@ public final class StepRunner {
       JsonNode output = outputs.get(step);
       if (output == null) {
         throw new IllegalStateException(
-            "step '" + step + "' has no output (it has not succeeded, or is not a step of this saga)");
+            "step '"
+                + step
+                + "' has no output (it has not succeeded, or is not a step of this saga)");
       }
       return output;
     }

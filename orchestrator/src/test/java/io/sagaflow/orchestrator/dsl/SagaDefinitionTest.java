@@ -9,7 +9,8 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 class SagaDefinitionTest {
-  private static final LocalCall NOOP = LocalCall.of(ctx -> CompletableFuture.completedFuture("ok"));
+  private static final LocalCall NOOP =
+      LocalCall.of(ctx -> CompletableFuture.completedFuture("ok"));
 
   private static SagaDefinition.Builder saga() {
     return SagaDefinition.builder("order");
@@ -24,7 +25,12 @@ class SagaDefinitionTest {
             .defaultTimeout(Duration.ofSeconds(2))
             .deadline(Duration.ofMinutes(5))
             .step(Step.named("reserve").invoke(NOOP).compensateWith(NOOP))
-            .step(Step.named("charge").invoke(NOOP).pivot().retry(r -> r.maxAttempts(9)).timeout(Duration.ofSeconds(7)))
+            .step(
+                Step.named("charge")
+                    .invoke(NOOP)
+                    .pivot()
+                    .retry(r -> r.maxAttempts(9))
+                    .timeout(Duration.ofSeconds(7)))
             .step(Step.named("notify").invoke(HttpCall.post("notifications", "/messages")))
             .build();
 
@@ -52,7 +58,11 @@ class SagaDefinitionTest {
   @Test
   void rejectsDuplicateStepNames() {
     assertThatThrownBy(
-            () -> saga().step(Step.named("a").invoke(NOOP)).step(Step.named("a").invoke(NOOP)).build())
+            () ->
+                saga()
+                    .step(Step.named("a").invoke(NOOP))
+                    .step(Step.named("a").invoke(NOOP))
+                    .build())
         .hasMessage("saga 'order' step 'a': duplicate step name");
   }
 
@@ -64,12 +74,15 @@ class SagaDefinitionTest {
                     .step(Step.named("charge").invoke(NOOP).pivot())
                     .step(Step.named("ship").invoke(NOOP).compensateWith(NOOP))
                     .build())
-        .hasMessage("saga 'order' step 'ship': comes after the pivot, so it cannot have a compensation");
+        .hasMessage(
+            "saga 'order' step 'ship': comes after the pivot, so it cannot have a compensation");
   }
 
   @Test
   void rejectsACompensationOnThePivotItself() {
-    assertThatThrownBy(() -> saga().step(Step.named("charge").invoke(NOOP).compensateWith(NOOP).pivot()).build())
+    assertThatThrownBy(
+            () ->
+                saga().step(Step.named("charge").invoke(NOOP).compensateWith(NOOP).pivot()).build())
         .hasMessageContaining("step 'charge'")
         .hasMessageContaining("cannot have a compensation");
   }
@@ -83,7 +96,11 @@ class SagaDefinitionTest {
   @Test
   void rejectsASecondPivot() {
     assertThatThrownBy(
-            () -> saga().step(Step.named("a").invoke(NOOP).pivot()).step(Step.named("b").invoke(NOOP).pivot()).build())
+            () ->
+                saga()
+                    .step(Step.named("a").invoke(NOOP).pivot())
+                    .step(Step.named("b").invoke(NOOP).pivot())
+                    .build())
         .hasMessageContaining("step 'b'")
         .hasMessageContaining("one pivot");
   }
@@ -91,8 +108,15 @@ class SagaDefinitionTest {
   @Test
   void rejectsNegativeBackoffNamingTheStep() {
     assertThatThrownBy(
-            () -> saga().step(Step.named("charge").invoke(NOOP).retry(r -> r.minBackoff(Duration.ofSeconds(-1)))).build())
-        .hasMessage("saga 'order' step 'charge': retry policy: minBackoff must not be negative, was PT-1S");
+            () ->
+                saga()
+                    .step(
+                        Step.named("charge")
+                            .invoke(NOOP)
+                            .retry(r -> r.minBackoff(Duration.ofSeconds(-1))))
+                    .build())
+        .hasMessage(
+            "saga 'order' step 'charge': retry policy: minBackoff must not be negative, was PT-1S");
   }
 
   @Test
@@ -103,22 +127,37 @@ class SagaDefinitionTest {
                     .step(
                         Step.named("charge")
                             .invoke(NOOP)
-                            .retry(r -> r.minBackoff(Duration.ofSeconds(5)).maxBackoff(Duration.ofSeconds(1))))
+                            .retry(
+                                r ->
+                                    r.minBackoff(Duration.ofSeconds(5))
+                                        .maxBackoff(Duration.ofSeconds(1))))
                     .build())
-        .hasMessage("saga 'order' step 'charge': retry policy: maxBackoff (PT1S) must not be shorter than minBackoff (PT5S)");
+        .hasMessage(
+            "saga 'order' step 'charge': retry policy: maxBackoff (PT1S) must not be shorter than minBackoff (PT5S)");
   }
 
   @Test
   void rejectsZeroAttemptsNamingTheStep() {
-    assertThatThrownBy(() -> saga().step(Step.named("charge").invoke(NOOP).retry(r -> r.maxAttempts(0))).build())
-        .hasMessage("saga 'order' step 'charge': retry policy: maxAttempts must be at least 1 (it counts the first attempt), was 0");
+    assertThatThrownBy(
+            () ->
+                saga().step(Step.named("charge").invoke(NOOP).retry(r -> r.maxAttempts(0))).build())
+        .hasMessage(
+            "saga 'order' step 'charge': retry policy: maxAttempts must be at least 1 (it counts the first attempt), was 0");
   }
 
   @Test
   void rejectsACompensationPolicyWithZeroAttempts() {
     assertThatThrownBy(
-            () -> saga().step(Step.named("reserve").invoke(NOOP).compensateWith(NOOP).compensationRetry(r -> r.maxAttempts(0))).build())
-        .hasMessageStartingWith("saga 'order' step 'reserve': compensation retry policy: maxAttempts");
+            () ->
+                saga()
+                    .step(
+                        Step.named("reserve")
+                            .invoke(NOOP)
+                            .compensateWith(NOOP)
+                            .compensationRetry(r -> r.maxAttempts(0)))
+                    .build())
+        .hasMessageStartingWith(
+            "saga 'order' step 'reserve': compensation retry policy: maxAttempts");
   }
 
   @Test
@@ -129,19 +168,24 @@ class SagaDefinitionTest {
 
   @Test
   void rejectsNonPositiveTimeoutAndDeadline() {
-    assertThatThrownBy(() -> saga().step(Step.named("charge").invoke(NOOP).timeout(Duration.ZERO)).build())
+    assertThatThrownBy(
+            () -> saga().step(Step.named("charge").invoke(NOOP).timeout(Duration.ZERO)).build())
         .hasMessage("saga 'order' step 'charge': timeout must be positive, was PT0S");
-    assertThatThrownBy(() -> saga().deadline(Duration.ofSeconds(-3)).step(Step.named("a").invoke(NOOP)).build())
+    assertThatThrownBy(
+            () ->
+                saga().deadline(Duration.ofSeconds(-3)).step(Step.named("a").invoke(NOOP)).build())
         .hasMessage("saga 'order': deadline must be positive, was PT-3S");
   }
 
   @Test
   void rejectsBadNames() {
-    assertThatThrownBy(() -> SagaDefinition.builder("Order Saga").step(Step.named("a").invoke(NOOP)).build())
+    assertThatThrownBy(
+            () -> SagaDefinition.builder("Order Saga").step(Step.named("a").invoke(NOOP)).build())
         .hasMessageContaining("name must be");
     assertThatThrownBy(() -> saga().step(Step.named("a/b").invoke(NOOP)).build())
         .hasMessageContaining("step name 'a/b'");
-    assertThatThrownBy(() -> HttpCall.post("Payments!", "/x")).hasMessageContaining("participant name");
+    assertThatThrownBy(() -> HttpCall.post("Payments!", "/x"))
+        .hasMessageContaining("participant name");
   }
 
   record Order(String orderId, int quantity) {
@@ -157,12 +201,15 @@ class SagaDefinitionTest {
     var definition = saga().inputType(Order.class).step(Step.named("a").invoke(NOOP)).build();
     var json = JsonNodeFactory.instance;
 
-    assertThat(definition.validateInput(json.objectNode().put("orderId", "o-1").put("quantity", 2))).isEmpty();
+    assertThat(definition.validateInput(json.objectNode().put("orderId", "o-1").put("quantity", 2)))
+        .isEmpty();
     assertThat(definition.validateInput(json.objectNode().put("orderId", "o-1").put("quantity", 0)))
         .hasValueSatisfying(p -> assertThat(p).contains("quantity must be at least 1"));
     assertThat(definition.validateInput(json.objectNode().put("orderId", "o-1")))
         .hasValueSatisfying(p -> assertThat(p).contains("quantity"));
-    assertThat(definition.validateInput(json.objectNode().put("orderId", "o-1").put("quantity", 1).put("extra", true)))
+    assertThat(
+            definition.validateInput(
+                json.objectNode().put("orderId", "o-1").put("quantity", 1).put("extra", true)))
         .hasValueSatisfying(p -> assertThat(p).contains("extra"));
     assertThat(definition.validateInput(json.arrayNode())).contains("input must be a JSON object");
   }

@@ -22,7 +22,8 @@ public final class Eventually {
         last = e;
       }
       if (Instant.now().isAfter(until)) {
-        AssertionError error = new AssertionError("timed out after " + deadline + " waiting for " + what);
+        AssertionError error =
+            new AssertionError("timed out after " + deadline + " waiting for " + what);
         if (last != null) {
           error.initCause(last);
         }

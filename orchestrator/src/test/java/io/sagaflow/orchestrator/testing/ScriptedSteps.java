@@ -10,17 +10,23 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 
 /**
- * Local step actions whose every invocation is recorded and left pending until the test
- * completes it, so entity tests decide each attempt's outcome and its timing.
+ * Local step actions whose every invocation is recorded and left pending until the test completes
+ * it, so entity tests decide each attempt's outcome and its timing.
  */
 public final class ScriptedSteps {
 
   /** One invocation of a scripted action. */
   public record Call(
-      String sagaId, String step, boolean compensation, int attempt, Instant at, CompletableFuture<Object> result) {
+      String sagaId,
+      String step,
+      boolean compensation,
+      int attempt,
+      Instant at,
+      CompletableFuture<Object> result) {
 
     public void succeed() {
-      result.complete(JsonNodeFactory.instance.objectNode().put("step", step).put("attempt", attempt));
+      result.complete(
+          JsonNodeFactory.instance.objectNode().put("step", step).put("attempt", attempt));
     }
 
     public void fail(RuntimeException e) {
@@ -38,8 +44,10 @@ public final class ScriptedSteps {
     return LocalCall.of(ctx -> record(ctx.sagaId(), step, true, ctx.attempt()));
   }
 
-  private CompletableFuture<Object> record(String sagaId, String step, boolean compensation, int attempt) {
-    var call = new Call(sagaId, step, compensation, attempt, Instant.now(), new CompletableFuture<>());
+  private CompletableFuture<Object> record(
+      String sagaId, String step, boolean compensation, int attempt) {
+    var call =
+        new Call(sagaId, step, compensation, attempt, Instant.now(), new CompletableFuture<>());
     calls.add(call);
     return call.result();
   }
@@ -60,11 +68,17 @@ public final class ScriptedSteps {
   }
 
   public Call awaitAction(String step, int attempt) {
-    return await(c -> !c.compensation() && c.step().equals(step) && c.attempt() == attempt, 1, Duration.ofSeconds(10));
+    return await(
+        c -> !c.compensation() && c.step().equals(step) && c.attempt() == attempt,
+        1,
+        Duration.ofSeconds(10));
   }
 
   public Call awaitCompensation(String step, int attempt) {
-    return await(c -> c.compensation() && c.step().equals(step) && c.attempt() == attempt, 1, Duration.ofSeconds(10));
+    return await(
+        c -> c.compensation() && c.step().equals(step) && c.attempt() == attempt,
+        1,
+        Duration.ofSeconds(10));
   }
 
   public long count(Predicate<Call> which) {
@@ -72,6 +86,8 @@ public final class ScriptedSteps {
   }
 
   public List<String> describe() {
-    return calls.stream().map(c -> (c.compensation() ? "undo " : "") + c.step() + "#" + c.attempt()).toList();
+    return calls.stream()
+        .map(c -> (c.compensation() ? "undo " : "") + c.step() + "#" + c.attempt())
+        .toList();
   }
 }
