@@ -1,6 +1,9 @@
 package io.sagaflow.node;
 
 import com.typesafe.config.Config;
+import com.zaxxer.hikari.HikariDataSource;
+import io.sagaflow.api.ApiSettings;
+import io.sagaflow.api.SagaRoutes;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.dsl.HttpCall;
@@ -13,6 +16,11 @@ import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.EmbeddedDatabase;
 import io.sagaflow.persistence.JournalConfig;
 import io.sagaflow.persistence.Migrations;
+import io.sagaflow.persistence.SagaJournal;
+import io.sagaflow.persistence.index.IndexPools;
+import io.sagaflow.persistence.index.SagaIndex;
+import io.sagaflow.persistence.index.SagaIndexProjection;
+import io.sagaflow.persistence.index.SagaIndexSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -22,6 +30,10 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -43,6 +55,8 @@ public final class SagaflowNode implements AutoCloseable {
   private final DatabaseSettings database;
   private final ActorSystem<Void> system;
   private final SagaEngine engine;
+  private final HikariDataSource readPool;
+  private final int httpPort;
   private final Duration shutdownTimeout;
 
   private SagaflowNode(
@@ -50,11 +64,15 @@ public final class SagaflowNode implements AutoCloseable {
       DatabaseSettings database,
       ActorSystem<Void> system,
       SagaEngine engine,
+      HikariDataSource readPool,
+      int httpPort,
       Duration shutdownTimeout) {
     this.embedded = embedded;
     this.database = database;
     this.system = system;
     this.engine = engine;
+    this.readPool = readPool;
+    this.httpPort = httpPort;
     this.shutdownTimeout = shutdownTimeout;
   }
 
@@ -81,6 +99,7 @@ public final class SagaflowNode implements AutoCloseable {
     DatabaseSettings database = DatabaseSettings.fromEnvironment(env, config);
     EmbeddedDatabase embedded = null;
     ActorSystem<Void> system = null;
+    HikariDataSource readPool = null;
     try {
       if (database.isEmbedded()) {
         embedded = EmbeddedDatabase.start(EmbeddedDatabase.Settings.fromConfig(config));
@@ -108,21 +127,55 @@ public final class SagaflowNode implements AutoCloseable {
               participants,
               config.getBytes("sagaflow.participant-client.max-response-bytes"));
       SagaEngine engine = SagaEngine.init(system, registry, client);
+      SagaIndexProjection.init(system, database);
+
+      readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
+      ApiSettings api = ApiSettings.fromConfig(config, env);
+      var routes =
+          new SagaRoutes(
+              engine,
+              registry,
+              new SagaIndex(readPool),
+              new SagaJournal(readPool, SerializationExtension.get(system)),
+              api,
+              SagaEngine.objectMapper(system),
+              system.dispatchers().lookup(DispatcherSelector.blocking()));
+      ServerBinding binding =
+          Http.get(system)
+              .newServerAt(api.host(), api.port())
+              .bind(routes.routes())
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
+      // On SIGTERM or close(): stop accepting, let requests in flight finish, then leave.
+      binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+      log.info("HTTP API listening on {} ({})", binding.localAddress(), api);
       log.info(
           "Sagaflow node {} up with saga types {}",
           cluster.selfMember().address(),
           registry.types());
       return new SagaflowNode(
-          embedded, database, system, engine, nodeConfig.getDuration("shutdown-timeout"));
-    } catch (RuntimeException e) {
+          embedded,
+          database,
+          system,
+          engine,
+          readPool,
+          binding.localAddress().getPort(),
+          nodeConfig.getDuration("shutdown-timeout"));
+    } catch (Exception e) {
       if (system != null) {
         system.terminate();
         awaitTermination(system, Duration.ofSeconds(30));
       }
+      if (readPool != null) {
+        readPool.close();
+      }
       if (embedded != null) {
         embedded.close();
       }
-      throw e;
+      if (e instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException("node did not start: " + e.getMessage(), e);
     }
   }
 
@@ -186,6 +239,11 @@ public final class SagaflowNode implements AutoCloseable {
     return engine;
   }
 
+  /** The port the HTTP API is bound to. */
+  public int httpPort() {
+    return httpPort;
+  }
+
   public ActorSystem<Void> system() {
     return system;
   }
@@ -207,6 +265,7 @@ public final class SagaflowNode implements AutoCloseable {
   public void close() {
     system.terminate();
     awaitTermination(system, shutdownTimeout);
+    readPool.close();
     if (embedded != null) {
       embedded.close();
     }

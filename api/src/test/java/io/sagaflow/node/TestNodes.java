@@ -31,6 +31,7 @@ final class TestNodes {
   static Config config(String participantsUrl) {
     var values = new HashMap<String, Object>();
     values.put("pekko.remote.artery.canonical.port", 0);
+    values.put("sagaflow.http.port", 0);
     for (String name : PARTICIPANTS) {
       values.put("sagaflow.participants." + name + ".url", participantsUrl);
     }

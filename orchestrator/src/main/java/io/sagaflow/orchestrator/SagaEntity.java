@@ -783,43 +783,7 @@ public final class SagaEntity
   }
 
   private SagaView view(Active state) {
-    var definition = registry.find(state.type(), state.version());
-    List<String> names =
-        definition
-            .map(SagaDefinition::stepNames)
-            .orElseGet(() -> state.steps().stream().map(SagaState.StepState::name).toList());
-    Cursor cursor = state.cursor();
-    var steps = new ArrayList<SagaView.StepView>(names.size());
-    for (String name : names) {
-      SagaState.StepState s = state.step(name);
-      if (s == null) {
-        steps.add(
-            new SagaView.StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
-        continue;
-      }
-      Instant next = cursor != null && cursor.step().equals(name) ? cursor.retryAt() : null;
-      steps.add(
-          new SagaView.StepView(
-              name,
-              s.status(),
-              s.attempts(),
-              s.compensationAttempts(),
-              s.output(),
-              s.lastError(),
-              next,
-              s.startedAt(),
-              s.finishedAt()));
-    }
-    return new SagaView(
-        sagaId,
-        state.type(),
-        state.version(),
-        state.status(),
-        state.input(),
-        List.copyOf(steps),
-        state.failure(),
-        state.deadline(),
-        state.createdAt(),
-        state.updatedAt());
+    return SagaView.of(sagaId, state, registry.find(state.type(), state.version()));
   }
+
 }

@@ -2,7 +2,10 @@ package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A saga instance as an operator reads it: status, input, every step of its definition, and why it
@@ -37,6 +40,50 @@ public record SagaView(
     public StepView {
       output = output == null || output.isNull() ? null : output;
     }
+  }
+
+  /**
+   * The view of a saga's state: every step of its definition in order (steps not reached yet as
+   * {@code PENDING}); only the steps it reached when the definition is not registered.
+   */
+  public static SagaView of(
+      String sagaId, SagaState.Active state, Optional<SagaDefinition> definition) {
+    List<String> names =
+        definition
+            .map(SagaDefinition::stepNames)
+            .orElseGet(() -> state.steps().stream().map(SagaState.StepState::name).toList());
+    SagaState.Cursor cursor = state.cursor();
+    var steps = new ArrayList<StepView>(names.size());
+    for (String name : names) {
+      SagaState.StepState s = state.step(name);
+      if (s == null) {
+        steps.add(new StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
+        continue;
+      }
+      Instant next = cursor != null && cursor.step().equals(name) ? cursor.retryAt() : null;
+      steps.add(
+          new StepView(
+              name,
+              s.status(),
+              s.attempts(),
+              s.compensationAttempts(),
+              s.output(),
+              s.lastError(),
+              next,
+              s.startedAt(),
+              s.finishedAt()));
+    }
+    return new SagaView(
+        sagaId,
+        state.type(),
+        state.version(),
+        state.status(),
+        state.input(),
+        List.copyOf(steps),
+        state.failure(),
+        state.deadline(),
+        state.createdAt(),
+        state.updatedAt());
   }
 
   public StepView step(String name) {

@@ -5,7 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.persistence.DatabaseSettings;
 
 /** The connection pools of the saga index, apart from the journal's (Slick's) pool. */
-final class IndexPools {
+public final class IndexPools {
 
   private IndexPools() {}
 
@@ -22,7 +22,7 @@ final class IndexPools {
   }
 
   /** Read-only, auto-committing connections for {@link SagaIndex}. */
-  static HikariDataSource forReads(DatabaseSettings db, SagaIndexSettings settings) {
+  public static HikariDataSource forReads(DatabaseSettings db, SagaIndexSettings settings) {
     HikariConfig config = base("sagaflow-index-reads", db, settings);
     config.setMaximumPoolSize(settings.readConnections());
     config.setReadOnly(true);

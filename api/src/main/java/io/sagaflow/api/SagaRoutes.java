@@ -1,0 +1,674 @@
+package io.sagaflow.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sagaflow.orchestrator.SagaEngine;
+import io.sagaflow.orchestrator.SagaRegistry;
+import io.sagaflow.orchestrator.SagaReplies;
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.SagaView;
+import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.RetryPolicy;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepAction;
+import io.sagaflow.persistence.SagaJournal;
+import io.sagaflow.persistence.index.IndexUnavailableException;
+import io.sagaflow.persistence.index.SagaIndex;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.pattern.AskTimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP API v1: start, read, list, cancel and retry sagas, and describe saga types. Every error
+ * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written.
+ */
+public final class SagaRoutes extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(SagaRoutes.class);
+
+  /** Saga ids, from a body, a header or a path. */
+  public static final Pattern SAGA_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
+
+  private static final ContentType.WithFixedCharset PROBLEM_JSON =
+      ContentTypes.create(MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
+  private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
+  private static final Duration BODY_READ_TIMEOUT = Duration.ofSeconds(10);
+
+  private final SagaEngine engine;
+  private final SagaRegistry registry;
+  private final SagaIndex index;
+  private final SagaJournal journal;
+  private final ApiSettings settings;
+  private final ObjectMapper json;
+  private final byte[][] tokenDigests;
+  private final Executor blockingExecutor;
+
+  public SagaRoutes(
+      SagaEngine engine,
+      SagaRegistry registry,
+      SagaIndex index,
+      SagaJournal journal,
+      ApiSettings settings,
+      ObjectMapper mapper,
+      Executor blockingExecutor) {
+    this.engine = engine;
+    this.registry = registry;
+    this.index = index;
+    this.journal = journal;
+    this.settings = settings;
+    this.blockingExecutor = blockingExecutor;
+    this.json = mapper.copy().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    // A hostile body must not exhaust the node: bound nesting and string sizes while parsing.
+    this.json
+        .getFactory()
+        .setStreamReadConstraints(
+            StreamReadConstraints.builder()
+                .maxNestingDepth(settings.maxJsonDepth())
+                .maxStringLength(settings.maxJsonStringLength())
+                .maxNumberLength(100)
+                .build());
+    this.tokenDigests = settings.tokens().stream().map(SagaRoutes::sha256).toArray(byte[][]::new);
+  }
+
+  /** Every route, with problem answers for rejections and failures. */
+  public Route routes() {
+    return handleExceptions(
+        exceptions(),
+        () ->
+            handleRejections(
+                rejections(),
+                () ->
+                    concat(
+                        path("openapi.yaml", () -> get(() -> getFromResource("openapi.yaml", yaml()))),
+                        pathPrefix("v1", () -> authenticated(this::v1)))));
+  }
+
+  private Route v1() {
+    return concat(
+        pathPrefix(
+            "sagas",
+            () ->
+                concat(
+                    pathEnd(() -> concat(post(this::startSaga), get(this::listSagas))),
+                    pathPrefix(
+                        segment(),
+                        id ->
+                            concat(
+                                pathEnd(() -> get(() -> getSaga(id))),
+                                path("events", () -> get(() -> events(id))),
+                                path("cancel", () -> post(() -> cancel(id))),
+                                path("retry", () -> post(() -> retry(id))))))),
+        pathPrefix(
+            "saga-types",
+            () ->
+                concat(
+                    pathEnd(() -> get(this::listTypes)),
+                    path(segment(), type -> pathEnd(() -> get(() -> describeType(type)))))));
+  }
+
+  // ---- sagas ----------------------------------------------------------------------------------
+
+  private Route startSaga() {
+    return jsonBody(
+        true,
+        body ->
+            headerValueByNameOrEmpty(
+                "Idempotency-Key",
+                key -> completeWithFuture(start(body, key))));
+  }
+
+  private CompletionStage<HttpResponse> start(JsonNode body, Optional<String> headerKey) {
+    if (!body.isObject()) {
+      return done(problem(Problem.badRequest("the body must be a JSON object", null)));
+    }
+    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!START_FIELDS.contains(field)) {
+        return done(
+            problem(Problem.badRequest("unknown field '" + field + "'; expected " + START_FIELDS, field)));
+      }
+    }
+    JsonNode type = body.get("type");
+    if (type == null || !type.isTextual() || type.asText().isBlank()) {
+      return done(problem(Problem.badRequest("'type' must be a non-empty string", "type")));
+    }
+    JsonNode input = body.get("input");
+    if (input == null || !input.isObject()) {
+      return done(problem(Problem.badRequest("'input' must be a JSON object", "input")));
+    }
+    JsonNode versionNode = body.get("version");
+    Integer version = null;
+    if (versionNode != null && !versionNode.isNull()) {
+      if (!versionNode.isIntegralNumber() || !versionNode.canConvertToInt() || versionNode.asInt() < 1) {
+        return done(problem(Problem.badRequest("'version' must be a positive integer", "version")));
+      }
+      version = versionNode.asInt();
+    }
+    JsonNode idNode = body.get("id");
+    String id;
+    if (idNode != null && !idNode.isNull()) {
+      if (!idNode.isTextual() || !SAGA_ID.matcher(idNode.asText()).matches()) {
+        return done(problem(Problem.badRequest("'id' must match " + SAGA_ID.pattern(), "id")));
+      }
+      id = idNode.asText();
+      if (headerKey.isPresent() && !headerKey.get().equals(id)) {
+        return done(
+            problem(
+                Problem.badRequest(
+                    "the Idempotency-Key header and the body's 'id' differ; send one, or the same",
+                    "Idempotency-Key")));
+      }
+    } else if (headerKey.isPresent()) {
+      if (!SAGA_ID.matcher(headerKey.get()).matches()) {
+        return done(
+            problem(
+                Problem.badRequest("the Idempotency-Key header must match " + SAGA_ID.pattern(), "Idempotency-Key")));
+      }
+      id = headerKey.get();
+    } else {
+      id = UUID.randomUUID().toString();
+    }
+    // Checked here, before the saga's entity is asked, so that a rejected start leaves nothing.
+    Optional<SagaDefinition> definition = registry.find(type.asText(), version);
+    if (definition.isEmpty()) {
+      String detail =
+          registry.versions(type.asText()).isEmpty()
+              ? "unknown saga type '" + type.asText() + "'; registered: " + registry.types()
+              : "saga type '" + type.asText() + "' has no version " + version;
+      return done(problem(Problem.unprocessable("unknown-saga-type", "Unknown saga type", detail, "type")));
+    }
+    Optional<String> invalid = definition.get().validateInput(input);
+    if (invalid.isPresent()) {
+      return done(problem(Problem.unprocessable("invalid-input", "Invalid input", invalid.get(), "input")));
+    }
+    return engine
+        .start(id, type.asText(), version, input)
+        .thenApply(this::startAnswer)
+        .exceptionally(e -> unknownOutcome(e, "the start of saga '" + id + "'"));
+  }
+
+  private HttpResponse startAnswer(SagaReplies.StartReply reply) {
+    if (reply instanceof SagaReplies.Accepted accepted) {
+      HttpResponse response = ok(accepted.created() ? 201 : 200, accepted.saga());
+      String location = "/v1/sagas/" + accepted.saga().id();
+      return accepted.created()
+          ? response.addHeader(Location.create(location))
+          : response.addHeader(Location.create(location)).addHeader(RawHeader.create("Idempotent-Replayed", "true"));
+    }
+    if (reply instanceof SagaReplies.Conflict conflict) {
+      return problem(Problem.conflict(conflict.detail()));
+    }
+    var invalid = (SagaReplies.Invalid) reply;
+    return problem(
+        invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
+            ? Problem.unprocessable("unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
+            : Problem.unprocessable("invalid-input", "Invalid input", invalid.detail(), "input"));
+  }
+
+  private Route getSaga(String id) {
+    return completeWithFuture(
+        blocking(
+            () ->
+                journal
+                    .state(id)
+                    .map(state -> ok(200, SagaView.of(id, state, registry.find(state.type(), state.version()))))
+                    .orElseGet(() -> sagaNotFound(id))));
+  }
+
+  private Route events(String id) {
+    return completeWithFuture(
+        blocking(
+            () -> {
+              var events = journal.events(id);
+              if (events.isEmpty()) {
+                return sagaNotFound(id);
+              }
+              ObjectNode body = json.createObjectNode().put("id", id);
+              ArrayNode items = body.putArray("events");
+              for (var e : events) {
+                items
+                    .addObject()
+                    .put("sequenceNr", e.sequenceNr())
+                    .put("type", e.type())
+                    .put("writtenAt", e.writtenAt().toString())
+                    .set("data", e.payload());
+              }
+              return ok(200, body);
+            }));
+  }
+
+  private Route listSagas() {
+    return parameterOptional(
+        "type",
+        type ->
+            parameterOptional(
+                "status",
+                status ->
+                    parameterOptional(
+                        "limit",
+                        limit ->
+                            parameterOptional(
+                                "cursor",
+                                cursor -> completeWithFuture(list(type, status, limit, cursor))))));
+  }
+
+  private CompletionStage<HttpResponse> list(
+      Optional<String> type, Optional<String> status, Optional<String> limit, Optional<String> cursor) {
+    Optional<SagaStatus> parsedStatus;
+    try {
+      parsedStatus = status.map(s -> SagaStatus.valueOf(s.toUpperCase(Locale.ROOT)));
+    } catch (IllegalArgumentException e) {
+      return done(
+          problem(Problem.badRequest("'status' must be one of " + List.of(SagaStatus.values()), "status")));
+    }
+    int size;
+    try {
+      size = limit.map(Integer::parseInt).orElse(50);
+    } catch (NumberFormatException e) {
+      return done(problem(Problem.badRequest("'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
+    }
+    if (size < 1 || size > SagaIndex.MAX_LIMIT) {
+      return done(problem(Problem.badRequest("'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
+    }
+    return blocking(
+        () -> {
+          SagaIndex.Page page;
+          try {
+            page = index.list(type, parsedStatus, size, cursor);
+          } catch (IllegalArgumentException e) {
+            return problem(Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
+          }
+          ObjectNode body = json.createObjectNode();
+          ArrayNode items = body.putArray("items");
+          for (SagaIndex.Row row : page.items()) {
+            ObjectNode item =
+                items
+                    .addObject()
+                    .put("id", row.sagaId())
+                    .put("type", row.type())
+                    .put("version", row.version())
+                    .put("status", row.status().name())
+                    .put("createdAt", row.createdAt().toString())
+                    .put("updatedAt", row.updatedAt().toString());
+            if (row.failure() != null) {
+              item.put("failure", row.failure());
+            }
+          }
+          page.nextCursor().ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
+          return ok(200, body);
+        });
+  }
+
+  private Route cancel(String id) {
+    return jsonBody(
+        false,
+        body ->
+            headerValueByNameOrEmpty(
+                "Idempotency-Key",
+                key -> {
+                  JsonNode reason = body == null ? null : body.get("reason");
+                  if (body != null && !body.isObject()) {
+                    return complete(problem(Problem.badRequest("the body must be a JSON object", null)));
+                  }
+                  if (reason != null && !reason.isNull() && !reason.isTextual()) {
+                    return complete(problem(Problem.badRequest("'reason' must be a string", "reason")));
+                  }
+                  String text = reason == null || reason.isNull() ? "" : reason.asText();
+                  return operatorCommand(id, key, commandId -> engine.cancel(id, commandId, text));
+                }));
+  }
+
+  private Route retry(String id) {
+    return headerValueByNameOrEmpty(
+        "Idempotency-Key", key -> operatorCommand(id, key, commandId -> engine.resume(id, commandId)));
+  }
+
+  private Route operatorCommand(
+      String id,
+      Optional<String> key,
+      java.util.function.Function<String, CompletionStage<SagaReplies.OperatorReply>> send) {
+    if (key.isPresent() && !SAGA_ID.matcher(key.get()).matches()) {
+      return complete(
+          problem(Problem.badRequest("the Idempotency-Key header must match " + SAGA_ID.pattern(), "Idempotency-Key")));
+    }
+    String commandId = key.orElseGet(() -> UUID.randomUUID().toString());
+    return completeWithFuture(
+        blocking(() -> journal.events(id).isEmpty())
+            .thenCompose(
+                missing ->
+                    missing
+                        ? done(sagaNotFound(id))
+                        : send.apply(commandId)
+                            .thenApply(
+                                reply -> {
+                                  if (reply instanceof SagaReplies.Done d) {
+                                    return ok(202, d.saga());
+                                  }
+                                  if (reply instanceof SagaReplies.Refused r) {
+                                    return problem(Problem.conflict(r.detail()));
+                                  }
+                                  return sagaNotFound(id);
+                                })
+                            .exceptionally(e -> unknownOutcome(e, "the command to saga '" + id + "'"))));
+  }
+
+  private HttpResponse sagaNotFound(String id) {
+    return problem(Problem.notFound("no saga with id '" + id + "'"));
+  }
+
+  // ---- saga types -----------------------------------------------------------------------------
+
+  private Route listTypes() {
+    ObjectNode body = json.createObjectNode();
+    ArrayNode items = body.putArray("items");
+    for (String type : registry.types()) {
+      ObjectNode item = items.addObject().put("type", type);
+      ArrayNode versions = item.putArray("versions");
+      registry.versions(type).forEach(d -> versions.add(d.version()));
+      item.put("latestVersion", registry.find(type, null).orElseThrow().version());
+    }
+    return complete(ok(200, body));
+  }
+
+  private Route describeType(String type) {
+    if (registry.versions(type).isEmpty()) {
+      return complete(problem(Problem.notFound("no saga type '" + type + "'")));
+    }
+    ObjectNode body = json.createObjectNode().put("type", type);
+    ArrayNode versions = body.putArray("versions");
+    for (SagaDefinition d : registry.versions(type)) {
+      ObjectNode version = versions.addObject().put("version", d.version());
+      version.put("inputType", d.inputType().getSimpleName());
+      d.deadline().ifPresentOrElse(dl -> version.put("deadline", dl.toString()), () -> version.putNull("deadline"));
+      ArrayNode steps = version.putArray("steps");
+      for (Step s : d.steps()) {
+        ObjectNode step = steps.addObject().put("name", s.name()).put("kind", s.kind().name());
+        step.set("action", describe(s.action()));
+        s.compensation().ifPresentOrElse(c -> step.set("compensation", describe(c)), () -> step.putNull("compensation"));
+        step.set("retry", describe(s.retry()));
+        step.set("compensationRetry", s.hasCompensation() ? describe(s.compensationRetry()) : null);
+        step.put("timeout", s.timeout().toString());
+      }
+    }
+    return complete(ok(200, body));
+  }
+
+  private ObjectNode describe(StepAction action) {
+    if (action instanceof HttpCall http) {
+      return json.createObjectNode().put("kind", "http").put("participant", http.participant()).put("method", http.method());
+    }
+    return json.createObjectNode().put("kind", "local");
+  }
+
+  private ObjectNode describe(RetryPolicy policy) {
+    ObjectNode node = json.createObjectNode();
+    if (policy.unlimited()) {
+      node.putNull("maxAttempts");
+    } else {
+      node.put("maxAttempts", policy.maxAttempts());
+    }
+    return node.put("minBackoff", policy.minBackoff().toString())
+        .put("maxBackoff", policy.maxBackoff().toString())
+        .put("multiplier", policy.multiplier())
+        .put("jitter", policy.jitter());
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  /** Auth for /v1 when tokens are configured: a bearer token compared in constant time. */
+  private Route authenticated(Supplier<Route> inner) {
+    if (!settings.authRequired()) {
+      return inner.get();
+    }
+    return headerValueByNameOrEmpty(
+        "Authorization",
+        header -> {
+          String token = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7)).map(h -> h.substring(7).trim()).orElse(null);
+          if (token != null && knownToken(token)) {
+            return inner.get();
+          }
+          HttpResponse response =
+              problem(
+                      Problem.of(
+                          401,
+                          "unauthorized",
+                          "Unauthorized",
+                          token == null ? "send 'Authorization: Bearer <token>'" : "the bearer token is not valid"))
+                  .addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"sagaflow\""));
+          return complete(response);
+        });
+  }
+
+  private boolean knownToken(String token) {
+    byte[] digest = sha256(token);
+    boolean known = false;
+    for (byte[] candidate : tokenDigests) {
+      // Every token is compared, each in constant time: timing tells nothing about which matched.
+      known |= MessageDigest.isEqual(candidate, digest);
+    }
+    return known;
+  }
+
+  private static byte[] sha256(String value) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private Route headerValueByNameOrEmpty(String name, java.util.function.Function<Optional<String>, Route> inner) {
+    return optionalHeaderValueByName(name, inner);
+  }
+
+  /**
+   * Reads a JSON body of at most {@code max-body-bytes}: 415 unless it is JSON, 413 when larger,
+   * 400 when malformed. An absent body passes {@code null} unless {@code required}.
+   */
+  private Route jsonBody(boolean required, java.util.function.Function<JsonNode, Route> inner) {
+    return extractRequest(
+        request -> {
+          HttpEntity entity = request.entity();
+          boolean empty = entity.isKnownEmpty() || entity.getContentLengthOption().orElse(-1L) == 0;
+          if (empty && !required) {
+            return inner.apply(null);
+          }
+          if (!isJson(entity.getContentType())) {
+            return complete(
+                problem(
+                    Problem.of(
+                        415,
+                        "unsupported-media-type",
+                        "Unsupported media type",
+                        "send the body as application/json, not " + entity.getContentType())));
+          }
+          if (entity.getContentLengthOption().orElse(-1L) > settings.maxBodyBytes()) {
+            return complete(tooLarge());
+          }
+          return extractStrictEntity(
+              BODY_READ_TIMEOUT,
+              settings.maxBodyBytes(),
+              strict -> {
+                byte[] bytes = strict.getData().toArray();
+                if (bytes.length == 0) {
+                  return required
+                      ? complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)))
+                      : inner.apply(null);
+                }
+                JsonNode body;
+                try {
+                  body = json.readTree(bytes);
+                } catch (StreamConstraintsException e) {
+                  return complete(problem(Problem.badRequest("the JSON exceeds a limit: " + e.getOriginalMessage(), null)));
+                } catch (JsonProcessingException e) {
+                  return complete(
+                      problem(
+                          Problem.badRequest(
+                              "malformed JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(),
+                              null)));
+                } catch (java.io.IOException e) {
+                  return complete(problem(Problem.badRequest("unreadable body", null)));
+                }
+                if (body == null || body.isMissingNode()) {
+                  return complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)));
+                }
+                return inner.apply(body);
+              });
+        });
+  }
+
+  private static boolean isJson(ContentType contentType) {
+    var media = contentType.mediaType();
+    return media.mainType().equals("application")
+        && (media.subType().equals("json") || media.subType().endsWith("+json"));
+  }
+
+  private HttpResponse tooLarge() {
+    return problem(
+        Problem.of(
+            413,
+            "payload-too-large",
+            "Payload too large",
+            "the body exceeds " + settings.maxBodyBytes() + " bytes"));
+  }
+
+  private ExceptionHandler exceptions() {
+    return ExceptionHandler.newBuilder()
+        .match(EntityStreamSizeException.class, e -> complete(tooLarge()))
+        .match(
+            IndexUnavailableException.class,
+            e -> {
+              log.warn("Database read failed: {}", e.getMessage());
+              return complete(withRetryAfter(problem(Problem.unavailable("the database cannot be read right now; retry"))));
+            })
+        .matchAny(
+            e -> {
+              Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+              if (cause instanceof EntityStreamSizeException) {
+                return complete(tooLarge());
+              }
+              log.error("Unexpected error answering a request", e);
+              return complete(problem(Problem.of(500, "internal-error", "Internal error", "the request failed unexpectedly; see the node's log")));
+            })
+        .build();
+  }
+
+  private RejectionHandler rejections() {
+    return RejectionHandler.newBuilder()
+        .handleAll(
+            MethodRejection.class,
+            rejections -> {
+              String allowed =
+                  String.join(", ", rejections.stream().map(r -> r.supported().name()).distinct().toList());
+              return complete(
+                  problem(Problem.of(405, "method-not-allowed", "Method not allowed", "allowed: " + allowed))
+                      .addHeader(RawHeader.create("Allow", allowed)));
+            })
+        .handleNotFound(complete(problem(Problem.notFound("no such resource"))))
+        .build()
+        .withFallback(RejectionHandler.defaultHandler())
+        .mapRejectionResponse(this::asProblem);
+  }
+
+  /** Turns Pekko's plain-text rejection answers into problems. */
+  private HttpResponse asProblem(HttpResponse response) {
+    if (response.entity().getContentType().equals(PROBLEM_JSON)) {
+      return response;
+    }
+    int status = response.status().intValue();
+    String detail =
+        response.entity() instanceof HttpEntity.Strict strict
+            ? strict.getData().utf8String()
+            : response.status().reason();
+    return response.withEntity(
+        HttpEntities.create(PROBLEM_JSON, write(Problem.of(status, "request-rejected", response.status().reason(), detail))));
+  }
+
+  private HttpResponse unknownOutcome(Throwable e, String what) {
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof AskTimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
+      log.warn("{} was not confirmed in time", what);
+      return withRetryAfter(
+          problem(
+              Problem.unavailable(
+                  what
+                      + " was not confirmed in time (the journal may be slow or down): its outcome is unknown. Retry with the same id; a retry never starts a second saga.")));
+    }
+    log.error("{} failed", what, cause);
+    return problem(Problem.of(500, "internal-error", "Internal error", what + " failed unexpectedly; see the node's log"));
+  }
+
+  private static HttpResponse withRetryAfter(HttpResponse response) {
+    return response.addHeader(RawHeader.create("Retry-After", "1"));
+  }
+
+  private HttpResponse ok(int status, Object body) {
+    return HttpResponse.create()
+        .withStatus(status)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, write(body)));
+  }
+
+  private HttpResponse problem(Problem problem) {
+    return HttpResponse.create()
+        .withStatus(problem.status())
+        .withEntity(HttpEntities.create(PROBLEM_JSON, write(problem)));
+  }
+
+  private byte[] write(Object body) {
+    try {
+      return json.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write " + body.getClass().getSimpleName(), e);
+    }
+  }
+
+  private static ContentType yaml() {
+    return ContentTypes.create(MediaTypes.applicationWithOpenCharset("yaml"), HttpCharsets.UTF_8);
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  /** JDBC reads run on the blocking dispatcher, off the HTTP threads. */
+  private <T> CompletionStage<T> blocking(Supplier<T> work) {
+    return CompletableFuture.supplyAsync(work, blockingExecutor);
+  }
+}

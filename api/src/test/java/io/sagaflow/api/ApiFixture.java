@@ -1,0 +1,143 @@
+package io.sagaflow.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.node.SagaflowNode;
+import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.testing.Eventually;
+import io.sagaflow.orchestrator.testing.StubParticipant;
+import io.sagaflow.persistence.DatabaseSettings;
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A running node with its HTTP API on a free port, a fresh database and a stub participant, plus a
+ * small HTTP client: what the API tests drive.
+ */
+public final class ApiFixture implements AutoCloseable {
+  public static final ObjectMapper JSON = new ObjectMapper();
+
+  /** {@code order}: three HTTP steps on the stub, at /{orderId}/{action}. */
+  public static final SagaDefinition ORDER =
+      SagaDefinition.builder("order")
+          .defaultRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(100)))
+          .compensationRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(100)))
+          .defaultTimeout(Duration.ofSeconds(5))
+          .step(Step.named("reserve").invoke(call("reserve")).compensateWith(call("release")))
+          .step(Step.named("charge").invoke(call("charge")).compensateWith(call("refund")))
+          .step(Step.named("ship").invoke(call("ship")))
+          .build();
+
+  private static HttpCall call(String action) {
+    return HttpCall.post("payments", ctx -> "/" + ctx.input().get("orderId").asText() + "/" + action)
+        .withBody(ctx -> ctx.input());
+  }
+
+  public final TestDatabase db;
+  public final StubParticipant stub;
+  public final SagaflowNode node;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final String base;
+
+  private ApiFixture(Map<String, Object> extraConfig, Map<String, String> extraEnv) {
+    db = TestDatabase.fresh();
+    stub = StubParticipant.start();
+    var values = new HashMap<String, Object>();
+    values.put("pekko.remote.artery.canonical.port", 0);
+    values.put("sagaflow.http.port", 0);
+    values.put("sagaflow.http.host", "127.0.0.1");
+    values.put("sagaflow.participants.payments.url", stub.baseUrl());
+    values.putAll(extraConfig);
+    Config config = ConfigFactory.parseMap(values).withFallback(ConfigFactory.load());
+    var env = new HashMap<String, String>();
+    env.put(DatabaseSettings.URL_ENV, db.jdbcUrl());
+    env.put(DatabaseSettings.USER_ENV, db.user());
+    env.put(DatabaseSettings.PASSWORD_ENV, db.password());
+    env.putAll(extraEnv);
+    node = SagaflowNode.start(config, env, List.of(ORDER));
+    base = "http://127.0.0.1:" + node.httpPort();
+  }
+
+  public static ApiFixture start() {
+    return new ApiFixture(Map.of(), Map.of());
+  }
+
+  public static ApiFixture start(Map<String, Object> config, Map<String, String> env) {
+    return new ApiFixture(config, env);
+  }
+
+  public String baseUrl() {
+    return base;
+  }
+
+  /** An order input whose orderId keys the stub's paths. */
+  public static String orderInput(String orderId) {
+    return "{\"orderId\":\"" + orderId + "\",\"amount\":10}";
+  }
+
+  public HttpResponse<String> send(HttpRequest.Builder request) {
+    try {
+      return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public HttpRequest.Builder request(String path) {
+    return HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+  }
+
+  public HttpResponse<String> get(String path) {
+    return send(request(path).GET());
+  }
+
+  public HttpResponse<String> postJson(String path, String body, String... headers) {
+    var request = request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      request.headers(headers);
+    }
+    return send(request);
+  }
+
+  public static JsonNode json(HttpResponse<String> response) {
+    try {
+      return JSON.readTree(response.body());
+    } catch (IOException e) {
+      throw new AssertionError("not JSON: " + response.body(), e);
+    }
+  }
+
+  /** Waits until GET /v1/sagas/{id} reports the status. */
+  public JsonNode awaitStatus(String id, String status) {
+    return Eventually.await(
+        id + " " + status,
+        Duration.ofSeconds(30),
+        () -> {
+          var response = get("/v1/sagas/" + id);
+          return response.statusCode() == 200 && json(response).get("status").asText().equals(status)
+              ? json(response)
+              : null;
+        });
+  }
+
+  @Override
+  public void close() {
+    node.close();
+    stub.close();
+  }
+}
