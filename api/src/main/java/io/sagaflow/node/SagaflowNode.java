@@ -30,6 +30,10 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
+import com.typesafe.config.ConfigFactory;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -77,21 +81,66 @@ public final class SagaflowNode implements AutoCloseable {
   }
 
   /** Starts a node with this process's environment variables. */
-  public static SagaflowNode start(Config config, Collection<SagaDefinition> definitions) {
-    return start(config, System.getenv(), definitions);
+  public static SagaflowNode start(Config overrides, Collection<SagaDefinition> definitions) {
+    return start(overrides, System.getenv(), definitions);
+  }
+
+  /**
+   * The configuration a node runs with: system properties, then {@code overrides}, then {@code
+   * application.conf}, then Sagaflow's Pekko settings ({@code sagaflow-node.conf}), then every
+   * library's {@code reference.conf}.
+   *
+   * @param overrides settings from code (tests, the runnable); not a loaded config, whose Pekko
+   *     defaults would hide Sagaflow's
+   */
+  public static Config config(Config overrides) {
+    ClassLoader loader = SagaflowNode.class.getClassLoader();
+    Config withoutContactPoints =
+        ConfigFactory.defaultOverrides(loader)
+            .withFallback(overrides)
+            .withFallback(ConfigFactory.defaultApplication(loader))
+            .withFallback(ConfigFactory.parseResources(loader, "sagaflow-node.conf"))
+            .withFallback(ConfigFactory.defaultReference(loader))
+            .resolve();
+    return contactPoints(withoutContactPoints).withFallback(withoutContactPoints);
+  }
+
+  /** formation = config: the listed management endpoints become the discovery's static list. */
+  private static Config contactPoints(Config config) {
+    String listed = config.getString("sagaflow.cluster.contact-points").trim();
+    if (listed.isEmpty()) {
+      return ConfigFactory.empty();
+    }
+    var endpoints = new ArrayList<Map<String, Object>>();
+    for (String point : listed.split(",")) {
+      String[] hostPort = point.trim().split(":");
+      if (hostPort.length != 2 || !hostPort[1].matches("\\d{1,5}")) {
+        throw new IllegalArgumentException(
+            "sagaflow.cluster.contact-points (SAGAFLOW_CLUSTER_CONTACT_POINTS) must be host:port,"
+                + " comma-separated; got '"
+                + point
+                + "'");
+      }
+      endpoints.add(Map.of("host", hostPort[0], "port", Integer.parseInt(hostPort[1])));
+    }
+    String service =
+        config.getString("pekko.management.cluster.bootstrap.contact-point-discovery.service-name");
+    return ConfigFactory.parseMap(
+        Map.of("pekko.discovery.config.services." + service + ".endpoints", endpoints));
   }
 
   /**
    * Starts a node: the database first (an embedded PostgreSQL when no {@code SAGAFLOW_DB_URL} or
-   * {@code sagaflow.db.url} is set), then migrations, the actor system, cluster membership and the
-   * engine. Returns once the node can host sagas.
+   * {@code sagaflow.db.url} is set), then migrations, the actor system, cluster membership, the
+   * engine, the saga index and the HTTP API. Returns once the node can host sagas.
    *
-   * @param config the application's configuration, typically {@code ConfigFactory.load()}
+   * @param overrides settings over application.conf; see {@link #config(Config)}
    * @param env environment variables (database and participant URLs)
    * @throws IllegalArgumentException when a definition calls a participant with no URL configured
    */
   public static SagaflowNode start(
-      Config config, Map<String, String> env, Collection<SagaDefinition> definitions) {
+      Config overrides, Map<String, String> env, Collection<SagaDefinition> definitions) {
+    Config config = config(overrides);
     SagaRegistry registry = SagaRegistry.of(definitions);
     var participants = new ParticipantDirectory(config, env);
     requireParticipantUrls(registry, participants);
@@ -114,12 +163,11 @@ public final class SagaflowNode implements AutoCloseable {
               Behaviors.empty(),
               "sagaflow",
               JournalConfig.forDatabase(database, config).withFallback(config));
-      var cluster = Cluster.get(system);
-      if (nodeConfig.getBoolean("join-self")
-          && system.settings().config().getStringList("pekko.cluster.seed-nodes").isEmpty()) {
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-      }
+      readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
+      NodeReadiness.get(system).databaseIs(readPool);
+      joinCluster(system, config.getString("sagaflow.cluster.formation"));
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
+      var cluster = Cluster.get(system);
 
       var client =
           new HttpParticipantClient(
@@ -129,13 +177,13 @@ public final class SagaflowNode implements AutoCloseable {
       SagaEngine engine = SagaEngine.init(system, registry, client);
       SagaIndexProjection.init(system, database);
 
-      readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
+      var index = new SagaIndex(readPool);
       ApiSettings api = ApiSettings.fromConfig(config, env);
       var routes =
           new SagaRoutes(
               engine,
               registry,
-              new SagaIndex(readPool),
+              index,
               new SagaJournal(readPool, SerializationExtension.get(system)),
               api,
               SagaEngine.objectMapper(system),
@@ -148,6 +196,14 @@ public final class SagaflowNode implements AutoCloseable {
               .get(30, TimeUnit.SECONDS);
       // On SIGTERM or close(): stop accepting, let requests in flight finish, then leave.
       binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+      NodeReadiness.get(system).httpBound(true);
+      Config recovery = config.getConfig("sagaflow.recovery");
+      RecoverySweep.start(
+          system,
+          engine,
+          index,
+          recovery.getDuration("sweep-initial-delay"),
+          recovery.getDuration("sweep-interval"));
       log.info("HTTP API listening on {} ({})", binding.localAddress(), api);
       log.info(
           "Sagaflow node {} up with saga types {}",
@@ -205,6 +261,25 @@ public final class SagaflowNode implements AutoCloseable {
       throw new IllegalArgumentException(
           "participants without a URL:\n  "
               + String.join("\n  ", missing.stream().distinct().toList()));
+    }
+  }
+
+  /** Starts pekko-management (health, cluster routes) and forms or joins the cluster. */
+  private static void joinCluster(ActorSystem<Void> system, String formation) {
+    var classic = Adapter.toClassic(system);
+    PekkoManagement.get(classic).start().toCompletableFuture().join();
+    switch (formation) {
+      case "self" -> {
+        var cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      case "config", "kubernetes" -> ClusterBootstrap.get(classic).start();
+      default ->
+          throw new IllegalArgumentException(
+              "sagaflow.cluster.formation (SAGAFLOW_CLUSTER_FORMATION) must be self, config or"
+                  + " kubernetes; got '"
+                  + formation
+                  + "'");
     }
   }
 

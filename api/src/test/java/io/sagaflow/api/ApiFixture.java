@@ -6,6 +6,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.testing.Eventually;
@@ -18,9 +19,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A running node with its HTTP API on a free port, a fresh database and a stub participant, plus a
@@ -40,6 +43,30 @@ public final class ApiFixture implements AutoCloseable {
           .step(Step.named("ship").invoke(call("ship")))
           .build();
 
+  /**
+   * {@code strict}: one local step; its input must bind to {@link StrictInput}. Registered only by
+   * {@link #start(Map, Map, List)}.
+   */
+  public static final SagaDefinition STRICT =
+      SagaDefinition.builder("strict")
+          .inputType(StrictInput.class)
+          .step(
+              Step.named("accept")
+                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of("ok", true)))))
+          .build();
+
+  /** The input {@link #STRICT} requires: a customer and a positive quantity, nothing else. */
+  public record StrictInput(String customerId, int quantity) {
+    public StrictInput {
+      if (customerId == null || customerId.isBlank()) {
+        throw new IllegalArgumentException("customerId is required");
+      }
+      if (quantity < 1) {
+        throw new IllegalArgumentException("quantity must be at least 1");
+      }
+    }
+  }
+
   private static HttpCall call(String action) {
     return HttpCall.post("payments", ctx -> "/" + ctx.input().get("orderId").asText() + "/" + action)
         .withBody(ctx -> ctx.input());
@@ -51,31 +78,44 @@ public final class ApiFixture implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private final String base;
 
-  private ApiFixture(Map<String, Object> extraConfig, Map<String, String> extraEnv) {
+  private ApiFixture(
+      Map<String, Object> extraConfig,
+      Map<String, String> extraEnv,
+      List<SagaDefinition> extraDefinitions) {
     db = TestDatabase.fresh();
     stub = StubParticipant.start();
     var values = new HashMap<String, Object>();
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("sagaflow.http.port", 0);
+    values.put("pekko.management.http.port", 0);
     values.put("sagaflow.http.host", "127.0.0.1");
     values.put("sagaflow.participants.payments.url", stub.baseUrl());
     values.putAll(extraConfig);
-    Config config = ConfigFactory.parseMap(values).withFallback(ConfigFactory.load());
+    Config config = ConfigFactory.parseMap(values);
     var env = new HashMap<String, String>();
     env.put(DatabaseSettings.URL_ENV, db.jdbcUrl());
     env.put(DatabaseSettings.USER_ENV, db.user());
     env.put(DatabaseSettings.PASSWORD_ENV, db.password());
     env.putAll(extraEnv);
-    node = SagaflowNode.start(config, env, List.of(ORDER));
+    var definitions = new ArrayList<SagaDefinition>();
+    definitions.add(ORDER);
+    definitions.addAll(extraDefinitions);
+    node = SagaflowNode.start(config, env, definitions);
     base = "http://127.0.0.1:" + node.httpPort();
   }
 
   public static ApiFixture start() {
-    return new ApiFixture(Map.of(), Map.of());
+    return new ApiFixture(Map.of(), Map.of(), List.of());
   }
 
   public static ApiFixture start(Map<String, Object> config, Map<String, String> env) {
-    return new ApiFixture(config, env);
+    return new ApiFixture(config, env, List.of());
+  }
+
+  /** A node that also runs {@code extraDefinitions} (e.g. {@link #STRICT}) beside {@link #ORDER}. */
+  public static ApiFixture start(
+      Map<String, Object> config, Map<String, String> env, List<SagaDefinition> extraDefinitions) {
+    return new ApiFixture(config, env, extraDefinitions);
   }
 
   public String baseUrl() {

@@ -69,12 +69,11 @@ public final class CrashTestNode {
     int sagas = args.length > 1 ? Integer.parseInt(args[1]) : 0;
     var config =
         ConfigFactory.parseMap(
-                Map.of(
-                    "pekko.remote.artery.canonical.port",
-                    0,
-                    "sagaflow.participants.payments.url",
-                    participants))
-            .withFallback(ConfigFactory.load());
+            Map.of(
+                "pekko.remote.artery.canonical.port", 0,
+                "sagaflow.http.port", 0,
+                "pekko.management.http.port", 0,
+                "sagaflow.participants.payments.url", participants));
     var node = SagaflowNode.start(config, List.of(CRASH));
     System.out.println("UP");
     System.out.flush();

@@ -8,6 +8,7 @@ import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.time.Duration;
@@ -85,11 +86,14 @@ class RestartIT {
     stub.on("/debit").failTimes(1, 503);
     start("backing-off");
     stub.awaitCalls("/debit", 1, WAIT);
-    Instant due =
-        Instant.parse(
-            db.scalar(
-                "select convert_from(event_payload, 'UTF8')::jsonb ->> 'retryAt' from event_journal"
-                    + " where persistence_id = 'saga|backing-off' and sequence_number = 2"));
+    String query =
+        "select convert_from(event_payload, 'UTF8')::jsonb ->> 'retryAt' from event_journal"
+            + " where persistence_id = 'saga|backing-off' and sequence_number = 2";
+    Eventually.until(
+        "the failed attempt is written",
+        WAIT,
+        () -> db.count("select count(*) from event_journal where persistence_id = 'saga|backing-off'") >= 2);
+    Instant due = Instant.parse(db.scalar(query));
 
     restartNode();
     Instant restarted = Instant.now();

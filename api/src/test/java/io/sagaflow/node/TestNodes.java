@@ -32,10 +32,11 @@ final class TestNodes {
     var values = new HashMap<String, Object>();
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("sagaflow.http.port", 0);
+    values.put("pekko.management.http.port", 0);
     for (String name : PARTICIPANTS) {
       values.put("sagaflow.participants." + name + ".url", participantsUrl);
     }
-    return ConfigFactory.parseMap(values).withFallback(ConfigFactory.load());
+    return ConfigFactory.parseMap(values);
   }
 
   static SagaflowNode start(

@@ -10,16 +10,19 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
 
 /**
  * Runs a Sagaflow node with the example sagas. When none of their participants has a URL
  * configured, it first starts the demo participants in this process and points the sagas at them,
- * so that it runs with no configuration at all. Stops gracefully on SIGTERM.
+ * so that it runs with no configuration at all. On SIGTERM or SIGINT (Ctrl+C) it stops gracefully
+ * (leaves the cluster, hands its sagas over, stops the database) and exits 0.
  */
 public final class Main {
 
@@ -28,7 +31,8 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    Config config = ConfigFactory.load();
+    Config overrides = ConfigFactory.empty();
+    Config config = SagaflowNode.config(overrides);
     Map<String, String> env = System.getenv();
     List<SagaDefinition> sagas = ExampleSagas.all();
     DemoParticipants demo = null;
@@ -38,9 +42,10 @@ public final class Main {
         Config settings = config.getConfig("sagaflow.demo");
         demo = DemoParticipants.start(settings.getString("host"), settings.getInt("port"));
         log.info("No participant URLs configured: demo mode, the sagas call the demo participants");
-        config = demo.participantConfig().withFallback(config);
+        overrides = demo.participantConfig();
+        config = SagaflowNode.config(overrides);
       }
-      node = SagaflowNode.start(config, env, sagas);
+      node = SagaflowNode.start(overrides, env, sagas);
     } catch (RuntimeException e) {
       log.error("Sagaflow could not start: {}", e.getMessage(), e);
       if (demo != null) {
@@ -50,6 +55,8 @@ public final class Main {
       return;
     }
     var running = new Running(node, demo);
+    stopOnSignals(running);
+    // Any other way out of the JVM (System.exit, SIGHUP) still stops the node, less tidily.
     Runtime.getRuntime().addShutdownHook(new Thread(running::stop, "sagaflow-shutdown"));
     log.info(
         "Sagaflow running with sagas {}; participants: {}",
@@ -59,11 +66,39 @@ public final class Main {
     node.system().getWhenTerminated().toCompletableFuture().join();
     Optional<CoordinatedShutdown.Reason> reason =
         CoordinatedShutdown.get(node.system()).getShutdownReason();
-    boolean bySignal = reason.equals(Optional.of(CoordinatedShutdown.jvmExitReason()));
-    if (!bySignal && running.stop()) {
+    boolean byJvmExit = reason.equals(Optional.of(CoordinatedShutdown.jvmExitReason()));
+    if (!byJvmExit && running.stop()) {
       // Nobody asked the node to stop (e.g. the cluster downed it): exit so it gets restarted.
       log.error("The actor system terminated unexpectedly ({}); exiting", reason.orElse(null));
       System.exit(1);
+    }
+    // Stopped on request: wait until the database is down too, then exit with success.
+    running.awaitStopped();
+    System.exit(0);
+  }
+
+  /**
+   * Stops the node on SIGTERM ({@code docker stop}, Kubernetes) and SIGINT (Ctrl+C) before the JVM
+   * begins to exit, so that the process exits 0 after a clean stop. A shutdown hook cannot do this:
+   * the JVM runs every hook at once, and embedded PostgreSQL's own hook would stop the database
+   * while the node is still handing its sagas over and writing to the journal.
+   */
+  // sun.misc.Signal (module jdk.unsupported) is the JDK's only way to handle a signal; javac warns
+  // that it is internal, which no annotation can silence.
+  private static void stopOnSignals(Running running) {
+    for (String name : List.of("TERM", "INT")) {
+      try {
+        // Each signal is handled on a new thread, which may block until the stop is done.
+        Signal.handle(
+            new Signal(name),
+            signal -> {
+              log.info("Received SIG{}", signal.getName());
+              running.stop();
+            });
+      } catch (IllegalArgumentException e) {
+        // The JVM reserves the signal (e.g. -Xrs): its shutdown hooks stop the node instead.
+        log.warn("Cannot handle SIG{}: {}", name, e.getMessage());
+      }
     }
   }
 
@@ -90,24 +125,45 @@ public final class Main {
     private final SagaflowNode node;
     private final DemoParticipants demo;
     private final AtomicBoolean stopped = new AtomicBoolean();
+    private final CountDownLatch done = new CountDownLatch(1);
 
     Running(SagaflowNode node, DemoParticipants demo) {
       this.node = node;
       this.demo = demo;
     }
 
-    /** Returns whether this call did the stopping. */
+    /** Returns whether this call did the stopping; returns when the stop is done either way. */
     boolean stop() {
       if (!stopped.compareAndSet(false, true)) {
+        awaitStopped();
         return false;
       }
-      log.info("Stopping: leaving the cluster, handing shards over");
-      node.close();
-      if (demo != null) {
-        demo.close();
+      try {
+        log.info("Stopping: leaving the cluster, handing shards over");
+        node.close();
+        if (demo != null) {
+          demo.close();
+        }
+        log.info("Stopped");
+      } finally {
+        done.countDown();
       }
-      log.info("Stopped");
       return true;
+    }
+
+    void awaitStopped() {
+      boolean interrupted = false;
+      while (true) {
+        try {
+          done.await();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }
