@@ -34,6 +34,7 @@ import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -220,6 +221,9 @@ public final class SagaEntity
   private final ActorRef<ClusterSharding.ShardCommand> shard;
 
   private final Set<String> indexTags;
+
+  /** True while acting on a recovered state: a saga that finished before is not announced again. */
+  private boolean recovering;
 
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
@@ -663,6 +667,14 @@ public final class SagaEntity
     if (waitsForOperator(active)) {
       inFlight = null;
       timers.cancelAll();
+      if (!recovering) {
+        context
+            .getSystem()
+            .eventStream()
+            .tell(
+                new EventStream.Publish<>(
+                    new SagaFinished(sagaId, active.type(), active.status(), active.updatedAt())));
+      }
       passivateSoon();
       return;
     }
@@ -753,6 +765,15 @@ public final class SagaEntity
   }
 
   private void recovered(SagaState state) {
+    recovering = true;
+    try {
+      afterRecovery(state);
+    } finally {
+      recovering = false;
+    }
+  }
+
+  private void afterRecovery(SagaState state) {
     if (state instanceof Active active) {
       if (!waitsForOperator(active) && registry.find(active.type(), active.version()).isEmpty()) {
         context.getSelf().tell(new Wake());
