@@ -223,7 +223,7 @@ class SagaEntityTest {
     script.awaitAction("s2", 1).succeed();
     script.awaitAction("s3", 1).succeed();
 
-    var announced = finished.fishForMessage(WAIT, m -> m.sagaId().equals(sagaId) ? org.apache.pekko.actor.testkit.typed.FishingOutcome.complete() : org.apache.pekko.actor.testkit.typed.FishingOutcome.continueAndIgnore());
+    var announced = finished.fishForMessage(WAIT, m -> m.sagaId().equals(sagaId) ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete() : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
     assertThat(announced.get(0).status()).isEqualTo(SagaStatus.COMPLETED);
     kit.restart();
     finished.expectNoMessage(Duration.ofMillis(300));
