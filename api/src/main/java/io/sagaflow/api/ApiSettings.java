@@ -1,6 +1,7 @@
 package io.sagaflow.api;
 
 import com.typesafe.config.Config;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,13 @@ import java.util.Map;
  * SAGAFLOW_API_TOKENS} (comma-separated) and are never printed.
  */
 public record ApiSettings(
-    String host, int port, long maxBodyBytes, int maxJsonDepth, int maxJsonStringLength, List<String> tokens) {
+    String host,
+    int port,
+    long maxBodyBytes,
+    Duration bodyReadTimeout,
+    int maxJsonDepth,
+    int maxJsonStringLength,
+    List<String> tokens) {
 
   public ApiSettings {
     tokens = List.copyOf(tokens);
@@ -24,6 +31,7 @@ public record ApiSettings(
         http.getString("host"),
         http.getInt("port"),
         http.getBytes("max-body-bytes"),
+        http.getDuration("body-read-timeout"),
         http.getInt("max-json-depth"),
         http.getInt("max-json-string-length"),
         tokens);

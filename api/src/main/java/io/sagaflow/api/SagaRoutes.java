@@ -1,5 +1,9 @@
 package io.sagaflow.api;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -43,6 +47,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -51,7 +56,13 @@ import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.http.scaladsl.model.ErrorInfo;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+import org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo;
+import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
 import org.apache.pekko.pattern.AskTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +80,7 @@ public final class SagaRoutes extends AllDirectives {
   private static final ContentType.WithFixedCharset PROBLEM_JSON =
       ContentTypes.create(MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
   private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
-  private static final Duration BODY_READ_TIMEOUT = Duration.ofSeconds(10);
+  private static final int MAX_JSON_NUMBER_LENGTH = 100;
 
   private final SagaEngine engine;
   private final SagaRegistry registry;
@@ -102,7 +113,7 @@ public final class SagaRoutes extends AllDirectives {
             StreamReadConstraints.builder()
                 .maxNestingDepth(settings.maxJsonDepth())
                 .maxStringLength(settings.maxJsonStringLength())
-                .maxNumberLength(100)
+                .maxNumberLength(MAX_JSON_NUMBER_LENGTH)
                 .build());
     this.tokenDigests = settings.tokens().stream().map(SagaRoutes::sha256).toArray(byte[][]::new);
   }
@@ -162,7 +173,7 @@ public final class SagaRoutes extends AllDirectives {
       String field = it.next();
       if (!START_FIELDS.contains(field)) {
         return done(
-            problem(Problem.badRequest("unknown field '" + field + "'; expected " + START_FIELDS, field)));
+            problem(Problem.badRequest("unknown field '" + clip(field) + "'; expected " + START_FIELDS, clip(field))));
       }
     }
     JsonNode type = body.get("type");
@@ -216,7 +227,7 @@ public final class SagaRoutes extends AllDirectives {
     }
     Optional<String> invalid = definition.get().validateInput(input);
     if (invalid.isPresent()) {
-      return done(problem(Problem.unprocessable("invalid-input", "Invalid input", invalid.get(), "input")));
+      return done(problem(Problem.unprocessable("invalid-input", "Invalid input", withoutClassNames(invalid.get()), "input")));
     }
     return engine
         .start(id, type.asText(), version, input)
@@ -239,10 +250,13 @@ public final class SagaRoutes extends AllDirectives {
     return problem(
         invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
             ? Problem.unprocessable("unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
-            : Problem.unprocessable("invalid-input", "Invalid input", invalid.detail(), "input"));
+            : Problem.unprocessable("invalid-input", "Invalid input", withoutClassNames(invalid.detail()), "input"));
   }
 
   private Route getSaga(String id) {
+    if (!SAGA_ID.matcher(id).matches()) {
+      return complete(sagaNotFound(id));
+    }
     return completeWithFuture(
         blocking(
             () ->
@@ -253,6 +267,9 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   private Route events(String id) {
+    if (!SAGA_ID.matcher(id).matches()) {
+      return complete(sagaNotFound(id));
+    }
     return completeWithFuture(
         blocking(
             () -> {
@@ -368,6 +385,9 @@ public final class SagaRoutes extends AllDirectives {
       return complete(
           problem(Problem.badRequest("the Idempotency-Key header must match " + SAGA_ID.pattern(), "Idempotency-Key")));
     }
+    if (!SAGA_ID.matcher(id).matches()) {
+      return complete(sagaNotFound(id));
+    }
     String commandId = key.orElseGet(() -> UUID.randomUUID().toString());
     return completeWithFuture(
         blocking(() -> journal.events(id).isEmpty())
@@ -389,8 +409,28 @@ public final class SagaRoutes extends AllDirectives {
                             .exceptionally(e -> unknownOutcome(e, "the command to saga '" + id + "'"))));
   }
 
+  /** A path id that no saga can have is not looked up (NUL, for one, would fail the query). */
   private HttpResponse sagaNotFound(String id) {
-    return problem(Problem.notFound("no saga with id '" + id + "'"));
+    return problem(
+        Problem.notFound(
+            SAGA_ID.matcher(id).matches()
+                ? "no saga with id '" + id + "'"
+                : "no saga has this id: saga ids match " + SAGA_ID.pattern()));
+  }
+
+  /**
+   * A definition's verdict on an input, as a client may read it: Jackson's binding messages name
+   * Java classes ("(class io.example.Input$Line)", "`java.lang.String`", "(token `JsonToken.X`)").
+   */
+  private static String withoutClassNames(String detail) {
+    return detail
+        .replaceAll("\\s*\\((?:class|token) [^)]*\\)", "")
+        .replaceAll("(?:[a-z_][a-z0-9_]*\\.){2,}(?:[A-Z][A-Za-z0-9_]*\\$)*([A-Z][A-Za-z0-9_]*)", "$1");
+  }
+
+  /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
+  private static String clip(String text) {
+    return text.length() <= 64 ? text : text.substring(0, 64) + "…";
   }
 
   // ---- saga types -----------------------------------------------------------------------------
@@ -522,8 +562,13 @@ public final class SagaRoutes extends AllDirectives {
           if (entity.getContentLengthOption().orElse(-1L) > settings.maxBodyBytes()) {
             return complete(tooLarge());
           }
-          return extractStrictEntity(
-              BODY_READ_TIMEOUT,
+          // The limit on the stream, too: a chunked body then fails with EntityStreamSizeException (413),
+          // not with toStrict's own "Request too large", which carries no status.
+          return withSizeLimit(
+              settings.maxBodyBytes(),
+              () ->
+                  extractStrictEntity(
+              settings.bodyReadTimeout(),
               settings.maxBodyBytes(),
               strict -> {
                 byte[] bytes = strict.getData().toArray();
@@ -534,24 +579,86 @@ public final class SagaRoutes extends AllDirectives {
                 }
                 JsonNode body;
                 try {
-                  body = json.readTree(bytes);
-                } catch (StreamConstraintsException e) {
-                  return complete(problem(Problem.badRequest("the JSON exceeds a limit: " + e.getOriginalMessage(), null)));
-                } catch (JsonProcessingException e) {
-                  return complete(
-                      problem(
-                          Problem.badRequest(
-                              "malformed JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(),
-                              null)));
-                } catch (java.io.IOException e) {
-                  return complete(problem(Problem.badRequest("unreadable body", null)));
+                  body = readJson(bytes);
+                } catch (BadJson e) {
+                  return complete(problem(e.problem));
                 }
                 if (body == null || body.isMissingNode()) {
                   return complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)));
                 }
                 return inner.apply(body);
-              });
+              }));
         });
+  }
+
+  /** A body that is not one well-formed JSON value within the limits, as the problem to answer. */
+  private static final class BadJson extends Exception {
+    final Problem problem;
+
+    BadJson(String detail, String field) {
+      super(detail, null, false, false);
+      this.problem = Problem.badRequest(detail, field);
+    }
+  }
+
+  /**
+   * Exactly one JSON value: duplicate keys and anything after the value are refused, since they
+   * would make the body mean different things to different readers. Null when there is no value.
+   * Jackson's messages name its own classes and features, so every problem is worded here.
+   */
+  private JsonNode readJson(byte[] bytes) throws BadJson {
+    try (JsonParser parser = json.createParser(bytes)) {
+      parser.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+      try {
+        JsonNode body = json.readTree(parser);
+        if (body != null && parser.nextToken() != null) {
+          throw new BadJson("malformed JSON" + at(parser.currentTokenLocation()) + ": more data after the JSON value", null);
+        }
+        return body;
+      } catch (StreamConstraintsException e) {
+        throw new BadJson(limitExceeded(e), null);
+      } catch (JsonParseException e) {
+        if (e.getOriginalMessage().startsWith("Duplicate field")) {
+          JsonPointer where = parser.getParsingContext().pathAsPointer();
+          throw new BadJson("malformed JSON: the field " + where + " appears twice", where.getMatchingProperty());
+        }
+        throw new BadJson("malformed JSON" + at(e.getLocation()) + ": " + describe(e), null);
+      }
+    } catch (java.io.IOException e) {
+      throw new BadJson("malformed JSON: the body cannot be read as JSON", null);
+    }
+  }
+
+  private static String at(JsonLocation location) {
+    return location == null || location.getLineNr() < 1
+        ? ""
+        : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+  }
+
+  /** Jackson's own words, without what names its classes, features or source. */
+  private static String describe(JsonParseException e) {
+    String message =
+        e.getOriginalMessage()
+            .replaceAll("\\s*\\(start marker at .*?\\]\\)", "")
+            .replaceAll(":? *(?:enable|set) `[^`]*`.*$", "")
+            .replaceAll("\\s*\\([^()]*(?:`|Feature)[^()]*\\)", "");
+    return message.isBlank() || message.contains("`") || message.contains("Source:")
+        ? "not valid JSON"
+        : message;
+  }
+
+  private String limitExceeded(StreamConstraintsException e) {
+    String message = e.getOriginalMessage();
+    if (message.contains("nesting depth")) {
+      return "the JSON nests deeper than " + settings.maxJsonDepth() + " levels";
+    }
+    if (message.contains("String value length")) {
+      return "a JSON string is longer than " + settings.maxJsonStringLength() + " characters";
+    }
+    if (message.contains("Number value length")) {
+      return "a JSON number is longer than " + MAX_JSON_NUMBER_LENGTH + " digits";
+    }
+    return "the JSON exceeds a size limit";
   }
 
   private static boolean isJson(ContentType contentType) {
@@ -584,10 +691,37 @@ public final class SagaRoutes extends AllDirectives {
               if (cause instanceof EntityStreamSizeException) {
                 return complete(tooLarge());
               }
+              if (cause instanceof ExceptionWithErrorInfo unreadable) {
+                return complete(unreadableBody(unreadable));
+              }
+              if (cause instanceof java.util.concurrent.TimeoutException) {
+                // Only reading a body (toStrict) times out here: the engine's asks answer 503 above.
+                return complete(
+                    problem(
+                        Problem.of(
+                            408,
+                            "request-timeout",
+                            "Request timeout",
+                            "the body did not arrive within " + settings.bodyReadTimeout().toMillis() + " ms")));
+              }
               log.error("Unexpected error answering a request", e);
               return complete(problem(Problem.of(500, "internal-error", "Internal error", "the request failed unexpectedly; see the node's log")));
             })
         .build();
+  }
+
+  /** The body broke off, was mis-framed or grew too large while streaming in: the client's fault. */
+  private HttpResponse unreadableBody(ExceptionWithErrorInfo e) {
+    int status =
+        e instanceof IllegalRequestException illegal ? illegal.status().intValue() : 400;
+    if (status == 413) {
+      return tooLarge();
+    }
+    log.debug("Unreadable request body: {}", e.info().summary());
+    return problem(
+        status == 400
+            ? Problem.badRequest("the body cannot be read: " + e.info().summary(), null)
+            : Problem.of(status, "request-rejected", StatusCodes.get(status).reason(), e.info().summary()));
   }
 
   private RejectionHandler rejections() {
@@ -665,6 +799,36 @@ public final class SagaRoutes extends AllDirectives {
 
   private static CompletionStage<HttpResponse> done(HttpResponse response) {
     return CompletableFuture.completedFuture(response);
+  }
+
+  /**
+   * Answers requests too malformed to reach the routes (request line, headers, framing) with a
+   * problem instead of Pekko's plain text: {@code pekko.http.server.parsing.error-handler}.
+   */
+  public static final class ParsingErrors extends ParsingErrorHandler {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public HttpResponse handle(
+        org.apache.pekko.http.scaladsl.model.StatusCode status,
+        ErrorInfo info,
+        LoggingAdapter log,
+        ServerSettings settings) {
+      // The summary only: the detail may quote a header, and headers carry tokens.
+      log.warning("Illegal request, responding with status '{}': {}", status, info.summary());
+      int code = status.intValue();
+      Problem problem =
+          code == 400
+              ? Problem.badRequest(info.summary(), null)
+              : Problem.of(code, "request-rejected", status.reason(), info.summary());
+      try {
+        return HttpResponse.create()
+            .withStatus(code)
+            .withEntity(HttpEntities.create(PROBLEM_JSON, JSON.writeValueAsBytes(problem)));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("cannot write a problem", e);
+      }
+    }
   }
 
   /** JDBC reads run on the blocking dispatcher, off the HTTP threads. */

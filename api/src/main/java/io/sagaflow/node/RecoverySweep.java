@@ -34,13 +34,15 @@ final class RecoverySweep {
                 timers -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, initialDelay, interval);
                   var blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+                  // The actor's logger may only be used on its own thread: take a plain one along.
+                  var log = org.slf4j.LoggerFactory.getLogger(RecoverySweep.class);
                   return Behaviors.receiveMessage(
                       tick -> {
                         if (tick == Tick.STOP) {
                           return Behaviors.stopped();
                         }
                         // Paging reads the database: off the actor's thread.
-                        blocking.execute(() -> sweep(engine, index, context.getLog()));
+                        blocking.execute(() -> sweep(engine, index, log));
                         return Behaviors.same();
                       });
                 }));

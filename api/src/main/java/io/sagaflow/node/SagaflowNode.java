@@ -29,6 +29,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
@@ -197,6 +199,14 @@ public final class SagaflowNode implements AutoCloseable {
       // On SIGTERM or close(): stop accepting, let requests in flight finish, then leave.
       binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
       NodeReadiness.get(system).httpBound(true);
+      // Participant pools close once sagas are handed over, just before the actor system ends;
+      // pools still open then are torn down with a "shut down unexpectedly" error.
+      ActorSystem<Void> owner = system;
+      CoordinatedShutdown.get(system)
+          .addTask(
+              CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+              "sagaflow-close-participant-pools",
+              () -> Http.get(owner).shutdownAllConnectionPools().thenApply(unused -> Done.done()));
       Config recovery = config.getConfig("sagaflow.recovery");
       RecoverySweep.start(
           system,
