@@ -26,7 +26,8 @@ public record ApiSettings(
   public static ApiSettings fromConfig(Config config, Map<String, String> env) {
     Config http = config.getConfig("sagaflow.http");
     String raw = env.getOrDefault("SAGAFLOW_API_TOKENS", http.getString("tokens"));
-    List<String> tokens = Arrays.stream(raw.split(",")).map(String::trim).filter(t -> !t.isEmpty()).toList();
+    List<String> tokens =
+        Arrays.stream(raw.split(",")).map(String::trim).filter(t -> !t.isEmpty()).toList();
     return new ApiSettings(
         http.getString("host"),
         http.getInt("port"),

@@ -1,5 +1,7 @@
 package io.sagaflow.api;
 
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
@@ -27,7 +29,6 @@ import io.sagaflow.persistence.index.IndexUnavailableException;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -40,6 +41,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
@@ -55,14 +58,11 @@ import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
-import org.apache.pekko.event.LoggingAdapter;
-import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.http.scaladsl.model.ErrorInfo;
-import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo;
 import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.pattern.AskTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +78,8 @@ public final class SagaRoutes extends AllDirectives {
   public static final Pattern SAGA_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
 
   private static final ContentType.WithFixedCharset PROBLEM_JSON =
-      ContentTypes.create(MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
+      ContentTypes.create(
+          MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
   private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
   private static final int MAX_JSON_NUMBER_LENGTH = 100;
 
@@ -127,7 +128,9 @@ public final class SagaRoutes extends AllDirectives {
                 rejections(),
                 () ->
                     concat(
-                        path("openapi.yaml", () -> get(() -> getFromResource("openapi.yaml", yaml()))),
+                        path(
+                            "openapi.yaml",
+                            () -> get(() -> getFromResource("openapi.yaml", yaml()))),
                         pathPrefix("v1", () -> authenticated(this::v1)))));
   }
 
@@ -161,8 +164,7 @@ public final class SagaRoutes extends AllDirectives {
         true,
         body ->
             headerValueByNameOrEmpty(
-                "Idempotency-Key",
-                key -> completeWithFuture(start(body, key))));
+                "Idempotency-Key", key -> completeWithFuture(start(body, key))));
   }
 
   private CompletionStage<HttpResponse> start(JsonNode body, Optional<String> headerKey) {
@@ -173,7 +175,9 @@ public final class SagaRoutes extends AllDirectives {
       String field = it.next();
       if (!START_FIELDS.contains(field)) {
         return done(
-            problem(Problem.badRequest("unknown field '" + clip(field) + "'; expected " + START_FIELDS, clip(field))));
+            problem(
+                Problem.badRequest(
+                    "unknown field '" + clip(field) + "'; expected " + START_FIELDS, clip(field))));
       }
     }
     JsonNode type = body.get("type");
@@ -187,7 +191,9 @@ public final class SagaRoutes extends AllDirectives {
     JsonNode versionNode = body.get("version");
     Integer version = null;
     if (versionNode != null && !versionNode.isNull()) {
-      if (!versionNode.isIntegralNumber() || !versionNode.canConvertToInt() || versionNode.asInt() < 1) {
+      if (!versionNode.isIntegralNumber()
+          || !versionNode.canConvertToInt()
+          || versionNode.asInt() < 1) {
         return done(problem(Problem.badRequest("'version' must be a positive integer", "version")));
       }
       version = versionNode.asInt();
@@ -210,7 +216,9 @@ public final class SagaRoutes extends AllDirectives {
       if (!SAGA_ID.matcher(headerKey.get()).matches()) {
         return done(
             problem(
-                Problem.badRequest("the Idempotency-Key header must match " + SAGA_ID.pattern(), "Idempotency-Key")));
+                Problem.badRequest(
+                    "the Idempotency-Key header must match " + SAGA_ID.pattern(),
+                    "Idempotency-Key")));
       }
       id = headerKey.get();
     } else {
@@ -223,11 +231,15 @@ public final class SagaRoutes extends AllDirectives {
           registry.versions(type.asText()).isEmpty()
               ? "unknown saga type '" + type.asText() + "'; registered: " + registry.types()
               : "saga type '" + type.asText() + "' has no version " + version;
-      return done(problem(Problem.unprocessable("unknown-saga-type", "Unknown saga type", detail, "type")));
+      return done(
+          problem(Problem.unprocessable("unknown-saga-type", "Unknown saga type", detail, "type")));
     }
     Optional<String> invalid = definition.get().validateInput(input);
     if (invalid.isPresent()) {
-      return done(problem(Problem.unprocessable("invalid-input", "Invalid input", withoutClassNames(invalid.get()), "input")));
+      return done(
+          problem(
+              Problem.unprocessable(
+                  "invalid-input", "Invalid input", withoutClassNames(invalid.get()), "input")));
     }
     return engine
         .start(id, type.asText(), version, input)
@@ -241,7 +253,9 @@ public final class SagaRoutes extends AllDirectives {
       String location = "/v1/sagas/" + accepted.saga().id();
       return accepted.created()
           ? response.addHeader(Location.create(location))
-          : response.addHeader(Location.create(location)).addHeader(RawHeader.create("Idempotent-Replayed", "true"));
+          : response
+              .addHeader(Location.create(location))
+              .addHeader(RawHeader.create("Idempotent-Replayed", "true"));
     }
     if (reply instanceof SagaReplies.Conflict conflict) {
       return problem(Problem.conflict(conflict.detail()));
@@ -249,8 +263,10 @@ public final class SagaRoutes extends AllDirectives {
     var invalid = (SagaReplies.Invalid) reply;
     return problem(
         invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
-            ? Problem.unprocessable("unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
-            : Problem.unprocessable("invalid-input", "Invalid input", withoutClassNames(invalid.detail()), "input"));
+            ? Problem.unprocessable(
+                "unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
+            : Problem.unprocessable(
+                "invalid-input", "Invalid input", withoutClassNames(invalid.detail()), "input"));
   }
 
   private Route getSaga(String id) {
@@ -262,7 +278,12 @@ public final class SagaRoutes extends AllDirectives {
             () ->
                 journal
                     .state(id)
-                    .map(state -> ok(200, SagaView.of(id, state, registry.find(state.type(), state.version()))))
+                    .map(
+                        state ->
+                            ok(
+                                200,
+                                SagaView.of(
+                                    id, state, registry.find(state.type(), state.version()))))
                     .orElseGet(() -> sagaNotFound(id))));
   }
 
@@ -307,22 +328,33 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> list(
-      Optional<String> type, Optional<String> status, Optional<String> limit, Optional<String> cursor) {
+      Optional<String> type,
+      Optional<String> status,
+      Optional<String> limit,
+      Optional<String> cursor) {
     Optional<SagaStatus> parsedStatus;
     try {
       parsedStatus = status.map(s -> SagaStatus.valueOf(s.toUpperCase(Locale.ROOT)));
     } catch (IllegalArgumentException e) {
       return done(
-          problem(Problem.badRequest("'status' must be one of " + List.of(SagaStatus.values()), "status")));
+          problem(
+              Problem.badRequest(
+                  "'status' must be one of " + List.of(SagaStatus.values()), "status")));
     }
     int size;
     try {
       size = limit.map(Integer::parseInt).orElse(50);
     } catch (NumberFormatException e) {
-      return done(problem(Problem.badRequest("'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
+      return done(
+          problem(
+              Problem.badRequest(
+                  "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
     }
     if (size < 1 || size > SagaIndex.MAX_LIMIT) {
-      return done(problem(Problem.badRequest("'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
+      return done(
+          problem(
+              Problem.badRequest(
+                  "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
     }
     return blocking(
         () -> {
@@ -330,7 +362,8 @@ public final class SagaRoutes extends AllDirectives {
           try {
             page = index.list(type, parsedStatus, size, cursor);
           } catch (IllegalArgumentException e) {
-            return problem(Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
+            return problem(
+                Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
           }
           ObjectNode body = json.createObjectNode();
           ArrayNode items = body.putArray("items");
@@ -348,7 +381,8 @@ public final class SagaRoutes extends AllDirectives {
               item.put("failure", row.failure());
             }
           }
-          page.nextCursor().ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
+          page.nextCursor()
+              .ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
           return ok(200, body);
         });
   }
@@ -362,10 +396,12 @@ public final class SagaRoutes extends AllDirectives {
                 key -> {
                   JsonNode reason = body == null ? null : body.get("reason");
                   if (body != null && !body.isObject()) {
-                    return complete(problem(Problem.badRequest("the body must be a JSON object", null)));
+                    return complete(
+                        problem(Problem.badRequest("the body must be a JSON object", null)));
                   }
                   if (reason != null && !reason.isNull() && !reason.isTextual()) {
-                    return complete(problem(Problem.badRequest("'reason' must be a string", "reason")));
+                    return complete(
+                        problem(Problem.badRequest("'reason' must be a string", "reason")));
                   }
                   String text = reason == null || reason.isNull() ? "" : reason.asText();
                   return operatorCommand(id, key, commandId -> engine.cancel(id, commandId, text));
@@ -374,7 +410,8 @@ public final class SagaRoutes extends AllDirectives {
 
   private Route retry(String id) {
     return headerValueByNameOrEmpty(
-        "Idempotency-Key", key -> operatorCommand(id, key, commandId -> engine.resume(id, commandId)));
+        "Idempotency-Key",
+        key -> operatorCommand(id, key, commandId -> engine.resume(id, commandId)));
   }
 
   private Route operatorCommand(
@@ -383,7 +420,10 @@ public final class SagaRoutes extends AllDirectives {
       java.util.function.Function<String, CompletionStage<SagaReplies.OperatorReply>> send) {
     if (key.isPresent() && !SAGA_ID.matcher(key.get()).matches()) {
       return complete(
-          problem(Problem.badRequest("the Idempotency-Key header must match " + SAGA_ID.pattern(), "Idempotency-Key")));
+          problem(
+              Problem.badRequest(
+                  "the Idempotency-Key header must match " + SAGA_ID.pattern(),
+                  "Idempotency-Key")));
     }
     if (!SAGA_ID.matcher(id).matches()) {
       return complete(sagaNotFound(id));
@@ -406,7 +446,8 @@ public final class SagaRoutes extends AllDirectives {
                                   }
                                   return sagaNotFound(id);
                                 })
-                            .exceptionally(e -> unknownOutcome(e, "the command to saga '" + id + "'"))));
+                            .exceptionally(
+                                e -> unknownOutcome(e, "the command to saga '" + id + "'"))));
   }
 
   /** A path id that no saga can have is not looked up (NUL, for one, would fail the query). */
@@ -425,7 +466,8 @@ public final class SagaRoutes extends AllDirectives {
   private static String withoutClassNames(String detail) {
     return detail
         .replaceAll("\\s*\\((?:class|token) [^)]*\\)", "")
-        .replaceAll("(?:[a-z_][a-z0-9_]*\\.){2,}(?:[A-Z][A-Za-z0-9_]*\\$)*([A-Z][A-Za-z0-9_]*)", "$1");
+        .replaceAll(
+            "(?:[a-z_][a-z0-9_]*\\.){2,}(?:[A-Z][A-Za-z0-9_]*\\$)*([A-Z][A-Za-z0-9_]*)", "$1");
   }
 
   /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
@@ -456,12 +498,16 @@ public final class SagaRoutes extends AllDirectives {
     for (SagaDefinition d : registry.versions(type)) {
       ObjectNode version = versions.addObject().put("version", d.version());
       version.put("inputType", d.inputType().getSimpleName());
-      d.deadline().ifPresentOrElse(dl -> version.put("deadline", dl.toString()), () -> version.putNull("deadline"));
+      d.deadline()
+          .ifPresentOrElse(
+              dl -> version.put("deadline", dl.toString()), () -> version.putNull("deadline"));
       ArrayNode steps = version.putArray("steps");
       for (Step s : d.steps()) {
         ObjectNode step = steps.addObject().put("name", s.name()).put("kind", s.kind().name());
         step.set("action", describe(s.action()));
-        s.compensation().ifPresentOrElse(c -> step.set("compensation", describe(c)), () -> step.putNull("compensation"));
+        s.compensation()
+            .ifPresentOrElse(
+                c -> step.set("compensation", describe(c)), () -> step.putNull("compensation"));
         step.set("retry", describe(s.retry()));
         step.set("compensationRetry", s.hasCompensation() ? describe(s.compensationRetry()) : null);
         step.put("timeout", s.timeout().toString());
@@ -472,7 +518,10 @@ public final class SagaRoutes extends AllDirectives {
 
   private ObjectNode describe(StepAction action) {
     if (action instanceof HttpCall http) {
-      return json.createObjectNode().put("kind", "http").put("participant", http.participant()).put("method", http.method());
+      return json.createObjectNode()
+          .put("kind", "http")
+          .put("participant", http.participant())
+          .put("method", http.method());
     }
     return json.createObjectNode().put("kind", "local");
   }
@@ -500,7 +549,11 @@ public final class SagaRoutes extends AllDirectives {
     return headerValueByNameOrEmpty(
         "Authorization",
         header -> {
-          String token = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7)).map(h -> h.substring(7).trim()).orElse(null);
+          String token =
+              header
+                  .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+                  .map(h -> h.substring(7).trim())
+                  .orElse(null);
           if (token != null && knownToken(token)) {
             return inner.get();
           }
@@ -510,7 +563,9 @@ public final class SagaRoutes extends AllDirectives {
                           401,
                           "unauthorized",
                           "Unauthorized",
-                          token == null ? "send 'Authorization: Bearer <token>'" : "the bearer token is not valid"))
+                          token == null
+                              ? "send 'Authorization: Bearer <token>'"
+                              : "the bearer token is not valid"))
                   .addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"sagaflow\""));
           return complete(response);
         });
@@ -534,7 +589,8 @@ public final class SagaRoutes extends AllDirectives {
     }
   }
 
-  private Route headerValueByNameOrEmpty(String name, java.util.function.Function<Optional<String>, Route> inner) {
+  private Route headerValueByNameOrEmpty(
+      String name, java.util.function.Function<Optional<String>, Route> inner) {
     return optionalHeaderValueByName(name, inner);
   }
 
@@ -562,33 +618,38 @@ public final class SagaRoutes extends AllDirectives {
           if (entity.getContentLengthOption().orElse(-1L) > settings.maxBodyBytes()) {
             return complete(tooLarge());
           }
-          // The limit on the stream, too: a chunked body then fails with EntityStreamSizeException (413),
-          // not with toStrict's own "Request too large", which carries no status.
+          // Limiting the stream too makes an oversized chunked body fail with
+          // EntityStreamSizeException (413), not toStrict's status-less "Request too large".
           return withSizeLimit(
               settings.maxBodyBytes(),
               () ->
                   extractStrictEntity(
-              settings.bodyReadTimeout(),
-              settings.maxBodyBytes(),
-              strict -> {
-                byte[] bytes = strict.getData().toArray();
-                if (bytes.length == 0) {
-                  return required
-                      ? complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)))
-                      : inner.apply(null);
-                }
-                JsonNode body;
-                try {
-                  body = readJson(bytes);
-                } catch (BadJson e) {
-                  return complete(problem(e.problem));
-                }
-                if (body == null || body.isMissingNode()) {
-                  return complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)));
-                }
-                return inner.apply(body);
-              }));
+                      settings.bodyReadTimeout(),
+                      settings.maxBodyBytes(),
+                      strict -> parsed(strict, required, inner)));
         });
+  }
+
+  private Route parsed(
+      HttpEntity.Strict strict,
+      boolean required,
+      java.util.function.Function<JsonNode, Route> inner) {
+    byte[] bytes = strict.getData().toArray();
+    if (bytes.length == 0) {
+      return required
+          ? complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)))
+          : inner.apply(null);
+    }
+    JsonNode body;
+    try {
+      body = readJson(bytes);
+    } catch (BadJson e) {
+      return complete(problem(e.problem));
+    }
+    if (body == null || body.isMissingNode()) {
+      return complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)));
+    }
+    return inner.apply(body);
   }
 
   /** A body that is not one well-formed JSON value within the limits, as the problem to answer. */
@@ -612,7 +673,11 @@ public final class SagaRoutes extends AllDirectives {
       try {
         JsonNode body = json.readTree(parser);
         if (body != null && parser.nextToken() != null) {
-          throw new BadJson("malformed JSON" + at(parser.currentTokenLocation()) + ": more data after the JSON value", null);
+          throw new BadJson(
+              "malformed JSON"
+                  + at(parser.currentTokenLocation())
+                  + ": more data after the JSON value",
+              null);
         }
         return body;
       } catch (StreamConstraintsException e) {
@@ -620,7 +685,8 @@ public final class SagaRoutes extends AllDirectives {
       } catch (JsonParseException e) {
         if (e.getOriginalMessage().startsWith("Duplicate field")) {
           JsonPointer where = parser.getParsingContext().pathAsPointer();
-          throw new BadJson("malformed JSON: the field " + where + " appears twice", where.getMatchingProperty());
+          throw new BadJson(
+              "malformed JSON: the field " + where + " appears twice", where.getMatchingProperty());
         }
         throw new BadJson("malformed JSON" + at(e.getLocation()) + ": " + describe(e), null);
       }
@@ -683,11 +749,15 @@ public final class SagaRoutes extends AllDirectives {
             IndexUnavailableException.class,
             e -> {
               log.warn("Database read failed: {}", e.getMessage());
-              return complete(withRetryAfter(problem(Problem.unavailable("the database cannot be read right now; retry"))));
+              return complete(
+                  withRetryAfter(
+                      problem(
+                          Problem.unavailable("the database cannot be read right now; retry"))));
             })
         .matchAny(
             e -> {
-              Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+              Throwable cause =
+                  e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
               if (cause instanceof EntityStreamSizeException) {
                 return complete(tooLarge());
               }
@@ -695,25 +765,35 @@ public final class SagaRoutes extends AllDirectives {
                 return complete(unreadableBody(unreadable));
               }
               if (cause instanceof java.util.concurrent.TimeoutException) {
-                // Only reading a body (toStrict) times out here: the engine's asks answer 503 above.
+                // Only reading a body (toStrict) times out here: the engine's asks answer 503
+                // above.
                 return complete(
                     problem(
                         Problem.of(
                             408,
                             "request-timeout",
                             "Request timeout",
-                            "the body did not arrive within " + settings.bodyReadTimeout().toMillis() + " ms")));
+                            "the body did not arrive within "
+                                + settings.bodyReadTimeout().toMillis()
+                                + " ms")));
               }
               log.error("Unexpected error answering a request", e);
-              return complete(problem(Problem.of(500, "internal-error", "Internal error", "the request failed unexpectedly; see the node's log")));
+              return complete(
+                  problem(
+                      Problem.of(
+                          500,
+                          "internal-error",
+                          "Internal error",
+                          "the request failed unexpectedly; see the node's log")));
             })
         .build();
   }
 
-  /** The body broke off, was mis-framed or grew too large while streaming in: the client's fault. */
+  /**
+   * The body broke off, was mis-framed or grew too large while streaming in: the client's fault.
+   */
   private HttpResponse unreadableBody(ExceptionWithErrorInfo e) {
-    int status =
-        e instanceof IllegalRequestException illegal ? illegal.status().intValue() : 400;
+    int status = e instanceof IllegalRequestException illegal ? illegal.status().intValue() : 400;
     if (status == 413) {
       return tooLarge();
     }
@@ -721,7 +801,8 @@ public final class SagaRoutes extends AllDirectives {
     return problem(
         status == 400
             ? Problem.badRequest("the body cannot be read: " + e.info().summary(), null)
-            : Problem.of(status, "request-rejected", StatusCodes.get(status).reason(), e.info().summary()));
+            : Problem.of(
+                status, "request-rejected", StatusCodes.get(status).reason(), e.info().summary()));
   }
 
   private RejectionHandler rejections() {
@@ -730,9 +811,15 @@ public final class SagaRoutes extends AllDirectives {
             MethodRejection.class,
             rejections -> {
               String allowed =
-                  String.join(", ", rejections.stream().map(r -> r.supported().name()).distinct().toList());
+                  String.join(
+                      ", ", rejections.stream().map(r -> r.supported().name()).distinct().toList());
               return complete(
-                  problem(Problem.of(405, "method-not-allowed", "Method not allowed", "allowed: " + allowed))
+                  problem(
+                          Problem.of(
+                              405,
+                              "method-not-allowed",
+                              "Method not allowed",
+                              "allowed: " + allowed))
                       .addHeader(RawHeader.create("Allow", allowed)));
             })
         .handleNotFound(complete(problem(Problem.notFound("no such resource"))))
@@ -752,12 +839,15 @@ public final class SagaRoutes extends AllDirectives {
             ? strict.getData().utf8String()
             : response.status().reason();
     return response.withEntity(
-        HttpEntities.create(PROBLEM_JSON, write(Problem.of(status, "request-rejected", response.status().reason(), detail))));
+        HttpEntities.create(
+            PROBLEM_JSON,
+            write(Problem.of(status, "request-rejected", response.status().reason(), detail))));
   }
 
   private HttpResponse unknownOutcome(Throwable e, String what) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    if (cause instanceof AskTimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
+    if (cause instanceof AskTimeoutException
+        || cause instanceof java.util.concurrent.TimeoutException) {
       log.warn("{} was not confirmed in time", what);
       return withRetryAfter(
           problem(
@@ -766,7 +856,12 @@ public final class SagaRoutes extends AllDirectives {
                       + " was not confirmed in time (the journal may be slow or down): its outcome is unknown. Retry with the same id; a retry never starts a second saga.")));
     }
     log.error("{} failed", what, cause);
-    return problem(Problem.of(500, "internal-error", "Internal error", what + " failed unexpectedly; see the node's log"));
+    return problem(
+        Problem.of(
+            500,
+            "internal-error",
+            "Internal error",
+            what + " failed unexpectedly; see the node's log"));
   }
 
   private static HttpResponse withRetryAfter(HttpResponse response) {
