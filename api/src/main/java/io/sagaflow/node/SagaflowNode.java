@@ -104,7 +104,25 @@ public final class SagaflowNode implements AutoCloseable {
             .withFallback(ConfigFactory.parseResources(loader, "sagaflow-node.conf"))
             .withFallback(ConfigFactory.defaultReference(loader))
             .resolve();
-    return contactPoints(withoutContactPoints).withFallback(withoutContactPoints);
+    return contactPoints(withoutContactPoints)
+        .withFallback(discoveryMethod(withoutContactPoints))
+        .withFallback(withoutContactPoints);
+  }
+
+  /** The formation picks Cluster Bootstrap's discovery (unless set explicitly). */
+  private static Config discoveryMethod(Config config) {
+    String key = "pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method";
+    String method =
+        switch (config.getString("sagaflow.cluster.formation")) {
+          case "config" -> "config";
+          case "kubernetes" -> "kubernetes-api";
+          default -> null;
+        };
+    boolean explicit =
+        config.hasPath(key) && !config.getString(key).equals("pekko.discovery");
+    return method == null || explicit
+        ? ConfigFactory.empty()
+        : ConfigFactory.parseMap(Map.of(key, method));
   }
 
   /** formation = config: the listed management endpoints become the discovery's static list. */
