@@ -11,8 +11,8 @@ import org.apache.pekko.actor.typed.ExtensionId;
 
 /**
  * What the node's readiness depends on beyond cluster membership: the journal's database answers
- * and the HTTP API is bound. Read by the health checks that pekko-management runs for
- * {@code /ready}.
+ * and the HTTP API is bound. Read by the health checks that pekko-management runs for {@code
+ * /ready}.
  */
 public final class NodeReadiness implements Extension {
   private static final Id ID = new Id();
@@ -56,7 +56,8 @@ public final class NodeReadiness implements Extension {
     private final NodeReadiness readiness;
 
     public JournalCheck(org.apache.pekko.actor.ActorSystem system) {
-      this.readiness = NodeReadiness.get(org.apache.pekko.actor.typed.javadsl.Adapter.toTyped(system));
+      this.readiness =
+          NodeReadiness.get(org.apache.pekko.actor.typed.javadsl.Adapter.toTyped(system));
     }
 
     @Override
@@ -70,7 +71,8 @@ public final class NodeReadiness implements Extension {
     private final NodeReadiness readiness;
 
     public HttpCheck(org.apache.pekko.actor.ActorSystem system) {
-      this.readiness = NodeReadiness.get(org.apache.pekko.actor.typed.javadsl.Adapter.toTyped(system));
+      this.readiness =
+          NodeReadiness.get(org.apache.pekko.actor.typed.javadsl.Adapter.toTyped(system));
     }
 
     @Override

@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.cluster.typed.ClusterSingleton;
-import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
  * The safety net behind remembered entities: now and then, wakes every saga the index lists as not
@@ -27,13 +27,15 @@ final class RecoverySweep {
     STOP
   }
 
-  private static Behavior<Tick> create(SagaEngine engine, SagaIndex index, Duration initialDelay, Duration interval) {
+  private static Behavior<Tick> create(
+      SagaEngine engine, SagaIndex index, Duration initialDelay, Duration interval) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
                 timers -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, initialDelay, interval);
-                  var blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+                  var blocking =
+                      context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
                   // The actor's logger may only be used on its own thread: take a plain one along.
                   var log = org.slf4j.LoggerFactory.getLogger(RecoverySweep.class);
                   return Behaviors.receiveMessage(
@@ -50,10 +52,15 @@ final class RecoverySweep {
 
   /** Runs the sweep as a cluster singleton: one per cluster, moved when its node leaves. */
   static void start(
-      ActorSystem<?> system, SagaEngine engine, SagaIndex index, Duration initialDelay, Duration interval) {
+      ActorSystem<?> system,
+      SagaEngine engine,
+      SagaIndex index,
+      Duration initialDelay,
+      Duration interval) {
     ClusterSingleton.get(system)
         .init(
-            SingletonActor.of(create(engine, index, initialDelay, interval), "sagaflow-recovery-sweep")
+            SingletonActor.of(
+                    create(engine, index, initialDelay, interval), "sagaflow-recovery-sweep")
                 .withStopMessage(Tick.STOP));
   }
 

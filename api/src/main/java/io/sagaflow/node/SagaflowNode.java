@@ -1,6 +1,7 @@
 package io.sagaflow.node;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.api.ApiSettings;
 import io.sagaflow.api.SagaRoutes;
@@ -32,20 +33,19 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
-import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
-import org.apache.pekko.management.javadsl.PekkoManagement;
-import com.typesafe.config.ConfigFactory;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.SelfUp;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,8 +118,7 @@ public final class SagaflowNode implements AutoCloseable {
           case "kubernetes" -> "kubernetes-api";
           default -> null;
         };
-    boolean explicit =
-        config.hasPath(key) && !config.getString(key).equals("pekko.discovery");
+    boolean explicit = config.hasPath(key) && !config.getString(key).equals("pekko.discovery");
     return method == null || explicit
         ? ConfigFactory.empty()
         : ConfigFactory.parseMap(Map.of(key, method));

@@ -35,8 +35,16 @@ public final class ApiFixture implements AutoCloseable {
   /** {@code order}: three HTTP steps on the stub, at /{orderId}/{action}. */
   public static final SagaDefinition ORDER =
       SagaDefinition.builder("order")
-          .defaultRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(100)))
-          .compensationRetry(r -> r.maxAttempts(2).minBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(100)))
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(2)
+                      .minBackoff(Duration.ofMillis(50))
+                      .maxBackoff(Duration.ofMillis(100)))
+          .compensationRetry(
+              r ->
+                  r.maxAttempts(2)
+                      .minBackoff(Duration.ofMillis(50))
+                      .maxBackoff(Duration.ofMillis(100)))
           .defaultTimeout(Duration.ofSeconds(5))
           .step(Step.named("reserve").invoke(call("reserve")).compensateWith(call("release")))
           .step(Step.named("charge").invoke(call("charge")).compensateWith(call("refund")))
@@ -52,7 +60,8 @@ public final class ApiFixture implements AutoCloseable {
           .inputType(StrictInput.class)
           .step(
               Step.named("accept")
-                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of("ok", true)))))
+                  .invoke(
+                      LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of("ok", true)))))
           .build();
 
   /** The input {@link #STRICT} requires: a customer and a positive quantity, nothing else. */
@@ -68,7 +77,8 @@ public final class ApiFixture implements AutoCloseable {
   }
 
   private static HttpCall call(String action) {
-    return HttpCall.post("payments", ctx -> "/" + ctx.input().get("orderId").asText() + "/" + action)
+    return HttpCall.post(
+            "payments", ctx -> "/" + ctx.input().get("orderId").asText() + "/" + action)
         .withBody(ctx -> ctx.input());
   }
 
@@ -112,7 +122,9 @@ public final class ApiFixture implements AutoCloseable {
     return new ApiFixture(config, env, List.of());
   }
 
-  /** A node that also runs {@code extraDefinitions} (e.g. {@link #STRICT}) beside {@link #ORDER}. */
+  /**
+   * A node that also runs {@code extraDefinitions} (e.g. {@link #STRICT}) beside {@link #ORDER}.
+   */
   public static ApiFixture start(
       Map<String, Object> config, Map<String, String> env, List<SagaDefinition> extraDefinitions) {
     return new ApiFixture(config, env, extraDefinitions);
@@ -147,7 +159,10 @@ public final class ApiFixture implements AutoCloseable {
   }
 
   public HttpResponse<String> postJson(String path, String body, String... headers) {
-    var request = request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    var request =
+        request(path)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (headers.length > 0) {
       request.headers(headers);
     }
@@ -169,7 +184,8 @@ public final class ApiFixture implements AutoCloseable {
         Duration.ofSeconds(30),
         () -> {
           var response = get("/v1/sagas/" + id);
-          return response.statusCode() == 200 && json(response).get("status").asText().equals(status)
+          return response.statusCode() == 200
+                  && json(response).get("status").asText().equals(status)
               ? json(response)
               : null;
         });

@@ -56,9 +56,12 @@ class SagaApiIT {
     try {
       var futures = new ArrayList<CompletableFuture<HttpResponse<String>>>();
       for (int i = 0; i < 20; i++) {
-        futures.add(CompletableFuture.supplyAsync(() -> api.postJson("/v1/sagas", start("burst-1", orderInput("burst-1"))), pool));
+        futures.add(
+            CompletableFuture.supplyAsync(
+                () -> api.postJson("/v1/sagas", start("burst-1", orderInput("burst-1"))), pool));
       }
-      List<Integer> statuses = futures.stream().map(CompletableFuture::join).map(HttpResponse::statusCode).toList();
+      List<Integer> statuses =
+          futures.stream().map(CompletableFuture::join).map(HttpResponse::statusCode).toList();
 
       assertThat(statuses).containsOnly(200, 201);
       assertThat(statuses).filteredOn(s -> s == 201).hasSize(1);
@@ -66,14 +69,21 @@ class SagaApiIT {
       pool.shutdownNow();
     }
     api.awaitStatus("burst-1", "COMPLETED");
-    assertThat(api.db.count("select count(*) from event_journal where persistence_id = 'saga|burst-1' and event_ser_manifest like '%SagaStarted'")).isEqualTo(1);
+    assertThat(
+            api.db.count(
+                "select count(*) from event_journal where persistence_id = 'saga|burst-1' and event_ser_manifest like '%SagaStarted'"))
+        .isEqualTo(1);
     assertThat(api.stub.timesApplied("burst-1/reserve")).isEqualTo(1);
   }
 
   @Test
   void idFromTheIdempotencyKeyHeaderWhenTheBodyHasNone() {
     var response =
-        api.postJson("/v1/sagas", "{\"type\":\"order\",\"input\":" + orderInput("hdr-1") + "}", "Idempotency-Key", "hdr-1");
+        api.postJson(
+            "/v1/sagas",
+            "{\"type\":\"order\",\"input\":" + orderInput("hdr-1") + "}",
+            "Idempotency-Key",
+            "hdr-1");
 
     assertThat(response.statusCode()).isEqualTo(201);
     assertThat(json(response).get("id").asText()).isEqualTo("hdr-1");
@@ -81,7 +91,8 @@ class SagaApiIT {
 
   @Test
   void generatedIdWhenNeitherBodyNorHeaderHasOne() {
-    var response = api.postJson("/v1/sagas", "{\"type\":\"order\",\"input\":" + orderInput("gen-1") + "}");
+    var response =
+        api.postJson("/v1/sagas", "{\"type\":\"order\",\"input\":" + orderInput("gen-1") + "}");
 
     assertThat(response.statusCode()).isEqualTo(201);
     assertThat(json(response).get("id").asText()).matches("[0-9a-f-]{36}");
@@ -96,7 +107,8 @@ class SagaApiIT {
     assertThat(view.get("steps")).hasSize(3);
     assertThat(view.get("steps").get(0).get("status").asText()).isEqualTo("SUCCEEDED");
     var events = json(api.get("/v1/sagas/show-1/events"));
-    assertThat(events.get("events")).extracting(e -> e.get("type").asText())
+    assertThat(events.get("events"))
+        .extracting(e -> e.get("type").asText())
         .containsExactly("SagaStarted", "StepSucceeded", "StepSucceeded", "SagaCompleted");
     assertThat(api.get("/v1/sagas/nope").statusCode()).isEqualTo(404);
     assertThat(api.get("/v1/sagas/nope/events").statusCode()).isEqualTo(404);
@@ -114,7 +126,8 @@ class SagaApiIT {
     var retry = api.postJson("/v1/sagas/fail-1/retry", "", "Idempotency-Key", "op-1");
     assertThat(retry.statusCode()).isEqualTo(202);
     api.awaitStatus("fail-1", "COMPENSATED");
-    assertThat(api.postJson("/v1/sagas/fail-1/retry", "", "Idempotency-Key", "op-1").statusCode()).isEqualTo(202);
+    assertThat(api.postJson("/v1/sagas/fail-1/retry", "", "Idempotency-Key", "op-1").statusCode())
+        .isEqualTo(202);
     assertThat(api.postJson("/v1/sagas/fail-1/retry", "").statusCode()).isEqualTo(409);
   }
 
@@ -141,12 +154,18 @@ class SagaApiIT {
     Eventually.until(
         "the index has the five sagas",
         Duration.ofSeconds(30),
-        () -> json(api.get("/v1/sagas?type=order&limit=500")).get("items").findValuesAsText("id").containsAll(List.of("list-0", "list-4")));
+        () ->
+            json(api.get("/v1/sagas?type=order&limit=500"))
+                .get("items")
+                .findValuesAsText("id")
+                .containsAll(List.of("list-0", "list-4")));
 
     var first = json(api.get("/v1/sagas?type=order&limit=2"));
     assertThat(first.get("items")).hasSize(2);
-    var second = json(api.get("/v1/sagas?type=order&limit=2&cursor=" + first.get("nextCursor").asText()));
-    assertThat(second.get("items").get(0).get("createdAt").asText()).isLessThanOrEqualTo(first.get("items").get(1).get("createdAt").asText());
+    var second =
+        json(api.get("/v1/sagas?type=order&limit=2&cursor=" + first.get("nextCursor").asText()));
+    assertThat(second.get("items").get(0).get("createdAt").asText())
+        .isLessThanOrEqualTo(first.get("items").get(1).get("createdAt").asText());
     assertThat(api.get("/v1/sagas?status=COMPLETED&limit=500").statusCode()).isEqualTo(200);
     assertThat(api.get("/v1/sagas?status=NOPE").statusCode()).isEqualTo(400);
   }
@@ -157,8 +176,19 @@ class SagaApiIT {
     var order = json(api.get("/v1/saga-types/order"));
 
     assertThat(types.get("items").get(0).get("type").asText()).isEqualTo("order");
-    assertThat(order.get("versions").get(0).get("steps")).extracting(s -> s.get("name").asText()).containsExactly("reserve", "charge", "ship");
-    assertThat(order.get("versions").get(0).get("steps").get(0).get("action").get("participant").asText()).isEqualTo("payments");
+    assertThat(order.get("versions").get(0).get("steps"))
+        .extracting(s -> s.get("name").asText())
+        .containsExactly("reserve", "charge", "ship");
+    assertThat(
+            order
+                .get("versions")
+                .get(0)
+                .get("steps")
+                .get(0)
+                .get("action")
+                .get("participant")
+                .asText())
+        .isEqualTo("payments");
     assertThat(api.get("/v1/saga-types/nope").statusCode()).isEqualTo(404);
   }
 }

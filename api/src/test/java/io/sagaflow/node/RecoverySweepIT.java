@@ -35,16 +35,26 @@ class RecoverySweepIT {
     try (StubParticipant stub = StubParticipant.start()) {
       var config =
           ConfigFactory.parseMap(
-                  Map.of("sagaflow.recovery.sweep-initial-delay", "1s", "sagaflow.recovery.sweep-interval", "1s"))
+                  Map.of(
+                      "sagaflow.recovery.sweep-initial-delay",
+                      "1s",
+                      "sagaflow.recovery.sweep-interval",
+                      "1s"))
               .withFallback(TestNodes.config(stub.baseUrl()));
       stub.on("/work").delay(Duration.ofSeconds(2));
       var node = SagaflowNode.start(config, TestNodes.env(db), List.of(SLOW));
-      node.engine().start("lost-1", "slow", null, new ObjectMapper().createObjectNode()).toCompletableFuture().join();
+      node.engine()
+          .start("lost-1", "slow", null, new ObjectMapper().createObjectNode())
+          .toCompletableFuture()
+          .join();
       stub.awaitCalls("/work", 1, WAIT);
       Eventually.until(
           "the index lists the saga as running",
           WAIT,
-          () -> db.count("select count(*) from saga_index where saga_id = 'lost-1' and status = 'RUNNING'") == 1);
+          () ->
+              db.count(
+                      "select count(*) from saga_index where saga_id = 'lost-1' and status = 'RUNNING'")
+                  == 1);
       node.close();
       db.execute("delete from event_journal where persistence_id like '/sharding/%'");
 

@@ -92,7 +92,9 @@ class RestartIT {
     Eventually.until(
         "the failed attempt is written",
         WAIT,
-        () -> db.count("select count(*) from event_journal where persistence_id = 'saga|backing-off'") >= 2);
+        () ->
+            db.count("select count(*) from event_journal where persistence_id = 'saga|backing-off'")
+                >= 2);
     Instant due = Instant.parse(db.scalar(query));
 
     restartNode();

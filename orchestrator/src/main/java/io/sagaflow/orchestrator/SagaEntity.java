@@ -806,5 +806,4 @@ public final class SagaEntity
   private SagaView view(Active state) {
     return SagaView.of(sagaId, state, registry.find(state.type(), state.version()));
   }
-
 }

@@ -1,8 +1,8 @@
 package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.time.Instant;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

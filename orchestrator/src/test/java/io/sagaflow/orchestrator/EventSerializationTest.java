@@ -32,7 +32,8 @@ class EventSerializationTest {
             new SagaEntity.StepSucceeded("reserve", 1, output, "charge", now),
             new SagaEntity.SagaCompleted("ship", 1, output, now),
             new SagaEntity.StepAttemptFailed("charge", 1, "503", now, now),
-            new SagaEntity.StepFailed("charge", 2, "422", false, "rejected", List.of("reserve"), now),
+            new SagaEntity.StepFailed(
+                "charge", 2, "422", false, "rejected", List.of("reserve"), now),
             new SagaEntity.CompensationStarted("cancelled", "cmd-1", List.of("reserve"), now),
             new SagaEntity.CompensationAttemptFailed("reserve", 1, "503", now, now),
             new SagaEntity.StepCompensated("reserve", 1, true, now),
@@ -52,7 +53,8 @@ class EventSerializationTest {
       assertThat(mapper.readTree(json).get("at").asText()).isEqualTo("2026-11-26T10:15:30.123456Z");
       Object back =
           serialization
-              .deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, event))
+              .deserialize(
+                  bytes, serializer.identifier(), Serializers.manifestFor(serializer, event))
               .get();
       assertThat(back).isEqualTo(event);
     }

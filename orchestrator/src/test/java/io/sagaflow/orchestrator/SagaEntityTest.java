@@ -216,14 +216,26 @@ class SagaEntityTest {
   @Test
   void finishedSagaIsAnnouncedOnTheEventStreamOnce() {
     TestProbe<SagaFinished> finished = testKit.createTestProbe();
-    testKit.system().eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Subscribe<>(SagaFinished.class, finished.ref()));
+    testKit
+        .system()
+        .eventStream()
+        .tell(
+            new org.apache.pekko.actor.typed.eventstream.EventStream.Subscribe<>(
+                SagaFinished.class, finished.ref()));
     var kit = entity();
     start(kit, "three", input("a"));
     script.awaitAction("s1", 1).succeed();
     script.awaitAction("s2", 1).succeed();
     script.awaitAction("s3", 1).succeed();
 
-    var announced = finished.fishForMessage(WAIT, m -> m.sagaId().equals(sagaId) ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete() : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
+    var announced =
+        finished.fishForMessage(
+            WAIT,
+            m ->
+                m.sagaId().equals(sagaId)
+                    ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+                    : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                        .continueAndIgnore());
     assertThat(announced.get(0).status()).isEqualTo(SagaStatus.COMPLETED);
     kit.restart();
     finished.expectNoMessage(Duration.ofMillis(300));
