@@ -97,6 +97,7 @@ public final class ApiFixture implements AutoCloseable {
     var values = new HashMap<String, Object>();
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("sagaflow.http.port", 0);
+    values.put("sagaflow.engine.ask-timeout", "20s");
     values.put("pekko.management.http.port", 0);
     values.put("sagaflow.http.host", "127.0.0.1");
     values.put("sagaflow.participants.payments.url", stub.baseUrl());

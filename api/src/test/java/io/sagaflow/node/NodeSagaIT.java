@@ -317,7 +317,12 @@ class NodeSagaIT {
 
     var view = awaitStatus(node, sagaId, SagaStatus.COMPENSATED, WAIT);
     assertThat(view.failure()).startsWith("deadline passed");
-    assertThat(calledPaths()).containsExactly("reserve", "charge", "refund", "release");
+    // The deadline (1 s) usually finds charge in flight; on a slow machine it may come before.
+    if (calledPaths().contains("charge")) {
+      assertThat(calledPaths()).containsExactly("reserve", "charge", "refund", "release");
+    } else {
+      assertThat(calledPaths()).containsExactly("reserve", "release");
+    }
   }
 
   @Test

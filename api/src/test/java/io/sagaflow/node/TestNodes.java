@@ -32,6 +32,8 @@ final class TestNodes {
     var values = new HashMap<String, Object>();
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("sagaflow.http.port", 0);
+    // Tests share a 2-core machine with other builds: a start may wait longer than in production.
+    values.put("sagaflow.engine.ask-timeout", "20s");
     values.put("pekko.management.http.port", 0);
     for (String name : PARTICIPANTS) {
       values.put("sagaflow.participants." + name + ".url", participantsUrl);
