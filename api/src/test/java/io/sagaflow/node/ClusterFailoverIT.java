@@ -83,6 +83,14 @@ class ClusterFailoverIT {
    */
   private static final Duration FAILURE_DETECTOR_PATH = Duration.ofSeconds(10);
 
+  /**
+   * The longest a saga may sit idle during a graceful handover: about 5 s measured on a quiet
+   * machine (step work included), bounded well below the ~21 s a crashed node's sagas wait (see
+   * the failover test's log) so that a heavily loaded machine does not fail it. That no failure
+   * detector was involved at all is checked exactly by the absence of SBR downing.
+   */
+  private static final Duration HANDOVER_BOUND = Duration.ofSeconds(15);
+
   private TestDatabase db;
   private StubParticipant stub;
   private ClusterTestNodes cluster;
@@ -343,7 +351,7 @@ class ClusterFailoverIT {
     assertThat(inFlightAtStop).as("sagas in flight on a node when it stopped").isNotEmpty();
     assertThat(longest)
         .as("longest gap between two calls of one saga (%s; step work %s)", worst, STEP_WORK)
-        .isLessThan(FAILURE_DETECTOR_PATH);
+        .isLessThan(HANDOVER_BOUND);
     assertThat(cluster.grepLogs("SBR is downing", mark)).as("downing during the roll").isEmpty();
     assertThat(db.count(sql("rolling-", "SagaCompleted", "count(distinct persistence_id)")))
         .isEqualTo(ROLLING_SAGAS);

@@ -73,6 +73,7 @@ public final class CrashTestNode {
                 "pekko.remote.artery.canonical.port", 0,
                 "sagaflow.http.port", 0,
                 "pekko.management.http.port", 0,
+                "sagaflow.engine.ask-timeout", "20s",
                 "sagaflow.participants.payments.url", participants));
     var node = SagaflowNode.start(config, List.of(CRASH));
     System.out.println("UP");
