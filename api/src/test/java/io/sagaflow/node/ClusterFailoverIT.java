@@ -85,8 +85,8 @@ class ClusterFailoverIT {
 
   /**
    * The longest a saga may sit idle during a graceful handover: about 5 s measured on a quiet
-   * machine (step work included), bounded well below the ~21 s a crashed node's sagas wait (see
-   * the failover test's log) so that a heavily loaded machine does not fail it. That no failure
+   * machine (step work included), bounded well below the ~21 s a crashed node's sagas wait (see the
+   * failover test's log) so that a heavily loaded machine does not fail it. That no failure
    * detector was involved at all is checked exactly by the absence of SBR downing.
    */
   private static final Duration HANDOVER_BOUND = Duration.ofSeconds(15);
