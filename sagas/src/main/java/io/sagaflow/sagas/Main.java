@@ -5,7 +5,10 @@ import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.internal.ParticipantDirectory;
+import io.sagaflow.persistence.EmbeddedDatabase;
+import io.sagaflow.sagas.bench.Bench;
 import io.sagaflow.sagas.demo.DemoParticipants;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +33,63 @@ public final class Main {
 
   private Main() {}
 
+  private static final String USAGE =
+      String.join(
+          "\n",
+          "usage: java -jar sagaflow.jar [command]",
+          "  node          (default) a Sagaflow node with the example sagas; demo participants too",
+          "                when no participant URL is configured",
+          "  bench ...     the benchmark (bench --help)",
+          "  postgres      only the embedded PostgreSQL, for a cluster of nodes on one machine",
+          "                (-Dsagaflow.db.embedded.port, -Dsagaflow.db.embedded.data-dir)",
+          "  participants  only the demo participants (SAGAFLOW_DEMO_PORT)");
+
   public static void main(String[] args) {
+    String command = args.length == 0 ? "node" : args[0];
+    switch (command) {
+      case "node" -> runNode();
+      case "bench" -> System.exit(Bench.run(Arrays.copyOfRange(args, 1, args.length)));
+      case "postgres" -> runPostgres();
+      case "participants" -> runParticipants();
+      case "help", "--help", "-h" -> System.out.println(USAGE);
+      default -> {
+        System.err.println("unknown command '" + command + "'\n" + USAGE);
+        System.exit(2);
+      }
+    }
+  }
+
+  private static void runPostgres() {
+    Config config = SagaflowNode.config(ConfigFactory.empty());
+    EmbeddedDatabase database;
+    try {
+      database = EmbeddedDatabase.start(EmbeddedDatabase.Settings.fromConfig(config));
+    } catch (RuntimeException e) {
+      log.error("PostgreSQL could not start: {}", e.getMessage(), e);
+      System.exit(1);
+      return;
+    }
+    log.info("PostgreSQL ready: {} (user {})", database.jdbcUrl(), database.user());
+    runUntilSignalled(new Running(List.of(database)));
+  }
+
+  private static void runParticipants() {
+    Config settings = SagaflowNode.config(ConfigFactory.empty()).getConfig("sagaflow.demo");
+    var demo = DemoParticipants.start(settings.getString("host"), settings.getInt("port"));
+    log.info(
+        "Demo participants ready: {}",
+        demo.participantConfig().root().render(com.typesafe.config.ConfigRenderOptions.concise()));
+    runUntilSignalled(new Running(List.of(demo)));
+  }
+
+  private static void runUntilSignalled(Running running) {
+    stopOnSignals(running);
+    Runtime.getRuntime().addShutdownHook(new Thread(running::stop, "sagaflow-shutdown"));
+    running.awaitStopped();
+    System.exit(0);
+  }
+
+  private static void runNode() {
     Config overrides = ConfigFactory.empty();
     Config config = SagaflowNode.config(overrides);
     Map<String, String> env = System.getenv();
@@ -54,7 +113,7 @@ public final class Main {
       System.exit(1);
       return;
     }
-    var running = new Running(node, demo);
+    var running = new Running(demo == null ? List.of(node) : List.of(node, demo));
     stopOnSignals(running);
     // Any other way out of the JVM (System.exit, SIGHUP) still stops the node, less tidily.
     Runtime.getRuntime().addShutdownHook(new Thread(running::stop, "sagaflow-shutdown"));
@@ -120,16 +179,14 @@ public final class Main {
         .collect(Collectors.joining(", "));
   }
 
-  /** Stops the node, then the demo participants, once, whoever asks first. */
+  /** Stops what runs (the node first, then the demo participants), once, whoever asks first. */
   private static final class Running {
-    private final SagaflowNode node;
-    private final DemoParticipants demo;
+    private final List<AutoCloseable> parts;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch done = new CountDownLatch(1);
 
-    Running(SagaflowNode node, DemoParticipants demo) {
-      this.node = node;
-      this.demo = demo;
+    Running(List<AutoCloseable> parts) {
+      this.parts = parts;
     }
 
     /** Returns whether this call did the stopping; returns when the stop is done either way. */
@@ -139,10 +196,13 @@ public final class Main {
         return false;
       }
       try {
-        log.info("Stopping: leaving the cluster, handing shards over");
-        node.close();
-        if (demo != null) {
-          demo.close();
+        log.info("Stopping");
+        for (AutoCloseable part : parts) {
+          try {
+            part.close();
+          } catch (Exception e) {
+            log.error("Stopping {} failed", part, e);
+          }
         }
         log.info("Stopped");
       } finally {

@@ -1,0 +1,757 @@
+package io.sagaflow.sagas.bench;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.node.SagaflowNode;
+import io.sagaflow.orchestrator.SagaEngine;
+import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.orchestrator.SagaFinished;
+import io.sagaflow.orchestrator.SagaReplies;
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.persistence.DatabaseSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.pattern.AskTimeoutException;
+
+/**
+ * Runs a benchmark: starts a node (and, for HTTP steps, the participant JVM), runs the warm-up and
+ * the measured phase, waits until the sagas' work is done (index caught up, entities passivated),
+ * then reads the figures and checks every saga. {@link Bench} is the command line around it; tests
+ * call it directly.
+ */
+public final class BenchRunner {
+
+  private static final Duration POLL = Duration.ofMillis(50);
+  private static final Duration QUIESCE_TIMEOUT = Duration.ofSeconds(120);
+  // pg_stat_database lags: a backend reports its counts at most every 500 ms.
+  private static final Duration STATS_SETTLE = Duration.ofMillis(700);
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
+  private static final int MAX_PROBLEMS_LISTED = 10;
+  private static final Set<String> TERMINAL =
+      Set.of(SagaStatus.COMPLETED.name(), SagaStatus.COMPENSATED.name(), SagaStatus.FAILED.name());
+
+  private BenchRunner() {}
+
+  /**
+   * Runs the benchmark {@code options} describe.
+   *
+   * @param env environment variables: {@code SAGAFLOW_DB_URL} (with user and password) selects an
+   *     external database; without it an embedded one starts in a fresh temporary directory
+   * @param progress receives a line now and then about what the run is doing
+   * @return the figures; {@link BenchResult#problems()} lists every saga that went wrong
+   */
+  public static BenchResult run(
+      BenchOptions options, Map<String, String> env, Consumer<String> progress) {
+    var saga = new SyntheticSaga(options.steps(), options.failAt(), options.participants());
+    Map<String, String> nodeEnv = new HashMap<>(env);
+    // The participant URL is the bench's to set.
+    nodeEnv.keySet().removeIf(k -> k.startsWith("SAGAFLOW_PARTICIPANTS_"));
+    Map<String, Object> overrides = new HashMap<>();
+    overrides.put("sagaflow.http.host", "127.0.0.1");
+    overrides.put("sagaflow.http.port", 0);
+    overrides.put("pekko.management.http.port", 0);
+    overrides.put("pekko.remote.artery.canonical.port", 0);
+    overrides.put("sagaflow.db.embedded.durable", !options.noFsync());
+    boolean embedded =
+        DatabaseSettings.fromEnvironment(
+                nodeEnv, SagaflowNode.config(ConfigFactory.parseMap(overrides)))
+            .isEmbedded();
+    Path dataDir = null;
+    ParticipantProcess participant = null;
+    SagaflowNode node = null;
+    try {
+      if (embedded) {
+        dataDir = Files.createTempDirectory("sagaflow-bench-");
+        overrides.put("sagaflow.db.embedded.data-dir", dataDir.toString());
+      }
+      if (options.participants() == BenchOptions.Participants.HTTP) {
+        progress.accept("starting the participant JVM");
+        participant = ParticipantProcess.start();
+        overrides.put(
+            "sagaflow.participants." + SyntheticSaga.PARTICIPANT + ".url", participant.baseUrl());
+      }
+      progress.accept(
+          "starting a node ("
+              + (embedded
+                  ? "embedded PostgreSQL in " + dataDir + (options.noFsync() ? ", fsync off" : "")
+                  : "database from SAGAFLOW_DB_URL")
+              + ")");
+      node =
+          SagaflowNode.start(
+              ConfigFactory.parseMap(overrides), nodeEnv, List.of(saga.definition()));
+      closeParticipantPoolsLast(node.system());
+      try (BenchDatabase db = BenchDatabase.connect(node.database())) {
+        return new Run(options, saga, node, db, participant, embedded, progress).run();
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("could not create a data directory: " + e.getMessage(), e);
+    } finally {
+      if (node != null) {
+        progress.accept("stopping the node");
+        node.close();
+      }
+      if (participant != null) {
+        participant.close();
+      }
+      if (dataDir != null) {
+        deleteRecursively(dataDir);
+      }
+    }
+  }
+
+  /** One run on a started node. */
+  private static final class Run {
+    private final BenchOptions options;
+    private final SyntheticSaga saga;
+    private final SagaflowNode node;
+    private final SagaEngine engine;
+    private final BenchDatabase db;
+    private final ParticipantProcess participant;
+    private final boolean embedded;
+    private final Consumer<String> progress;
+    private final Finishes finishes;
+    private final String runId = UUID.randomUUID().toString().substring(0, 8);
+
+    Run(
+        BenchOptions options,
+        SyntheticSaga saga,
+        SagaflowNode node,
+        BenchDatabase db,
+        ParticipantProcess participant,
+        boolean embedded,
+        Consumer<String> progress) {
+      this.options = options;
+      this.saga = saga;
+      this.node = node;
+      this.engine = node.engine();
+      this.db = db;
+      this.participant = participant;
+      this.embedded = embedded;
+      this.progress = progress;
+      this.finishes = Finishes.listen(node.system());
+    }
+
+    BenchResult run() {
+      BenchDatabase.Info info = db.info();
+      var problems = new ArrayList<String>();
+      if (options.warmup() > 0) {
+        String prefix = "bench-" + runId + "-w-";
+        progress.accept(
+            "warm-up: "
+                + options.warmup()
+                + " sagas, closed loop at concurrency "
+                + options.concurrency());
+        Phase warmup = new Phase("warm-up", prefix, options.warmup(), true);
+        runClosed(warmup, options.concurrency());
+        quiesce(warmup);
+        if (warmup.startErrors.sum() > 0) {
+          progress.accept(
+              "warm-up: "
+                  + warmup.startErrors.sum()
+                  + " starts were not acknowledged within the ask timeout (cold node)");
+        }
+        warmup.verifyOutcome();
+        warmup.problems.forEach(p -> problems.add("warm-up: " + p));
+      }
+      if (!options.noAnalyze()) {
+        progress.accept("ANALYZE of the journal and index tables");
+        db.analyze();
+      }
+
+      String prefix = "bench-" + runId + "-m-";
+      Phase phase = new Phase("measured", prefix, options.measuredSagas(), false);
+      progress.accept("measuring: " + options.describe());
+      Map<String, Long> callsBefore = calls();
+      ParticipantProcess.Stats participantBefore = participant == null ? null : participant.stats();
+      double participantCpuBefore = participant == null ? Double.NaN : participant.cpuSeconds();
+      double dbCpuBefore = dbCpuSeconds();
+      long gcCountBefore = Resources.gcCount();
+      long gcMillisBefore = Resources.gcMillis();
+      BenchDatabase.Counters before = db.counters();
+      Resources.resetHeapPeak();
+      long cpuBefore = Resources.processCpuNanos();
+      long windowStart = System.nanoTime();
+
+      if (options.openLoop()) {
+        runOpen(phase, options.rate());
+      } else {
+        runClosed(phase, options.concurrency());
+      }
+      long cpuAfter = Resources.processCpuNanos();
+      double peakHeap = Resources.peakHeapMb();
+      double indexLag = quiesce(phase);
+      LockSupport.parkNanos(STATS_SETTLE.toNanos());
+      BenchDatabase.Counters after = db.counters();
+      double windowSeconds = (System.nanoTime() - windowStart) / 1e9;
+      double dbCpu = dbCpuSeconds() - dbCpuBefore;
+      double participantCpu =
+          participant == null ? Double.NaN : participant.cpuSeconds() - participantCpuBefore;
+      Map<String, Long> calls = minus(calls(), callsBefore);
+
+      phase.verifyOutcome();
+      phase.verifyCalls(calls);
+      if (participant != null) {
+        ParticipantProcess.Stats stats = participant.stats();
+        long keys = stats.keys() - participantBefore.keys();
+        long total = calls.values().stream().mapToLong(Long::longValue).sum();
+        if (keys != total) {
+          phase.problem(
+              total + " participant calls carried " + keys + " distinct idempotency keys");
+        }
+        if (stats.repeatedKeys() != participantBefore.repeatedKeys()
+            || stats.missingKeys() != participantBefore.missingKeys()) {
+          phase.problem(
+              "participant saw "
+                  + (stats.repeatedKeys() - participantBefore.repeatedKeys())
+                  + " repeated and "
+                  + (stats.missingKeys() - participantBefore.missingKeys())
+                  + " missing idempotency keys");
+        }
+      }
+      problems.addAll(phase.problems);
+
+      long ownStatements = after.ownStatements() - before.ownStatements();
+      return new BenchResult(
+          options,
+          info.describe(),
+          embedded,
+          phase.total,
+          phase.byStatus(SagaStatus.COMPLETED),
+          phase.byStatus(SagaStatus.COMPENSATED),
+          phase.byStatus(SagaStatus.FAILED),
+          phase.total - phase.ended(),
+          phase.startErrors.sum(),
+          phase.elapsedSeconds(),
+          BenchResult.Latency.of(phase.latency),
+          BenchResult.Latency.of(phase.ack),
+          phase.journalRows,
+          after.shardingRows() - before.shardingRows(),
+          after.coordinatorRows() - before.coordinatorRows(),
+          after.commits() - before.commits() - ownStatements,
+          after.nextXid() - before.nextXid(),
+          after.rollbacks() - before.rollbacks(),
+          calls,
+          peakHeap,
+          (cpuAfter - cpuBefore) / 1e9,
+          dbCpu,
+          participantCpu,
+          Resources.gcCount() - gcCountBefore,
+          (Resources.gcMillis() - gcMillisBefore) / 1000.0,
+          indexLag,
+          windowSeconds,
+          List.copyOf(problems));
+    }
+
+    private double dbCpuSeconds() {
+      return node.embeddedDatabase()
+          .map(e -> Resources.treeCpuSeconds(e.serverPid()).orElse(Double.NaN))
+          .orElse(Double.NaN);
+    }
+
+    private Map<String, Long> calls() {
+      if (participant == null) {
+        return saga.localCalls();
+      }
+      return participant.stats().calls();
+    }
+
+    // ---- load ---------------------------------------------------------------------------------
+
+    /** {@code concurrency} sagas in flight; each one that ends starts the next. */
+    private void runClosed(Phase phase, int concurrency) {
+      ExecutorService executor = Executors.newSingleThreadExecutor(daemon("bench-closed-loop"));
+      // The last sagas' continuations may arrive after the phase is over and the executor is shut.
+      Executor next =
+          task -> {
+            try {
+              executor.execute(task);
+            } catch (RejectedExecutionException e) {
+              // Nothing left to start.
+            }
+          };
+      try {
+        var counter = new AtomicInteger();
+        Runnable[] launch = new Runnable[1];
+        launch[0] =
+            () -> {
+              int i = counter.getAndIncrement();
+              if (i < phase.total) {
+                phase
+                    .start(i, System.nanoTime())
+                    .whenCompleteAsync((finish, error) -> launch[0].run(), next);
+              }
+            };
+        phase.began(System.nanoTime());
+        for (int c = 0; c < Math.min(concurrency, phase.total); c++) {
+          next.execute(launch[0]);
+        }
+        phase.await(options.timeoutSeconds(), progress);
+      } finally {
+        executor.shutdownNow();
+      }
+    }
+
+    /**
+     * Saga {@code i} is due at {@code t0 + i / rate}, whatever happened to the earlier ones; its
+     * latencies count from that time, so a stall delays and counts every saga due meanwhile.
+     */
+    private void runOpen(Phase phase, int rate) {
+      long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10);
+      phase.began(t0);
+      Thread generator =
+          daemon("bench-open-loop")
+              .newThread(
+                  () -> {
+                    for (int i = 0; i < phase.total; i++) {
+                      long intended = t0 + (long) (i * 1e9 / rate);
+                      long wait;
+                      while ((wait = intended - System.nanoTime()) > 0) {
+                        LockSupport.parkNanos(wait);
+                      }
+                      phase.start(i, intended);
+                    }
+                  });
+      generator.start();
+      try {
+        phase.await(options.timeoutSeconds() + options.durationSeconds(), progress);
+      } finally {
+        generator.interrupt();
+      }
+    }
+
+    // ---- after the load -----------------------------------------------------------------------
+
+    /**
+     * Waits until the phase's sagas have done all their work: the saga index shows every one of
+     * them ended, none is alive any more (passivated, so its remember-entities stop is written),
+     * and sharding's journal rows have stopped growing. Returns the index's lag behind the last
+     * saga's end, in seconds.
+     */
+    private double quiesce(Phase phase) {
+      long deadline = System.nanoTime() + QUIESCE_TIMEOUT.toNanos();
+      Map<String, Long> statuses = db.indexStatuses(phase.prefix);
+      while (terminal(statuses) < phase.ended() && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(POLL.toNanos());
+        statuses = db.indexStatuses(phase.prefix);
+      }
+      double lag =
+          phase.lastEnd.get() == Long.MIN_VALUE
+              ? 0
+              : Math.max(0, (System.nanoTime() - phase.lastEnd.get()) / 1e9);
+      phase.indexStatuses = statuses;
+      while (liveEntities(phase.prefix) > 0 && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(POLL.toNanos());
+      }
+      long rows = db.counters().shardingRows();
+      while (System.nanoTime() < deadline) {
+        LockSupport.parkNanos(Duration.ofMillis(300).toNanos());
+        long again = db.counters().shardingRows();
+        if (again == rows) {
+          break;
+        }
+        rows = again;
+      }
+      if (System.nanoTime() >= deadline) {
+        phase.problem("the node did not settle within " + QUIESCE_TIMEOUT.toSeconds() + " s");
+      }
+      phase.journalRows = db.sagaRows(phase.prefix);
+      phase.signatures = db.journalSignatures(phase.prefix);
+      return lag;
+    }
+
+    private long liveEntities(String prefix) {
+      ActorSystem<Void> system = node.system();
+      try {
+        ShardRegion.CurrentShardRegionState state =
+            AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
+                    ClusterSharding.get(system).shardState(),
+                    replyTo -> new GetShardRegionState(SagaEntity.ENTITY_TYPE_KEY, replyTo),
+                    Duration.ofSeconds(5),
+                    system.scheduler())
+                .toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        return state.getShards().stream()
+            .flatMap(s -> s.getEntityIds().stream())
+            .filter(id -> id.startsWith(prefix))
+            .count();
+      } catch (Exception e) {
+        return 0;
+      }
+    }
+
+    private static long terminal(Map<String, Long> statuses) {
+      return statuses.entrySet().stream()
+          .filter(e -> TERMINAL.contains(e.getKey()))
+          .mapToLong(Map.Entry::getValue)
+          .sum();
+    }
+
+    // ---- one phase ----------------------------------------------------------------------------
+
+    /** The sagas of one phase (warm-up or measured): their ids, timings and outcomes. */
+    private final class Phase {
+      final String name;
+      final boolean coldStart;
+      final String prefix;
+      final int total;
+      final ConcurrentHistogram latency = new ConcurrentHistogram(3);
+      final ConcurrentHistogram ack = new ConcurrentHistogram(3);
+      final Map<SagaStatus, LongAdder> statuses = new ConcurrentHashMap<>();
+      final LongAdder startErrors = new LongAdder();
+      final AtomicInteger settled = new AtomicInteger();
+      final AtomicLong lastEnd = new AtomicLong(Long.MIN_VALUE);
+      final CompletableFuture<Void> allSettled = new CompletableFuture<>();
+      final List<String> problems = Collections.synchronizedList(new ArrayList<>());
+      final AtomicInteger problemsSeen = new AtomicInteger();
+      volatile long began;
+      Map<String, Long> indexStatuses = Map.of();
+      long journalRows;
+      List<BenchDatabase.Signature> signatures = List.of();
+
+      Phase(String name, String prefix, int total, boolean coldStart) {
+        this.name = name;
+        this.coldStart = coldStart;
+        this.prefix = prefix;
+        this.total = total;
+        if (total == 0) {
+          allSettled.complete(null);
+        }
+      }
+
+      void began(long nanos) {
+        began = nanos;
+      }
+
+      /** Starts saga {@code i}, due at {@code intended}; completes when it has ended or failed. */
+      CompletableFuture<Finishes.Finish> start(int i, long intended) {
+        String id = prefix + i;
+        CompletableFuture<Finishes.Finish> finish = finishes.expect(id);
+        CompletionStage<SagaReplies.StartReply> reply;
+        try {
+          reply =
+              engine.start(
+                  id, SyntheticSaga.TYPE, null, JsonNodeFactory.instance.objectNode().put("n", i));
+        } catch (RuntimeException e) {
+          reply = CompletableFuture.failedFuture(e);
+        }
+        // On the completing thread: a Pekko ask's CompletionStage runs non-async callbacks on
+        // ForkJoinPool.commonPool(), which on a 2-core machine starts a new thread for each.
+        reply.whenCompleteAsync(
+            (answer, error) -> {
+              ack.recordValue(micros(System.nanoTime() - intended));
+              if (error != null) {
+                startErrors.increment();
+                // A cold node (shards allocated, code not yet compiled) may miss the ask timeout
+                // in the warm-up; the saga still has to end as expected, which is checked.
+                Throwable cause =
+                    error instanceof java.util.concurrent.CompletionException
+                            && error.getCause() != null
+                        ? error.getCause()
+                        : error;
+                if (!(coldStart && cause instanceof AskTimeoutException)) {
+                  problem("start of " + id + " failed: " + error);
+                }
+              } else if (!(answer instanceof SagaReplies.Accepted accepted && accepted.created())) {
+                startErrors.increment();
+                problem("start of " + id + " answered " + answer);
+                finishes.abandon(id, new IllegalStateException("not started"));
+              }
+            },
+            Runnable::run);
+        return finish.whenComplete(
+            (ended, error) -> {
+              if (ended != null) {
+                latency.recordValue(micros(ended.nanos() - intended));
+                statuses.computeIfAbsent(ended.status(), s -> new LongAdder()).increment();
+                lastEnd.accumulateAndGet(ended.nanos(), Math::max);
+              }
+              if (settled.incrementAndGet() == total) {
+                allSettled.complete(null);
+              }
+            });
+      }
+
+      void await(int timeoutSeconds, Consumer<String> progress) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (true) {
+          long left = deadline - System.nanoTime();
+          try {
+            allSettled.get(Math.min(left, PROGRESS_EVERY.toNanos()), TimeUnit.NANOSECONDS);
+            return;
+          } catch (TimeoutException e) {
+            if (System.nanoTime() >= deadline) {
+              List<String> missing = finishes.pending(prefix, 5);
+              problem(
+                  (total - ended())
+                      + " sagas had not ended after "
+                      + timeoutSeconds
+                      + " s, e.g. "
+                      + missing);
+              finishes.abandonAll(prefix);
+              return;
+            }
+            progress.accept(
+                String.format(
+                    java.util.Locale.ROOT,
+                    "%s: %d of %d sagas ended (%.0f/s)",
+                    name,
+                    ended(),
+                    total,
+                    ended() / ((System.nanoTime() - began) / 1e9)));
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      }
+
+      long ended() {
+        return statuses.values().stream().mapToLong(LongAdder::sum).sum();
+      }
+
+      long byStatus(SagaStatus status) {
+        LongAdder n = statuses.get(status);
+        return n == null ? 0 : n.sum();
+      }
+
+      double elapsedSeconds() {
+        return lastEnd.get() == Long.MIN_VALUE ? 0 : (lastEnd.get() - began) / 1e9;
+      }
+
+      void problem(String problem) {
+        if (problemsSeen.incrementAndGet() <= MAX_PROBLEMS_LISTED) {
+          problems.add(problem);
+        } else if (problemsSeen.get() == MAX_PROBLEMS_LISTED + 1) {
+          problems.add("(more problems not listed)");
+        }
+      }
+
+      /** Every saga ended as expected, in the event stream, the journal and the index. */
+      void verifyOutcome() {
+        SagaStatus expected = saga.expectedStatus();
+        if (byStatus(expected) != total) {
+          var seen = new LinkedHashMap<String, Long>();
+          statuses.forEach((s, n) -> seen.put(s.name(), n.sum()));
+          problem(
+              "expected all "
+                  + total
+                  + " sagas to end "
+                  + expected
+                  + ", they ended "
+                  + seen
+                  + (ended() < total ? " and " + (total - ended()) + " did not end" : ""));
+        }
+        long duplicates = finishes.duplicates(prefix);
+        if (duplicates > 0) {
+          problem(duplicates + " sagas announced their end more than once");
+        }
+        String expectedEvents = String.join(",", saga.expectedEvents());
+        long matching = 0;
+        for (BenchDatabase.Signature s : signatures) {
+          if (s.events().equals(expectedEvents)) {
+            matching = s.sagas();
+          } else {
+            problem(
+                s.sagas()
+                    + " sagas have the journal ["
+                    + s.events()
+                    + "] instead of ["
+                    + expectedEvents
+                    + "], e.g. "
+                    + s.example());
+          }
+        }
+        long inJournal = signatures.stream().mapToLong(BenchDatabase.Signature::sagas).sum();
+        if (inJournal != total) {
+          problem(total + " sagas were started but " + inJournal + " are in the journal");
+        } else if (matching != total) {
+          problem("only " + matching + " of " + total + " sagas have the expected journal");
+        }
+        long expectedRows = (long) total * saga.expectedEvents().size();
+        if (journalRows != expectedRows) {
+          problem("journal holds " + journalRows + " rows for the sagas, expected " + expectedRows);
+        }
+        if (!indexStatuses.equals(Map.of(expected.name(), (long) total))) {
+          problem(
+              "saga index shows " + indexStatuses + ", expected {" + expected + "=" + total + "}");
+        }
+      }
+
+      /** Each action and compensation was called exactly as often as the sagas needed. */
+      void verifyCalls(Map<String, Long> calls) {
+        Map<String, Long> expected = new LinkedHashMap<>();
+        saga.expectedCallsPerSaga().forEach((call, n) -> expected.put(call, n * total));
+        for (String call : union(expected.keySet(), calls.keySet())) {
+          long want = expected.getOrDefault(call, 0L);
+          long got = calls.getOrDefault(call, 0L);
+          if (want != got) {
+            problem("participant call " + call + " ran " + got + " times, expected " + want);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The sagas a phase waits for, by id: completed (on the listener's thread) when the node
+   * announces the saga's end on its event stream.
+   */
+  private static final class Finishes {
+    record Finish(SagaStatus status, long nanos) {}
+
+    private final Map<String, CompletableFuture<Finish>> pending = new ConcurrentHashMap<>();
+    private final Set<String> ended = ConcurrentHashMap.newKeySet();
+    private final Map<String, Long> duplicates = new ConcurrentHashMap<>();
+
+    static Finishes listen(ActorSystem<?> system) {
+      var finishes = new Finishes();
+      ActorRef<SagaFinished> listener =
+          system.systemActorOf(
+              Behaviors.receiveMessage(
+                  (SagaFinished finished) -> {
+                    finishes.ended(finished, System.nanoTime());
+                    return Behaviors.same();
+                  }),
+              "bench-finishes-" + UUID.randomUUID(),
+              Props.empty());
+      // Sagas start only after this: their Publish reaches the event stream after the Subscribe.
+      system.eventStream().tell(new EventStream.Subscribe<>(SagaFinished.class, listener));
+      return finishes;
+    }
+
+    CompletableFuture<Finish> expect(String sagaId) {
+      var future = new CompletableFuture<Finish>();
+      pending.put(sagaId, future);
+      return future;
+    }
+
+    void ended(SagaFinished finished, long nanos) {
+      if (!ended.add(finished.sagaId())) {
+        duplicates.merge(finished.sagaId(), 1L, Long::sum);
+        return;
+      }
+      CompletableFuture<Finish> future = pending.remove(finished.sagaId());
+      if (future != null) {
+        future.complete(new Finish(finished.status(), nanos));
+      }
+    }
+
+    void abandon(String sagaId, Throwable why) {
+      CompletableFuture<Finish> future = pending.remove(sagaId);
+      if (future != null) {
+        future.completeExceptionally(why);
+      }
+    }
+
+    void abandonAll(String prefix) {
+      pending.keySet().stream()
+          .filter(id -> id.startsWith(prefix))
+          .toList()
+          .forEach(id -> abandon(id, new TimeoutException("did not end")));
+    }
+
+    List<String> pending(String prefix, int limit) {
+      return pending.keySet().stream().filter(id -> id.startsWith(prefix)).limit(limit).toList();
+    }
+
+    long duplicates(String prefix) {
+      return duplicates.keySet().stream().filter(id -> id.startsWith(prefix)).count();
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /**
+   * Closes the participant client's connection pools just before the actor system terminates, as
+   * the runnable does; pools still open then log "connection pool has shut down unexpectedly".
+   */
+  private static void closeParticipantPoolsLast(ActorSystem<Void> system) {
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "bench-close-participant-pools",
+            () -> Http.get(system).shutdownAllConnectionPools().thenApply(unused -> Done.done()));
+  }
+
+  private static long micros(long nanos) {
+    return Math.max(0, nanos / 1000);
+  }
+
+  private static Map<String, Long> minus(Map<String, Long> after, Map<String, Long> before) {
+    var delta = new LinkedHashMap<String, Long>();
+    for (String key : union(after.keySet(), before.keySet())) {
+      delta.put(key, after.getOrDefault(key, 0L) - before.getOrDefault(key, 0L));
+    }
+    return delta;
+  }
+
+  private static List<String> union(Set<String> a, Set<String> b) {
+    var keys = new ArrayList<String>(a);
+    b.stream().filter(k -> !a.contains(k)).forEach(keys::add);
+    return keys;
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return runnable -> {
+      Thread t = new Thread(runnable, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private static void deleteRecursively(Path root) {
+    try (Stream<Path> paths = Files.walk(root)) {
+      paths
+          .sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException e) {
+                  // Left behind in the temp directory.
+                }
+              });
+    } catch (IOException e) {
+      // Left behind in the temp directory.
+    }
+  }
+}

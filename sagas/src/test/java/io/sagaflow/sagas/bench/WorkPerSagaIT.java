@@ -1,0 +1,142 @@
+package io.sagaflow.sagas.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
+
+import io.sagaflow.persistence.DatabaseSettings;
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Guards the work a saga costs, not its speed: runs small benchmarks through the same code as
+ * {@code sagaflow.jar bench} (one saga at a time, on a fresh test database) and checks journal
+ * rows, participant calls and database write transactions per saga. A change that adds a write per
+ * step fails here; timings are the benchmark's business (BENCHMARKS.md), never a test's.
+ *
+ * <p>Transactions are counted as transaction ids used ({@code txid_current_snapshot()}'s xmax
+ * before and after): only a transaction that writes takes one, so reads (the index projection's
+ * polling, the bench's own queries) do not blur the count, which {@code pg_stat_database.
+ * xact_commit} would (it counts reads too, and lags).
+ */
+class WorkPerSagaIT {
+
+  private static final int SAGAS = 20;
+
+  /**
+   * Write transactions one saga may cost when sagas run one at a time (nothing to batch), for a
+   * happy 3-step saga. Measured: 8, which is
+   *
+   * <ul>
+   *   <li>(not counted: sharding's coordinator remembers each shard on its first use, one
+   *       transaction per shard and cluster, which the test's few sagas often pay; subtracted)
+   *   <li>4 journal writes: SagaStarted, StepSucceeded(step-1), StepSucceeded(step-2),
+   *       SagaCompleted(step-3) (tagged events insert their event_tag row in the same transaction);
+   *   <li>2 remember-entities writes by sharding: the entity started, and stopped (passivated);
+   *   <li>2 saga index projection transactions, one per status-changing event (SagaStarted,
+   *       SagaCompleted), each with its offset.
+   * </ul>
+   */
+  static final long HAPPY_WRITES_PER_SAGA = 8;
+
+  /**
+   * The same for a saga whose step 3 is rejected: 6 journal writes (SagaStarted, 2 × StepSucceeded,
+   * StepFailed, 2 × StepCompensated), 2 remember-entities writes, 3 index transactions
+   * (SagaStarted, StepFailed, the last StepCompensated). Measured: 11.
+   */
+  static final long COMPENSATED_WRITES_PER_SAGA = 11;
+
+  @Test
+  void aHappyThreeStepSagaCostsFourJournalRowsAndOneCallPerStep() throws Exception {
+    BenchResult result = run("--sagas", "20", "--concurrency", "1", "--steps", "3");
+
+    assertThat(result.problems()).isEmpty();
+    assertThat(result.completed()).isEqualTo(SAGAS);
+    // SagaStarted + 2 × StepSucceeded (each also moves to the next step) + SagaCompleted.
+    assertThat(result.journalRows()).isEqualTo(4L * SAGAS);
+    assertThat(result.participantCalls())
+        .containsOnly(
+            entry("step-1", (long) SAGAS),
+            entry("step-2", (long) SAGAS),
+            entry("step-3", (long) SAGAS),
+            entry("step-1/compensate", 0L),
+            entry("step-2/compensate", 0L),
+            entry("step-3/compensate", 0L));
+    // Remembered entities: at most a start and a stop per saga, besides the coordinator's one row
+    // per shard on its first use (100 shards: most of these sagas land on a new one).
+    assertThat(result.shardingRows() - result.coordinatorRows()).isBetween(1L, 2L * SAGAS);
+    assertThat(result.dbWriteTransactions() - result.coordinatorRows())
+        .as("write transactions for %d happy sagas run one at a time", SAGAS)
+        .isBetween(4L * SAGAS, HAPPY_WRITES_PER_SAGA * SAGAS);
+  }
+
+  @Test
+  void aSagaRejectedAtStepThreeCompensatesStepsTwoAndOneOnce() throws Exception {
+    BenchResult result =
+        run("--sagas", "20", "--concurrency", "1", "--steps", "3", "--fail-at", "3");
+
+    assertThat(result.problems()).isEmpty();
+    assertThat(result.compensated()).isEqualTo(SAGAS);
+    assertThat(result.completed()).isZero();
+    // SagaStarted, StepSucceeded(step-1), StepSucceeded(step-2), StepFailed(step-3),
+    // StepCompensated(step-2), StepCompensated(step-1).
+    assertThat(result.journalRows()).isEqualTo(6L * SAGAS);
+    assertThat(result.participantCalls())
+        .containsOnly(
+            entry("step-1", (long) SAGAS),
+            entry("step-2", (long) SAGAS),
+            entry("step-3", (long) SAGAS),
+            entry("step-1/compensate", (long) SAGAS),
+            entry("step-2/compensate", (long) SAGAS),
+            entry("step-3/compensate", 0L));
+    assertThat(result.shardingRows() - result.coordinatorRows()).isBetween(1L, 2L * SAGAS);
+    assertThat(result.dbWriteTransactions() - result.coordinatorRows())
+        .as("write transactions for %d compensated sagas run one at a time", SAGAS)
+        .isBetween(6L * SAGAS, COMPENSATED_WRITES_PER_SAGA * SAGAS);
+  }
+
+  @Test
+  void httpStepsCallTheParticipantJvmOncePerStepWithADistinctKey() throws Exception {
+    BenchResult result =
+        run(
+            "--sagas",
+            "10",
+            "--concurrency",
+            "2",
+            "--steps",
+            "3",
+            "--participants",
+            "http",
+            "--fail-at",
+            "2");
+
+    // The bench checks the participant's own counts: one call per key, no key repeated.
+    assertThat(result.problems()).isEmpty();
+    assertThat(result.compensated()).isEqualTo(10);
+    assertThat(result.journalRows()).isEqualTo(4L * 10);
+    assertThat(result.participantCalls())
+        .contains(entry("step-1", 10L), entry("step-2", 10L), entry("step-1/compensate", 10L))
+        .doesNotContainKeys("step-3", "step-2/compensate");
+    assertThat(result.participantCpuSeconds()).isPositive();
+  }
+
+  private static BenchResult run(String... args) throws Exception {
+    BenchOptions options = BenchOptions.parse(with(args, "--warmup", "3", "--timeout", "120"));
+    TestDatabase db = TestDatabase.fresh();
+    Map<String, String> env =
+        Map.of(
+            DatabaseSettings.URL_ENV, db.jdbcUrl(),
+            DatabaseSettings.USER_ENV, db.user(),
+            DatabaseSettings.PASSWORD_ENV, db.password());
+    BenchResult result = BenchRunner.run(options, env, line -> {});
+    System.out.println(result.toTable());
+    return result;
+  }
+
+  private static String[] with(String[] args, String... more) {
+    String[] all = new String[args.length + more.length];
+    System.arraycopy(args, 0, all, 0, args.length);
+    System.arraycopy(more, 0, all, args.length, more.length);
+    return all;
+  }
+}
