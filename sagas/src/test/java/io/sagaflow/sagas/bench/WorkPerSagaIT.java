@@ -46,6 +46,13 @@ class WorkPerSagaIT {
    */
   static final long COMPENSATED_WRITES_PER_SAGA = 11;
 
+  /**
+   * Transaction ids are the server's: its own background work may take a few during a run
+   * (autovacuum's ANALYZE takes one per table it analyzes). One more write per saga would add 20,
+   * one more per step 60, so this slack hides neither.
+   */
+  static final long BACKGROUND_WRITES = 10;
+
   @Test
   void aHappyThreeStepSagaCostsFourJournalRowsAndOneCallPerStep() throws Exception {
     BenchResult result = run("--sagas", "20", "--concurrency", "1", "--steps", "3");
@@ -67,7 +74,7 @@ class WorkPerSagaIT {
     assertThat(result.shardingRows() - result.coordinatorRows()).isBetween(1L, 2L * SAGAS);
     assertThat(result.dbWriteTransactions() - result.coordinatorRows())
         .as("write transactions for %d happy sagas run one at a time", SAGAS)
-        .isBetween(4L * SAGAS, HAPPY_WRITES_PER_SAGA * SAGAS);
+        .isBetween(4L * SAGAS, HAPPY_WRITES_PER_SAGA * SAGAS + BACKGROUND_WRITES);
   }
 
   @Test
@@ -92,7 +99,7 @@ class WorkPerSagaIT {
     assertThat(result.shardingRows() - result.coordinatorRows()).isBetween(1L, 2L * SAGAS);
     assertThat(result.dbWriteTransactions() - result.coordinatorRows())
         .as("write transactions for %d compensated sagas run one at a time", SAGAS)
-        .isBetween(6L * SAGAS, COMPENSATED_WRITES_PER_SAGA * SAGAS);
+        .isBetween(6L * SAGAS, COMPENSATED_WRITES_PER_SAGA * SAGAS + BACKGROUND_WRITES);
   }
 
   @Test
