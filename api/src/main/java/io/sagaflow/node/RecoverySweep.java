@@ -3,69 +3,159 @@ package io.sagaflow.node;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.cluster.typed.Subscribe;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The safety net behind remembered entities: now and then, wakes every saga the index lists as not
- * finished. Waking a live saga does nothing; one lost with a node resumes. Runs as a cluster
- * singleton; with nothing unfinished it costs one indexed query per round.
+ * Wakes every saga the index lists as unfinished. Waking a live saga does nothing; one whose node
+ * was lost, or that was stopped with the whole cluster, resumes. This is how sagas recover (saga
+ * entities are not remembered by sharding unless {@code sagaflow.engine.remember-entities} is on):
+ *
+ * <ul>
+ *   <li>when the sweep starts, i.e. when the cluster (or its oldest node) starts;
+ *   <li>when a member is removed from the cluster (crashed and downed, or left);
+ *   <li>every {@code sagaflow.recovery.sweep-interval}, as a safety net.
+ * </ul>
+ *
+ * <p>A sweep first waits until the index has applied every status change the journal held when the
+ * sweep began (at most {@code sagaflow.recovery.catch-up-timeout}), so that a saga started just
+ * before a crash, not yet indexed then, is not missed. A saga handed over to another node while
+ * running (a rebalance or a graceful leave) wakes itself there (see {@code SagaEntity}); the sweep
+ * does not wait for that. Runs as a cluster singleton; sweeps never overlap.
  */
 final class RecoverySweep {
   private static final int PAGE = 500;
+  private static final Duration CATCH_UP_POLL = Duration.ofMillis(200);
+  private static final Logger log = LoggerFactory.getLogger(RecoverySweep.class);
 
   private RecoverySweep() {}
 
-  private enum Tick {
-    INSTANCE,
-    STOP
+  private sealed interface Msg {}
+
+  private record Trigger(String reason) implements Msg {}
+
+  private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Msg {}
+
+  private record Swept(String reason, int woken, Optional<Throwable> failure) implements Msg {}
+
+  private enum Stop implements Msg {
+    INSTANCE
   }
 
-  private static Behavior<Tick> create(
-      SagaEngine engine, SagaIndex index, Duration initialDelay, Duration interval) {
+  /** The sweep's settings, from {@code sagaflow.recovery}. */
+  record Settings(Duration interval, Duration catchUpTimeout, String offsetTable) {}
+
+  private static Behavior<Msg> create(SagaEngine engine, SagaIndex index, Settings settings) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
                 timers -> {
-                  timers.startTimerWithFixedDelay(Tick.INSTANCE, initialDelay, interval);
-                  var blocking =
+                  ActorRef<ClusterEvent.MemberRemoved> removals =
+                      context.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new);
+                  Cluster.get(context.getSystem())
+                      .subscriptions()
+                      .tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
+                  timers.startTimerWithFixedDelay(
+                      new Trigger("periodic"), settings.interval(), settings.interval());
+                  context.getSelf().tell(new Trigger("start"));
+                  Executor blocking =
                       context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-                  // The actor's logger may only be used on its own thread: take a plain one along.
-                  var log = org.slf4j.LoggerFactory.getLogger(RecoverySweep.class);
-                  return Behaviors.receiveMessage(
-                      tick -> {
-                        if (tick == Tick.STOP) {
-                          return Behaviors.stopped();
-                        }
-                        // Paging reads the database: off the actor's thread.
-                        blocking.execute(() -> sweep(engine, index, log));
-                        return Behaviors.same();
-                      });
+                  return new Sweeper(context, engine, index, settings, blocking).idle();
                 }));
   }
 
-  /** Runs the sweep as a cluster singleton: one per cluster, moved when its node leaves. */
-  static void start(
-      ActorSystem<?> system,
-      SagaEngine engine,
-      SagaIndex index,
-      Duration initialDelay,
-      Duration interval) {
-    ClusterSingleton.get(system)
-        .init(
-            SingletonActor.of(
-                    create(engine, index, initialDelay, interval), "sagaflow-recovery-sweep")
-                .withStopMessage(Tick.STOP));
-  }
+  /** Runs one sweep at a time; a trigger during a sweep runs one more afterwards. */
+  private static final class Sweeper {
+    private final ActorContext<Msg> context;
+    private final SagaEngine engine;
+    private final SagaIndex index;
+    private final Settings settings;
+    private final Executor blocking;
 
-  private static void sweep(SagaEngine engine, SagaIndex index, org.slf4j.Logger log) {
-    try {
+    Sweeper(
+        ActorContext<Msg> context,
+        SagaEngine engine,
+        SagaIndex index,
+        Settings settings,
+        Executor blocking) {
+      this.context = context;
+      this.engine = engine;
+      this.index = index;
+      this.settings = settings;
+      this.blocking = blocking;
+    }
+
+    Behavior<Msg> idle() {
+      return Behaviors.receive(Msg.class)
+          .onMessage(Trigger.class, t -> sweep(t.reason()))
+          .onMessage(MemberRemoved.class, m -> sweep(removedReason(m)))
+          .onMessage(Swept.class, this::report)
+          .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+          .build();
+    }
+
+    private Behavior<Msg> sweeping(Optional<String> next) {
+      return Behaviors.receive(Msg.class)
+          .onMessage(Trigger.class, t -> sweeping(Optional.of(next.orElse(t.reason()))))
+          .onMessage(MemberRemoved.class, m -> sweeping(Optional.of(next.orElse(removedReason(m)))))
+          .onMessage(
+              Swept.class,
+              s -> {
+                report(s);
+                return next.isPresent() ? sweep(next.get()) : idle();
+              })
+          .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+          .build();
+    }
+
+    private Behavior<Msg> sweep(String reason) {
+      ActorRef<Msg> self = context.getSelf();
+      // The database is read and polled off the actor's thread.
+      blocking.execute(
+          () -> {
+            try {
+              self.tell(new Swept(reason, run(), Optional.empty()));
+            } catch (RuntimeException | InterruptedException e) {
+              self.tell(new Swept(reason, 0, Optional.of(e)));
+            }
+          });
+      return sweeping(Optional.empty());
+    }
+
+    private Behavior<Msg> report(Swept swept) {
+      if (swept.failure().isPresent()) {
+        log.warn(
+            "Recovery sweep ({}) failed; the next one retries: {}",
+            swept.reason(),
+            swept.failure().get().toString());
+      } else if (swept.woken() > 0) {
+        log.info("Recovery sweep ({}) woke {} unfinished sagas", swept.reason(), swept.woken());
+      }
+      return Behaviors.same();
+    }
+
+    private static String removedReason(MemberRemoved removed) {
+      return "member " + removed.event().member().address() + " removed";
+    }
+
+    private int run() throws InterruptedException {
+      awaitIndexCaughtUp();
       int woken = 0;
       Optional<String> after = Optional.empty();
       while (true) {
@@ -73,15 +163,33 @@ final class RecoverySweep {
         ids.forEach(engine::wake);
         woken += ids.size();
         if (ids.size() < PAGE) {
-          break;
+          return woken;
         }
         after = Optional.of(ids.get(ids.size() - 1));
       }
-      if (woken > 0) {
-        log.debug("Recovery sweep woke {} unfinished sagas", woken);
-      }
-    } catch (RuntimeException e) {
-      log.warn("Recovery sweep failed; the next round retries: {}", e.getMessage());
     }
+
+    private void awaitIndexCaughtUp() throws InterruptedException {
+      Map<String, Long> head = index.journalHead();
+      Instant deadline = Instant.now().plus(settings.catchUpTimeout());
+      while (!index.hasApplied(head, settings.offsetTable())) {
+        if (Instant.now().isAfter(deadline)) {
+          log.warn(
+              "The saga index has not caught up with the journal within {}; sweeping what it"
+                  + " lists (the next sweep covers the rest)",
+              settings.catchUpTimeout());
+          return;
+        }
+        Thread.sleep(CATCH_UP_POLL.toMillis());
+      }
+    }
+  }
+
+  /** Runs the sweep as a cluster singleton: one per cluster, moved when its node leaves. */
+  static void start(ActorSystem<?> system, SagaEngine engine, SagaIndex index, Settings settings) {
+    ClusterSingleton.get(system)
+        .init(
+            SingletonActor.of(create(engine, index, settings), "sagaflow-recovery-sweep")
+                .withStopMessage(Stop.INSTANCE));
   }
 }

@@ -229,8 +229,10 @@ public final class SagaflowNode implements AutoCloseable {
           system,
           engine,
           index,
-          recovery.getDuration("sweep-initial-delay"),
-          recovery.getDuration("sweep-interval"));
+          new RecoverySweep.Settings(
+              recovery.getDuration("sweep-interval"),
+              recovery.getDuration("catch-up-timeout"),
+              SagaIndexProjection.offsetTable(system.settings().config())));
       log.info("HTTP API listening on {} ({})", binding.localAddress(), api);
       log.info(
           "Sagaflow node {} up with saga types {}",

@@ -20,8 +20,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
- * The engine's front door on one node: runs saga entities under Cluster Sharding (remembered, so
- * that in-flight sagas restart by themselves) and asks them to start, report, cancel or resume.
+ * The engine's front door on one node: runs saga entities under Cluster Sharding and asks them to
+ * start, report, cancel, resume or wake.
  */
 public final class SagaEngine {
   private final ClusterSharding sharding;
@@ -40,14 +40,24 @@ public final class SagaEngine {
     var config = system.settings().config().getConfig("sagaflow.engine");
     StepRunner runner = new StepRunner(client, objectMapper(system));
     var sharding = ClusterSharding.get(system);
-    // In-flight sagas must wake up by themselves after a crash or a rebalance: remembered, in the
-    // same journal as the sagas (set here, not in reference.conf, whose merge order with
-    // pekko-cluster-sharding's own would decide the value).
-    var settings =
-        ClusterShardingSettings.create(system)
-            .withRememberEntities(true)
-            .withRememberEntitiesStoreMode(
-                ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
+    // Sagas are not remembered by default: remembering costs two journal writes and a shard-store
+    // round trip per saga (a third of the throughput, see BENCHMARKS.md). In-flight sagas wake up
+    // instead through the node's recovery sweep (start, member removed, periodic) and, when handed
+    // over to another node, by waking themselves (SagaEntity's Stop). Set in code, not only in
+    // reference.conf, whose merge order with pekko-cluster-sharding's own would decide the value.
+    var settings = ClusterShardingSettings.create(system);
+    if (config.getBoolean("remember-entities")) {
+      settings =
+          settings
+              .withRememberEntities(true)
+              .withRememberEntitiesStoreMode(
+                  ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
+    } else {
+      // A running saga stays in memory (its timers wake it on time); only a finished or FAILED
+      // one passivates, by itself. Sharding's idle passivation would stop sagas waiting on a
+      // long backoff.
+      settings = settings.withRememberEntities(false).withNoPassivationStrategy();
+    }
     sharding.init(
         Entity.of(
                 SagaEntity.ENTITY_TYPE_KEY,

@@ -38,13 +38,18 @@ import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.Recovery;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
@@ -93,7 +98,7 @@ public final class SagaEntity
   /** Wakes the saga after a crash or rebalance; it carries on by itself. */
   public record Wake() implements Command {}
 
-  /** Asks the entity to stop; sent by sharding on passivation. */
+  /** Asks the entity to stop; sent by sharding on passivation and when its shard is handed over. */
   public record Stop() implements Command {}
 
   record AttemptFinished(Phase phase, String step, int attempt, Outcome outcome)
@@ -293,7 +298,7 @@ public final class SagaEntity
         .onCommand(
             PassivateIfIdle.class,
             (state, cmd) -> waitsForOperator(state) ? passivateNow() : Effect().noReply())
-        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
+        .onCommand(Stop.class, this::stop);
     return builder.build();
   }
 
@@ -750,6 +755,34 @@ public final class SagaEntity
     }
   }
 
+  /**
+   * Sharding stops a saga that has not passivated itself only to hand its shard over (a rebalance,
+   * or its node leaving). A saga still running then wakes itself through sharding: the message
+   * waits in the shard region until the shard has its new home, and the saga carries on there at
+   * once instead of at the next recovery sweep. Not when no other member is up to take the shard
+   * (the last node stopping): the region would hold the message, and its shutdown, until it timed
+   * out; the sweep wakes the saga when the cluster starts again.
+   */
+  private ReplyEffect<Event, SagaState> stop(Active state, Stop cmd) {
+    if (shard != null && !waitsForOperator(state) && anotherMemberIsUp()) {
+      ClusterSharding.get(context.getSystem())
+          .entityRefFor(ENTITY_TYPE_KEY, sagaId)
+          .tell(new Wake());
+    }
+    return Effect().stop().thenNoReply();
+  }
+
+  private boolean anotherMemberIsUp() {
+    Cluster cluster = Cluster.get(context.getSystem());
+    Member self = cluster.selfMember();
+    for (Member member : cluster.state().getMembers()) {
+      if (!member.equals(self) && member.status().equals(MemberStatus.up())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private ReplyEffect<Event, SagaState> passivateNow() {
     shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
     return Effect().noReply();
@@ -791,6 +824,15 @@ public final class SagaEntity
   @Override
   public Set<String> tagsFor(Event event) {
     return event.changesStatus() ? indexTags : Set.of();
+  }
+
+  /**
+   * Sagas take no snapshots (a saga is a handful of events), so recovery skips the snapshot store:
+   * one query fewer for every saga, above all for every new one.
+   */
+  @Override
+  public Recovery recovery() {
+    return Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none());
   }
 
   @Override

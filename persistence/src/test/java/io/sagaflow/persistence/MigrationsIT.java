@@ -19,7 +19,7 @@ class MigrationsIT {
     TestDatabase db =
         new TestDatabase(database, server.jdbcUrl(database), server.user(), server.password());
 
-    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(2);
+    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(3);
 
     assertThat(
             db.count(
@@ -30,17 +30,18 @@ class MigrationsIT {
     assertThat(
             db.count(
                 "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname IN"
-                    + " ('event_journal_ordering_idx', 'state_tag_idx', 'state_global_offset_idx')"))
-        .isEqualTo(3);
+                    + " ('event_journal_ordering_idx', 'state_tag_idx', 'state_global_offset_idx',"
+                    + " 'event_tag_tag_event_id_idx')"))
+        .isEqualTo(4);
     assertThat(
             db.scalar(
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
                     + " WHERE conname = 'fk_event_journal'"))
         .isEqualTo("FOREIGN KEY (event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE");
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(2);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(3);
 
     assertThat(Migrations.migrate(db.settings())).isZero();
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(2);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(3);
   }
 
   @Test
@@ -49,7 +50,7 @@ class MigrationsIT {
     String database = createEmptyDatabase(server);
     String url = server.jdbcUrl(database) + "?currentSchema=tenant_a";
 
-    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(2);
+    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(3);
 
     TestDatabase db = new TestDatabase(database, url, server.user(), server.password());
     assertThat(

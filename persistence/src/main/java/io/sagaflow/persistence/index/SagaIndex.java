@@ -1,6 +1,7 @@
 package io.sagaflow.persistence.index;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.persistence.DatabaseSettings;
 import java.sql.Connection;
@@ -10,7 +11,9 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -175,6 +178,65 @@ public final class SagaIndex implements AutoCloseable {
     } catch (SQLException e) {
       throw new IndexUnavailableException("Could not read saga " + sagaId, e);
     }
+  }
+
+  /**
+   * Where the journal stands now, per index tag: the position of the newest event of each tag. The
+   * index is at least as fresh as the journal was at this moment once {@link #hasApplied} says so.
+   *
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public Map<String, Long> journalHead() {
+    var head = new HashMap<String, Long>();
+    // One index probe per tag (event_tag(tag, event_id)), not a scan of the journal.
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT max(event_id) FROM event_tag WHERE tag = ?")) {
+      for (String tag : SagaEntity.INDEX_TAGS) {
+        ps.setString(1, tag);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          long newest = rs.getLong(1);
+          if (!rs.wasNull()) {
+            head.put(tag, newest);
+          }
+        }
+      }
+      return Map.copyOf(head);
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("Could not read the journal's newest positions", e);
+    }
+  }
+
+  /**
+   * Whether the index projection has applied every event up to {@code head} (from {@link
+   * #journalHead}), reading its offsets from {@code offsetTable} (see {@link
+   * SagaIndexProjection#offsetTable}).
+   *
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public boolean hasApplied(Map<String, Long> head, String offsetTable) {
+    if (head.isEmpty()) {
+      return true;
+    }
+    var applied = new HashMap<String, Long>();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT projection_key, current_offset FROM "
+                    + offsetTable
+                    + " WHERE projection_name = ?")) {
+      ps.setString(1, SagaIndexProjection.PROJECTION_NAME);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          applied.put(rs.getString(1), Long.parseLong(rs.getString(2)));
+        }
+      }
+    } catch (SQLException | NumberFormatException e) {
+      throw new IndexUnavailableException("Could not read the index projection's offsets", e);
+    }
+    return head.entrySet().stream()
+        .allMatch(tag -> applied.getOrDefault(tag.getKey(), -1L) >= tag.getValue());
   }
 
   /** Closes the pool {@link #connect} opened; does nothing for a caller's data source. */

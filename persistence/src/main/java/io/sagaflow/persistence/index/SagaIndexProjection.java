@@ -20,7 +20,7 @@ import org.apache.pekko.projection.ProjectionBehavior;
 import org.apache.pekko.projection.ProjectionId;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
-import org.apache.pekko.projection.javadsl.ExactlyOnceProjection;
+import org.apache.pekko.projection.javadsl.GroupedProjection;
 import org.apache.pekko.projection.javadsl.SourceProvider;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
 import org.slf4j.Logger;
@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps {@code saga_index} up to date from the journal: one exactly-once JDBC projection per index
  * tag ({@link SagaEntity#INDEX_TAGS}), run as a sharded daemon process so that each tag runs on
- * exactly one node of the cluster. Each event's row change and the projection's offset are
- * committed in one transaction.
+ * exactly one node of the cluster. Events are applied in groups ({@code sagaflow.index.group-*}): a
+ * group's row changes and the projection's offset are committed in one transaction.
  */
 public final class SagaIndexProjection {
 
@@ -86,26 +86,28 @@ public final class SagaIndexProjection {
             ProjectionBehavior.Command.class,
             PROJECTION_NAME,
             tags.size(),
-            i -> behavior(system, pool, tags.get(i)),
+            i -> behavior(system, pool, settings, tags.get(i)),
             ShardedDaemonProcessSettings.create(system),
             Optional.of(ProjectionBehavior.stopMessage()));
   }
 
   private static Behavior<ProjectionBehavior.Command> behavior(
-      ActorSystem<?> system, HikariDataSource pool, String tag) {
-    return ProjectionBehavior.create(projection(system, pool, tag));
+      ActorSystem<?> system, HikariDataSource pool, SagaIndexSettings settings, String tag) {
+    return ProjectionBehavior.create(projection(system, pool, settings, tag));
   }
 
-  private static ExactlyOnceProjection<Offset, EventEnvelope<Object>> projection(
-      ActorSystem<?> system, HikariDataSource pool, String tag) {
+  private static GroupedProjection<Offset, EventEnvelope<Object>> projection(
+      ActorSystem<?> system, HikariDataSource pool, SagaIndexSettings settings, String tag) {
     SourceProvider<Offset, EventEnvelope<Object>> events =
         EventSourcedProvider.eventsByTag(system, JdbcReadJournal.Identifier(), tag);
-    return JdbcProjection.exactlyOnce(
-        ProjectionId.of(PROJECTION_NAME, tag),
-        events,
-        () -> new IndexJdbcSession(pool),
-        SagaIndexHandler::new,
-        system);
+    // groupedWithin on JDBC stores the offset in the handler's transaction: exactly once per group.
+    return JdbcProjection.groupedWithin(
+            ProjectionId.of(PROJECTION_NAME, tag),
+            events,
+            () -> new IndexJdbcSession(pool),
+            SagaIndexHandler::new,
+            system)
+        .withGroup(settings.groupMaxEvents(), settings.groupMaxDelay());
   }
 
   /**
@@ -138,7 +140,7 @@ public final class SagaIndexProjection {
   }
 
   /** The offset table as pekko-projection's dialect names it, from its configuration. */
-  static String offsetTable(Config config) {
+  public static String offsetTable(Config config) {
     Config store = config.getConfig("pekko.projection.jdbc.offset-store");
     boolean lowerCase = store.getBoolean("use-lowercase-schema");
     String table = quote(store.getString("table"), lowerCase);

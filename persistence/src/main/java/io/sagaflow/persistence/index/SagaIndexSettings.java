@@ -12,18 +12,29 @@ import java.util.Objects;
  * @param connectionTimeout how long to wait for a pooled connection
  * @param rebuildWhenEmpty whether {@link SagaIndexProjection#init} replays the journal when the
  *     table is empty but offsets are stored
+ * @param groupMaxEvents the most events the projection applies in one transaction
+ * @param groupMaxDelay how long the projection waits for more events before it commits a group
  */
 public record SagaIndexSettings(
     int projectionConnections,
     int readConnections,
     Duration connectionTimeout,
-    boolean rebuildWhenEmpty) {
+    boolean rebuildWhenEmpty,
+    int groupMaxEvents,
+    Duration groupMaxDelay) {
 
   /** Configuration section read by {@link #fromConfig}. */
   public static final String CONFIG_PATH = "sagaflow.index";
 
   public SagaIndexSettings {
     Objects.requireNonNull(connectionTimeout, "connectionTimeout");
+    Objects.requireNonNull(groupMaxDelay, "groupMaxDelay");
+    if (groupMaxEvents < 1) {
+      throw new IllegalArgumentException("group-max-events must be at least 1: " + groupMaxEvents);
+    }
+    if (groupMaxDelay.isNegative() || groupMaxDelay.isZero()) {
+      throw new IllegalArgumentException("group-max-delay must be positive: " + groupMaxDelay);
+    }
     if (projectionConnections < 1) {
       throw new IllegalArgumentException(
           "projection-connections must be at least 1: " + projectionConnections);
@@ -45,6 +56,8 @@ public record SagaIndexSettings(
         index.getInt("projection-connections"),
         index.getInt("read-connections"),
         index.getDuration("connection-timeout"),
-        index.getBoolean("rebuild-when-empty"));
+        index.getBoolean("rebuild-when-empty"),
+        index.getInt("group-max-events"),
+        index.getDuration("group-max-delay"));
   }
 }

@@ -16,7 +16,9 @@ class SagaIndexSettingsTest {
   void referenceConfHasTheDefaults() {
     SagaIndexSettings settings = SagaIndexSettings.fromConfig(ConfigFactory.load());
 
-    assertThat(settings).isEqualTo(new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true));
+    assertThat(settings)
+        .isEqualTo(
+            new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true, 500, Duration.ofMillis(50)));
   }
 
   @Test
@@ -43,12 +45,28 @@ class SagaIndexSettingsTest {
 
   @Test
   void rejectsEmptyPoolsAndTimeoutsHikariRefuses() {
-    assertThatThrownBy(() -> new SagaIndexSettings(0, 4, Duration.ofSeconds(5), true))
+    assertThatThrownBy(
+            () ->
+                new SagaIndexSettings(
+                    0, 4, Duration.ofSeconds(5), true, 500, Duration.ofMillis(50)))
         .hasMessageContaining("projection-connections");
-    assertThatThrownBy(() -> new SagaIndexSettings(4, 0, Duration.ofSeconds(5), true))
+    assertThatThrownBy(
+            () ->
+                new SagaIndexSettings(
+                    4, 0, Duration.ofSeconds(5), true, 500, Duration.ofMillis(50)))
         .hasMessageContaining("read-connections");
-    assertThatThrownBy(() -> new SagaIndexSettings(4, 4, Duration.ofMillis(100), true))
+    assertThatThrownBy(
+            () ->
+                new SagaIndexSettings(
+                    4, 4, Duration.ofMillis(100), true, 500, Duration.ofMillis(50)))
         .hasMessageContaining("connection-timeout");
+    assertThatThrownBy(
+            () ->
+                new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true, 0, Duration.ofMillis(50)))
+        .hasMessageContaining("group-max-events");
+    assertThatThrownBy(
+            () -> new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true, 500, Duration.ZERO))
+        .hasMessageContaining("group-max-delay");
   }
 
   @Test
