@@ -846,6 +846,19 @@ public final class SagaRoutes extends AllDirectives {
 
   private HttpResponse unknownOutcome(Throwable e, String what) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof SagaEngine.OverloadedException overloaded) {
+      log.warn("{} was refused: {}", what, overloaded.getMessage());
+      return withRetryAfter(
+          problem(
+              Problem.of(
+                  503,
+                  "overloaded",
+                  "Overloaded",
+                  what
+                      + " was refused, nothing was started: "
+                      + overloaded.getMessage()
+                      + ". Retry later with the same id.")));
+    }
     if (cause instanceof AskTimeoutException
         || cause instanceof java.util.concurrent.TimeoutException) {
       log.warn("{} was not confirmed in time", what);

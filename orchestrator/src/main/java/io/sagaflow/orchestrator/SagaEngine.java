@@ -9,7 +9,10 @@ import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
@@ -27,11 +30,33 @@ public final class SagaEngine {
   private final ClusterSharding sharding;
   private final SagaRegistry registry;
   private final Duration askTimeout;
+  private final int maxStartsInFlight;
+  private final Executor callbacks;
+  private final AtomicInteger startsInFlight = new AtomicInteger();
 
-  private SagaEngine(ClusterSharding sharding, SagaRegistry registry, Duration askTimeout) {
+  private SagaEngine(
+      ClusterSharding sharding,
+      SagaRegistry registry,
+      Duration askTimeout,
+      int maxStartsInFlight,
+      Executor callbacks) {
     this.sharding = sharding;
     this.registry = registry;
     this.askTimeout = askTimeout;
+    this.maxStartsInFlight = maxStartsInFlight;
+    this.callbacks = callbacks;
+  }
+
+  /**
+   * A start refused because this node already has {@code sagaflow.engine.max-starts-in-flight}
+   * starts waiting for their {@code SagaStarted} to be written: nothing was started, and a retry
+   * later (with the same saga id) is safe. Refusing at once keeps the starts already accepted
+   * within the ask timeout instead of letting every one of them time out with an unknown outcome.
+   */
+  public static final class OverloadedException extends RuntimeException {
+    public OverloadedException(String message) {
+      super(message, null, false, false);
+    }
   }
 
   /** Starts sharding for saga entities on this node. */
@@ -66,7 +91,12 @@ public final class SagaEngine {
             .withMessageExtractor(
                 new HashCodeMessageExtractor<SagaEntity.Command>(config.getInt("number-of-shards")))
             .withSettings(settings));
-    return new SagaEngine(sharding, registry, config.getDuration("ask-timeout"));
+    return new SagaEngine(
+        sharding,
+        registry,
+        config.getDuration("ask-timeout"),
+        config.getInt("max-starts-in-flight"),
+        system.executionContext());
   }
 
   /** The JSON mapper Pekko uses for the journal, so that outputs and events agree. */
@@ -78,31 +108,70 @@ public final class SagaEngine {
     return registry;
   }
 
-  /** Answers once {@code SagaStarted} is written (or the id proves taken, or the start invalid). */
+  /**
+   * Answers once {@code SagaStarted} is written (or the id proves taken, or the start invalid).
+   * Fails with {@link OverloadedException} when too many starts are already waiting.
+   */
   public CompletionStage<StartReply> start(
       String sagaId, String type, Integer version, JsonNode input) {
-    return entity(sagaId)
-        .ask(
-            (ActorRef<StartReply> replyTo) -> new SagaEntity.Start(type, version, input, replyTo),
-            askTimeout);
+    if (startsInFlight.incrementAndGet() > maxStartsInFlight) {
+      startsInFlight.decrementAndGet();
+      return CompletableFuture.failedFuture(
+          new OverloadedException(
+              "this node has "
+                  + maxStartsInFlight
+                  + " starts waiting for the journal (sagaflow.engine.max-starts-in-flight)"));
+    }
+    CompletionStage<StartReply> reply =
+        plain(
+            entity(sagaId)
+                .ask(
+                    (ActorRef<StartReply> replyTo) ->
+                        new SagaEntity.Start(type, version, input, replyTo),
+                    askTimeout));
+    reply.whenComplete((r, e) -> startsInFlight.decrementAndGet());
+    return reply;
   }
 
   public CompletionStage<GetReply> get(String sagaId) {
-    return entity(sagaId).ask(SagaEntity.Get::new, askTimeout);
+    return plain(entity(sagaId).ask(SagaEntity.Get::new, askTimeout));
   }
 
   public CompletionStage<OperatorReply> cancel(String sagaId, String commandId, String reason) {
-    return entity(sagaId)
-        .ask(
-            (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Cancel(commandId, reason, replyTo),
-            askTimeout);
+    return plain(
+        entity(sagaId)
+            .ask(
+                (ActorRef<OperatorReply> replyTo) ->
+                    new SagaEntity.Cancel(commandId, reason, replyTo),
+                askTimeout));
   }
 
   public CompletionStage<OperatorReply> resume(String sagaId, String commandId) {
-    return entity(sagaId)
-        .ask(
-            (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Resume(commandId, replyTo),
-            askTimeout);
+    return plain(
+        entity(sagaId)
+            .ask(
+                (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Resume(commandId, replyTo),
+                askTimeout));
+  }
+
+  /**
+   * The answer of an ask as a plain {@link CompletableFuture}, completed on Pekko's default
+   * dispatcher. An ask's own stage (Scala's Future adapter) runs even non-async callbacks through
+   * {@code ForkJoinPool.commonPool()}, which on a machine with fewer than 3 CPUs means a new thread
+   * for every callback.
+   */
+  private <T> CompletionStage<T> plain(CompletionStage<T> ask) {
+    var result = new CompletableFuture<T>();
+    ask.whenCompleteAsync(
+        (value, failure) -> {
+          if (failure != null) {
+            result.completeExceptionally(failure);
+          } else {
+            result.complete(value);
+          }
+        },
+        callbacks);
+    return result;
   }
 
   /** Wakes a saga that may have been lost with a node; harmless for a live one. */

@@ -84,7 +84,7 @@ public final class Bench {
    * The node logs at INFO; during a benchmark only warnings matter, and the per-saga warning of a
    * rejected step (--fail-at) would print thousands of lines: it is raised to ERROR.
    */
-  private static void quietLogs() {
+  static void quietLogs() {
     if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
       context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.WARN);
       context.getLogger("io.sagaflow").setLevel(Level.WARN);

@@ -86,16 +86,8 @@ public final class BenchRunner {
     Map<String, String> nodeEnv = new HashMap<>(env);
     // The participant URL is the bench's to set.
     nodeEnv.keySet().removeIf(k -> k.startsWith("SAGAFLOW_PARTICIPANTS_"));
-    Map<String, Object> overrides = new HashMap<>();
-    overrides.put("sagaflow.http.host", "127.0.0.1");
-    overrides.put("sagaflow.http.port", 0);
-    overrides.put("pekko.management.http.port", 0);
-    overrides.put("pekko.remote.artery.canonical.port", 0);
-    overrides.put("sagaflow.db.embedded.durable", !options.noFsync());
-    boolean embedded =
-        DatabaseSettings.fromEnvironment(
-                nodeEnv, SagaflowNode.config(ConfigFactory.parseMap(overrides)))
-            .isEmbedded();
+    Map<String, Object> overrides = nodeOverrides(options.noFsync());
+    boolean embedded = embedded(nodeEnv, overrides);
     Path dataDir = null;
     ParticipantProcess participant = null;
     SagaflowNode node = null;
@@ -136,6 +128,49 @@ public final class BenchRunner {
       if (dataDir != null) {
         deleteRecursively(dataDir);
       }
+    }
+  }
+
+  /**
+   * The settings of a bench node: every port free (picked at start), the API on loopback, and the
+   * embedded database durable unless {@code noFsync}. Mutable: callers add to it.
+   */
+  static Map<String, Object> nodeOverrides(boolean noFsync) {
+    Map<String, Object> overrides = new HashMap<>();
+    overrides.put("sagaflow.http.host", "127.0.0.1");
+    overrides.put("sagaflow.http.port", 0);
+    overrides.put("pekko.management.http.port", 0);
+    overrides.put("pekko.remote.artery.canonical.port", 0);
+    overrides.put("sagaflow.db.embedded.durable", !noFsync);
+    return overrides;
+  }
+
+  /** Whether a node with these settings starts an embedded database (no SAGAFLOW_DB_URL). */
+  static boolean embedded(Map<String, String> env, Map<String, Object> overrides) {
+    return DatabaseSettings.fromEnvironment(
+            env, SagaflowNode.config(ConfigFactory.parseMap(overrides)))
+        .isEmbedded();
+  }
+
+  /**
+   * Saga entities alive on this node whose id starts with {@code prefix}; 0 if sharding cannot say.
+   */
+  static long liveEntities(ActorSystem<?> system, String prefix) {
+    try {
+      ShardRegion.CurrentShardRegionState state =
+          AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
+                  ClusterSharding.get(system).shardState(),
+                  replyTo -> new GetShardRegionState(SagaEntity.ENTITY_TYPE_KEY, replyTo),
+                  Duration.ofSeconds(5),
+                  system.scheduler())
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      return state.getShards().stream()
+          .flatMap(s -> s.getEntityIds().stream())
+          .filter(id -> id.startsWith(prefix))
+          .count();
+    } catch (Exception e) {
+      return 0;
     }
   }
 
@@ -400,23 +435,7 @@ public final class BenchRunner {
     }
 
     private long liveEntities(String prefix) {
-      ActorSystem<Void> system = node.system();
-      try {
-        ShardRegion.CurrentShardRegionState state =
-            AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-                    ClusterSharding.get(system).shardState(),
-                    replyTo -> new GetShardRegionState(SagaEntity.ENTITY_TYPE_KEY, replyTo),
-                    Duration.ofSeconds(5),
-                    system.scheduler())
-                .toCompletableFuture()
-                .get(10, TimeUnit.SECONDS);
-        return state.getShards().stream()
-            .flatMap(s -> s.getEntityIds().stream())
-            .filter(id -> id.startsWith(prefix))
-            .count();
-      } catch (Exception e) {
-        return 0;
-      }
+      return BenchRunner.liveEntities(node.system(), prefix);
     }
 
     private static long terminal(Map<String, Long> statuses) {
@@ -474,9 +493,7 @@ public final class BenchRunner {
         } catch (RuntimeException e) {
           reply = CompletableFuture.failedFuture(e);
         }
-        // On the completing thread: a Pekko ask's CompletionStage runs non-async callbacks on
-        // ForkJoinPool.commonPool(), which on a 2-core machine starts a new thread for each.
-        reply.whenCompleteAsync(
+        reply.whenComplete(
             (answer, error) -> {
               ack.recordValue(micros(System.nanoTime() - intended));
               if (error != null) {
@@ -488,7 +505,12 @@ public final class BenchRunner {
                             && error.getCause() != null
                         ? error.getCause()
                         : error;
-                if (!(coldStart && cause instanceof AskTimeoutException)) {
+                if (cause instanceof SagaEngine.OverloadedException) {
+                  // Refused by admission control: certainly not started, so it will not end.
+                  problem(
+                      "start of " + id + " refused, the node is overloaded: " + cause.getMessage());
+                  finishes.abandon(id, cause);
+                } else if (!(coldStart && cause instanceof AskTimeoutException)) {
                   problem("start of " + id + " failed: " + error);
                 }
               } else if (!(answer instanceof SagaReplies.Accepted accepted && accepted.created())) {
@@ -496,8 +518,7 @@ public final class BenchRunner {
                 problem("start of " + id + " answered " + answer);
                 finishes.abandon(id, new IllegalStateException("not started"));
               }
-            },
-            Runnable::run);
+            });
         return finish.whenComplete(
             (ended, error) -> {
               if (ended != null) {
@@ -738,7 +759,7 @@ public final class BenchRunner {
     };
   }
 
-  private static void deleteRecursively(Path root) {
+  static void deleteRecursively(Path root) {
     try (Stream<Path> paths = Files.walk(root)) {
       paths
           .sorted(Comparator.reverseOrder())

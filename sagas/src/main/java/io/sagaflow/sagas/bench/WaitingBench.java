@@ -1,0 +1,396 @@
+package io.sagaflow.sagas.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.node.SagaflowNode;
+import io.sagaflow.orchestrator.SagaReplies;
+import io.sagaflow.orchestrator.dsl.LocalCall;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Step;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import org.HdrHistogram.Histogram;
+
+/**
+ * {@code sagaflow.jar bench-waiting}: how many sagas waiting on a long backoff one node holds, and
+ * whether they wake on time. Starts {@code --sagas} sagas of one local step that fails its first
+ * attempt (a retryable failure) and succeeds its second, {@code --backoff} seconds later; measures
+ * the heap once every saga waits (after a full GC), then how late each second attempt came (against
+ * first attempt + backoff), and checks every saga's journal. Run it with the heap to test, e.g.
+ * {@code java -Xmx1g -jar sagaflow.jar bench-waiting --sagas 100000 --backoff 180}.
+ */
+public final class WaitingBench {
+
+  static final String TYPE = "bench-wait";
+  static final String STEP = "wait";
+
+  static final String USAGE =
+      """
+      Usage: java -Xmx1g -jar sagaflow.jar bench-waiting [options]
+
+      Starts a node in this JVM (embedded PostgreSQL in a fresh temporary directory, or
+      SAGAFLOW_DB_URL), starts N sagas whose one local step fails its first attempt (retryable)
+      and succeeds the next, after the backoff; reports the heap while all of them wait and how
+      late each woke, and checks every saga in the journal. Exits 0 when every saga completed as
+      expected, 1 otherwise, 2 on bad options.
+
+        --sagas N        sagas to park (default 100000)
+        --backoff S      seconds each saga waits before its second attempt (default 180); must
+                         exceed the time it takes to start all of them
+        --concurrency C  starts in flight (default 256)
+        --json           after the table, one JSON object with every figure
+        --help           print this text
+      """;
+
+  record Options(int sagas, int backoffSeconds, int concurrency, boolean json, boolean help) {
+    static Options parse(String[] args) {
+      int sagas = 100_000;
+      int backoff = 180;
+      int concurrency = 256;
+      boolean json = false;
+      boolean help = false;
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        switch (arg) {
+          case "--sagas" -> sagas = positive(arg, value(args, ++i, arg));
+          case "--backoff" -> backoff = positive(arg, value(args, ++i, arg));
+          case "--concurrency" -> concurrency = positive(arg, value(args, ++i, arg));
+          case "--json" -> json = true;
+          case "--help", "-h" -> help = true;
+          default -> throw new IllegalArgumentException("unknown option " + arg);
+        }
+      }
+      return new Options(sagas, backoff, concurrency, json, help);
+    }
+
+    private static String value(String[] args, int i, String option) {
+      if (i >= args.length) {
+        throw new IllegalArgumentException(option + " needs a value");
+      }
+      return args[i];
+    }
+
+    private static int positive(String option, String value) {
+      try {
+        int n = Integer.parseInt(value);
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException(option + " must be a positive integer, was " + value);
+    }
+  }
+
+  /**
+   * What a run measured.
+   *
+   * @param heapWhileWaitingMb heap in use after a full GC with every saga waiting
+   * @param liveEntities saga entities alive on the node at that moment
+   * @param latenessMs second attempt minus (first attempt + backoff): p50, p99, max
+   */
+  record Result(
+      int sagas,
+      int backoffSeconds,
+      long maxHeapMb,
+      double startSeconds,
+      double heapWhileWaitingMb,
+      long liveEntities,
+      double peakHeapMb,
+      long completed,
+      long[] latenessMs,
+      List<String> problems) {
+
+    String toTable() {
+      return String.format(
+          Locale.ROOT,
+          """
+          Sagaflow bench-waiting: %d sagas, each waiting %d s on a retry backoff, heap limit %d MiB
+
+            started                    %d sagas in %.1f s (%.0f/s)
+            heap while all wait        %.0f MiB after a full GC (%.1f KiB per saga), %d sagas alive
+            peak heap                  %.0f MiB
+            completed                  %d of %d
+            woken late by (ms)         p50 %d  p99 %d  max %d  (second attempt - first attempt - backoff)
+            verified                   %s
+          """,
+          sagas,
+          backoffSeconds,
+          maxHeapMb,
+          sagas,
+          startSeconds,
+          sagas / startSeconds,
+          heapWhileWaitingMb,
+          heapWhileWaitingMb * 1024 / sagas,
+          liveEntities,
+          peakHeapMb,
+          completed,
+          sagas,
+          latenessMs[0],
+          latenessMs[1],
+          latenessMs[2],
+          problems.isEmpty() ? "yes: every saga completed with the expected journal" : problems);
+    }
+
+    String toJson() {
+      return String.format(
+          Locale.ROOT,
+          "{\"mode\":\"waiting\",\"sagas\":%d,\"backoffSeconds\":%d,\"maxHeapMb\":%d,"
+              + "\"startSeconds\":%.2f,\"heapWhileWaitingMb\":%.1f,\"liveEntities\":%d,"
+              + "\"peakHeapMb\":%.1f,\"completed\":%d,"
+              + "\"latenessMs\":{\"p50\":%d,\"p99\":%d,\"max\":%d},\"verified\":%s}",
+          sagas,
+          backoffSeconds,
+          maxHeapMb,
+          startSeconds,
+          heapWhileWaitingMb,
+          liveEntities,
+          peakHeapMb,
+          completed,
+          latenessMs[0],
+          latenessMs[1],
+          latenessMs[2],
+          problems.isEmpty());
+    }
+  }
+
+  private WaitingBench() {}
+
+  public static int run(String[] args) {
+    return run(args, System.out, System.err);
+  }
+
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    Options options;
+    try {
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      err.println("bench-waiting: " + e.getMessage());
+      err.println();
+      err.print(USAGE);
+      return 2;
+    }
+    if (options.help()) {
+      out.print(USAGE);
+      return 0;
+    }
+    Bench.quietLogs();
+    Result result;
+    try {
+      result =
+          run(
+              options,
+              System.getenv(),
+              line ->
+                  err.println(
+                      LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss"))
+                          + " bench-waiting: "
+                          + line));
+    } catch (RuntimeException e) {
+      err.println("bench-waiting: the run failed: " + e.getMessage());
+      e.printStackTrace(err);
+      return 1;
+    }
+    out.println();
+    out.print(result.toTable());
+    if (options.json()) {
+      out.println(result.toJson());
+    }
+    out.flush();
+    return result.problems().isEmpty() ? 0 : 1;
+  }
+
+  static Result run(Options options, Map<String, String> env, Consumer<String> progress) {
+    int n = options.sagas();
+    Duration backoff = Duration.ofSeconds(options.backoffSeconds());
+    String prefix = "wait-" + UUID.randomUUID().toString().substring(0, 8) + "-";
+    AtomicLongArray firstCall = new AtomicLongArray(n);
+    AtomicLongArray secondCall = new AtomicLongArray(n);
+    AtomicLong extraCalls = new AtomicLong();
+    SagaDefinition definition =
+        SagaDefinition.builder(TYPE)
+            .version(1)
+            .step(
+                Step.named(STEP)
+                    .invoke(
+                        LocalCall.of(
+                            ctx -> {
+                              int i = Integer.parseInt(ctx.sagaId().substring(prefix.length()));
+                              long now = System.nanoTime();
+                              if (ctx.attempt() == 1 && firstCall.compareAndSet(i, 0, now)) {
+                                return CompletableFuture.failedFuture(
+                                    new IllegalStateException("bench: not yet, come back later"));
+                              }
+                              if (ctx.attempt() != 2 || !secondCall.compareAndSet(i, 0, now)) {
+                                extraCalls.incrementAndGet();
+                              }
+                              return CompletableFuture.completedFuture(Map.of());
+                            }))
+                    .retry(r -> r.maxAttempts(2).minBackoff(backoff).maxBackoff(backoff).jitter(0)))
+            .build();
+
+    Path dataDir = null;
+    SagaflowNode node = null;
+    try {
+      Map<String, Object> overrides = BenchRunner.nodeOverrides(false);
+      boolean embedded = BenchRunner.embedded(env, overrides);
+      if (embedded) {
+        dataDir = Files.createTempDirectory("sagaflow-bench-");
+        overrides.put("sagaflow.db.embedded.data-dir", dataDir.toString());
+      }
+      progress.accept("starting a node");
+      node = SagaflowNode.start(ConfigFactory.parseMap(overrides), env, List.of(definition));
+      long maxHeapMb = Runtime.getRuntime().maxMemory() / (1024 * 1024);
+
+      progress.accept("starting " + n + " sagas, " + options.concurrency() + " starts in flight");
+      Resources.resetHeapPeak();
+      var input = new ObjectMapper().createObjectNode();
+      Semaphore inFlight = new Semaphore(options.concurrency());
+      AtomicLong startErrors = new AtomicLong();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        inFlight.acquireUninterruptibly();
+        node.engine()
+            .start(prefix + i, TYPE, null, input)
+            .whenComplete(
+                (reply, failure) -> {
+                  if (failure != null || !(reply instanceof SagaReplies.Accepted)) {
+                    startErrors.incrementAndGet();
+                  }
+                  inFlight.release();
+                });
+        if ((i + 1) % 20_000 == 0) {
+          progress.accept((i + 1) + " started");
+        }
+      }
+      inFlight.acquireUninterruptibly(options.concurrency());
+      double startSeconds = (System.nanoTime() - t0) / 1e9;
+      long firstDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (count(firstCall) < n && System.nanoTime() < firstDeadline) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+      }
+      long waiting = count(firstCall) - count(secondCall);
+      progress.accept(
+          "all started in "
+              + Math.round(startSeconds)
+              + " s; "
+              + waiting
+              + " waiting; full GC, then measuring the heap");
+      System.gc();
+      System.gc();
+      double heapMb =
+          ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
+      long live = BenchRunner.liveEntities(node.system(), prefix);
+
+      long doneDeadline =
+          System.nanoTime() + backoff.plusSeconds(Math.round(startSeconds) + 300).toNanos();
+      while (count(secondCall) < n && System.nanoTime() < doneDeadline) {
+        LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+      }
+      var problems = new ArrayList<String>();
+      Histogram lateness = new Histogram(3);
+      long early = 0;
+      for (int i = 0; i < n; i++) {
+        if (secondCall.get(i) == 0) {
+          continue;
+        }
+        long late = secondCall.get(i) - firstCall.get(i) - backoff.toNanos();
+        if (late < 0) {
+          early++;
+        } else {
+          lateness.recordValue(TimeUnit.NANOSECONDS.toMillis(late));
+        }
+      }
+      long completed = count(secondCall);
+      if (startErrors.get() > 0) {
+        problems.add(startErrors.get() + " starts failed");
+      }
+      if (completed < n) {
+        problems.add((n - completed) + " sagas never made their second attempt");
+      }
+      if (early > 0) {
+        problems.add(early + " sagas were retried before their backoff was over");
+      }
+      if (extraCalls.get() > 0) {
+        problems.add(extraCalls.get() + " calls beyond the two each saga needs");
+      }
+      try (BenchDatabase db = BenchDatabase.connect(node.database())) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<BenchDatabase.Signature> signatures = db.journalSignatures(prefix);
+        String expected = "SagaStarted,StepAttemptFailed(" + STEP + "),SagaCompleted(" + STEP + ")";
+        while (!(signatures.size() == 1
+                && signatures.get(0).events().equals(expected)
+                && signatures.get(0).sagas() == n)
+            && System.nanoTime() < deadline) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+          signatures = db.journalSignatures(prefix);
+        }
+        for (BenchDatabase.Signature s : signatures) {
+          if (!s.events().equals(expected) || s.sagas() != n) {
+            problems.add(
+                s.sagas()
+                    + " sagas have the journal "
+                    + s.events()
+                    + " (e.g. "
+                    + s.example()
+                    + ")");
+          }
+        }
+      }
+      return new Result(
+          n,
+          options.backoffSeconds(),
+          maxHeapMb,
+          startSeconds,
+          heapMb,
+          live,
+          Resources.peakHeapMb(),
+          completed,
+          new long[] {
+            lateness.getValueAtPercentile(50),
+            lateness.getValueAtPercentile(99),
+            lateness.getMaxValue()
+          },
+          problems);
+    } catch (IOException e) {
+      throw new IllegalStateException("could not create a data directory: " + e.getMessage(), e);
+    } finally {
+      if (node != null) {
+        progress.accept("stopping the node");
+        node.close();
+      }
+      if (dataDir != null) {
+        BenchRunner.deleteRecursively(dataDir);
+      }
+    }
+  }
+
+  private static long count(AtomicLongArray times) {
+    long n = 0;
+    for (int i = 0; i < times.length(); i++) {
+      if (times.get(i) != 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+}
