@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -180,8 +181,12 @@ public final class HttpParticipantClient implements ParticipantClient {
                 () -> result.complete(Retryable.of(target.timedOut())),
                 system.executionContext());
     result.whenComplete((outcome, failure) -> timer.cancel());
+    // pekko-http's stages are Scala futures seen as CompletableFutures, which run even non-async
+    // callbacks through ForkJoinPool.commonPool() (a new thread per callback on fewer than 3
+    // CPUs): every callback here names Pekko's dispatcher.
+    Executor callbacks = system.executionContext();
     http.singleRequest(httpRequest, httpsContext, poolSettings, poolLog)
-        .whenComplete(
+        .whenCompleteAsync(
             (response, failure) -> {
               if (failure != null) {
                 result.complete(Retryable.of(describeFailure(failure, target)));
@@ -194,22 +199,25 @@ public final class HttpParticipantClient implements ParticipantClient {
                 return;
               }
               try {
-                read(response, target, remainingMillis)
-                    .whenComplete(
+                read(response, target, remainingMillis, callbacks)
+                    .whenCompleteAsync(
                         (outcome, readFailure) ->
                             result.complete(
                                 outcome != null
                                     ? outcome
-                                    : Retryable.of(describeFailure(readFailure, target))));
+                                    : Retryable.of(describeFailure(readFailure, target))),
+                        callbacks);
               } catch (RuntimeException e) {
                 response.discardEntityBytes(materializer);
                 result.complete(Retryable.of(describeFailure(e, target)));
               }
-            });
+            },
+            callbacks);
     return result;
   }
 
-  private CompletionStage<Outcome> read(HttpResponse response, Target target, long timeoutMillis) {
+  private CompletionStage<Outcome> read(
+      HttpResponse response, Target target, long timeoutMillis, Executor callbacks) {
     ResponseEntity entity = response.entity();
     OptionalLong length = entity.getContentLengthOption();
     if (length.isPresent() && length.getAsLong() > maxResponseBytes) {
@@ -226,11 +234,12 @@ public final class HttpParticipantClient implements ParticipantClient {
     return entity
         .withSizeLimit(maxResponseBytes)
         .toStrict(timeoutMillis, materializer)
-        .handle(
+        .handleAsync(
             (strict, failure) ->
                 failure == null
                     ? classify(response, target, strict.getData(), charset)
-                    : readFailed(response, target, failure));
+                    : readFailed(response, target, failure),
+            callbacks);
   }
 
   private Outcome classify(HttpResponse response, Target target, ByteString body, Charset charset) {
