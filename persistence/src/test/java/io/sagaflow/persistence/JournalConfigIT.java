@@ -112,6 +112,73 @@ class JournalConfigIT {
     }
   }
 
+  /**
+   * Every new persistent actor first asks the journal for its highest sequence number;
+   * BatchingJournalDao answers many such requests with one query. Sixty actors with 0 to 3 events
+   * each recover at once, and each must carry on right after its own last event.
+   */
+  @Test
+  void actorsRecoveringAtOnceEachContinueAfterTheirOwnLastEvent() throws Exception {
+    TestDatabase db = TestDatabase.fresh();
+    Config config = db.journalConfig().withFallback(ConfigFactory.load());
+    assertThat(config.getString("jdbc-journal.dao")).isEqualTo(BatchingJournalDao.class.getName());
+    int actors = 60;
+
+    ActorSystem first = ActorSystem.create("journal-batch-first", config);
+    try {
+      var written = new ArrayList<java.util.concurrent.CompletableFuture<Object>>();
+      for (int i = 0; i < actors; i++) {
+        ActorRef recorder = first.actorOf(Props.create(Recorder.class, "many-" + i));
+        for (int e = 0; e < i % 4; e++) {
+          written.add(Patterns.ask(recorder, "e" + e, TIMEOUT).toCompletableFuture());
+        }
+      }
+      for (var w : written) {
+        assertThat(w.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).asString().startsWith("persisted");
+      }
+    } finally {
+      terminate(first);
+    }
+
+    ActorSystem second = ActorSystem.create("journal-batch-second", config);
+    try {
+      var next = new ArrayList<java.util.concurrent.CompletableFuture<Object>>();
+      var recorders = new ArrayList<ActorRef>();
+      for (int i = 0; i < actors; i++) {
+        ActorRef recorder = second.actorOf(Props.create(Recorder.class, "many-" + i));
+        recorders.add(recorder);
+        next.add(Patterns.ask(recorder, "next", TIMEOUT).toCompletableFuture());
+      }
+      for (int i = 0; i < actors; i++) {
+        assertThat(next.get(i).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS))
+            .isEqualTo("persisted next");
+        var expected = new ArrayList<String>();
+        for (int e = 0; e < i % 4; e++) {
+          expected.add("e" + e);
+        }
+        expected.add("next");
+        assertThat(ask(recorders.get(i), Recorder.STATE)).as("many-" + i).isEqualTo(expected);
+      }
+    } finally {
+      terminate(second);
+    }
+    for (int i = 0; i < actors; i++) {
+      assertThat(
+              db.scalar(
+                  "SELECT string_agg(sequence_number::text, ',' ORDER BY sequence_number)"
+                      + " FROM event_journal WHERE persistence_id = 'many-"
+                      + i
+                      + "'"))
+          .as("many-" + i)
+          .isEqualTo(
+              String.join(
+                  ",",
+                  java.util.stream.IntStream.rangeClosed(1, i % 4 + 1)
+                      .mapToObj(Integer::toString)
+                      .toList()));
+    }
+  }
+
   private static Object ask(ActorRef actor, Object message) throws Exception {
     return Patterns.ask(actor, message, TIMEOUT)
         .toCompletableFuture()

@@ -6,6 +6,7 @@ import io.sagaflow.orchestrator.SagaEntity;
 import java.io.PrintStream;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,15 +50,7 @@ public final class Bench {
     }
     BenchResult result;
     try {
-      result =
-          BenchRunner.run(
-              options,
-              System.getenv(),
-              line ->
-                  err.println(
-                      LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss"))
-                          + " bench: "
-                          + line));
+      result = BenchRunner.run(options, System.getenv(), progressTo(err, "bench"));
     } catch (RuntimeException e) {
       err.println("bench: the run failed: " + e.getMessage());
       e.printStackTrace(err);
@@ -78,6 +71,14 @@ public final class Bench {
       return 1;
     }
     return 0;
+  }
+
+  /**
+   * Progress lines of a bench command on {@code err}, each with the time and the command's name.
+   */
+  static Consumer<String> progressTo(PrintStream err, String command) {
+    DateTimeFormatter time = DateTimeFormatter.ofPattern("HH:mm:ss");
+    return line -> err.println(LocalTime.now().format(time) + " " + command + ": " + line);
   }
 
   /**

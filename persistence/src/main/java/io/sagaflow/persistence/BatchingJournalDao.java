@@ -1,0 +1,160 @@
+package io.sagaflow.persistence;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.persistence.jdbc.config.EventJournalTableConfiguration;
+import org.apache.pekko.persistence.jdbc.config.JournalConfig;
+import org.apache.pekko.persistence.jdbc.journal.dao.DefaultJournalDao;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.stream.Materializer;
+import scala.concurrent.ExecutionContext;
+import scala.concurrent.Future;
+import scala.concurrent.Promise;
+import slick.jdbc.JdbcBackend;
+import slick.jdbc.JdbcProfile;
+
+/**
+ * pekko-persistence-jdbc's journal DAO, with the one query every new persistent actor makes before
+ * it can write — its highest sequence number — answered for many actors at once. Every saga is a
+ * new actor, so under load the plugin's one query (and one transaction) per saga became the most
+ * frequent statement the node sends. Requests that arrive while a query runs wait for the next one,
+ * which asks for all of them: {@code max(sequence_number) ... WHERE persistence_id = ANY(?) GROUP
+ * BY persistence_id}, the same answer the plugin's query gives (deleted rows included). Alone, a
+ * request is one query as before. Configured as {@code jdbc-journal.dao}.
+ */
+public final class BatchingJournalDao extends DefaultJournalDao {
+
+  /** The most persistence ids asked for in one query. */
+  static final int MAX_BATCH = 500;
+
+  private record Request(String persistenceId, Promise<Object> answer) {}
+
+  private final JdbcBackend.JdbcDatabaseDef database;
+  private final String sql;
+  private final ConcurrentLinkedQueue<Request> pending = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  // One drain at a time needs one thread; it ends when idle, so a stopped actor system leaves none.
+  private final ThreadPoolExecutor drainer =
+      new ThreadPoolExecutor(
+          0,
+          1,
+          10,
+          TimeUnit.SECONDS,
+          new LinkedBlockingQueue<>(),
+          task -> {
+            Thread thread = new Thread(task, "sagaflow-journal-highest-seqnr");
+            thread.setDaemon(true);
+            return thread;
+          });
+
+  public BatchingJournalDao(
+      JdbcBackend.JdbcDatabaseDef db,
+      JdbcProfile profile,
+      JournalConfig journalConfig,
+      Serialization serialization,
+      ExecutionContext ec,
+      Materializer mat) {
+    super(db, profile, journalConfig, serialization, ec, mat);
+    this.database = db;
+    this.sql = highestSequenceNumbersSql(journalConfig.eventJournalTableConfiguration());
+  }
+
+  static String highestSequenceNumbersSql(EventJournalTableConfiguration table) {
+    String name =
+        table.schemaName().isDefined()
+            ? quote(table.schemaName().get()) + "." + quote(table.tableName())
+            : quote(table.tableName());
+    String id = quote(table.columnNames().persistenceId());
+    String seq = quote(table.columnNames().sequenceNumber());
+    return "SELECT "
+        + id
+        + ", max("
+        + seq
+        + ") FROM "
+        + name
+        + " WHERE "
+        + id
+        + " = ANY(?) GROUP BY "
+        + id;
+  }
+
+  private static String quote(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  @Override
+  public Future<Object> highestSequenceNr(String persistenceId, long fromSequenceNr) {
+    Promise<Object> answer = Promise.apply();
+    pending.add(new Request(persistenceId, answer));
+    if (draining.compareAndSet(false, true)) {
+      drainer.execute(this::drain);
+    }
+    return answer.future();
+  }
+
+  /** Answers batches until nothing is pending; one drain runs at a time. */
+  private void drain() {
+    while (true) {
+      List<Request> batch = new ArrayList<>();
+      Request next;
+      while (batch.size() < MAX_BATCH && (next = pending.poll()) != null) {
+        batch.add(next);
+      }
+      if (batch.isEmpty()) {
+        draining.set(false);
+        // A request added after the poll and before the flag was cleared found the flag set and
+        // relies on this drain: take it over unless another drain already has.
+        if (pending.isEmpty() || !draining.compareAndSet(false, true)) {
+          return;
+        }
+        continue;
+      }
+      answer(batch);
+    }
+  }
+
+  private void answer(List<Request> batch) {
+    try {
+      Map<String, Long> highest = query(batch);
+      for (Request request : batch) {
+        request.answer().success(highest.getOrDefault(request.persistenceId(), 0L));
+      }
+    } catch (SQLException | RuntimeException e) {
+      for (Request request : batch) {
+        request.answer().tryFailure(e);
+      }
+    }
+  }
+
+  private Map<String, Long> query(List<Request> batch) throws SQLException {
+    String[] ids = batch.stream().map(Request::persistenceId).distinct().toArray(String[]::new);
+    try (Connection c = database.source().createConnection()) {
+      c.setAutoCommit(true);
+      Array array = c.createArrayOf("varchar", ids);
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setArray(1, array);
+        try (ResultSet rs = ps.executeQuery()) {
+          Map<String, Long> highest = new HashMap<>();
+          while (rs.next()) {
+            highest.put(rs.getString(1), rs.getLong(2));
+          }
+          return highest;
+        }
+      } finally {
+        array.free();
+      }
+    }
+  }
+}
