@@ -310,7 +310,7 @@ public final class WaitingBench {
       long tickNanos =
           node.system().settings().config().getDuration("pekko.scheduler.tick-duration").toNanos();
       long early = 0;
-      long earliestNanos = 0;
+      long earliestNanos = Long.MAX_VALUE;
       for (int i = 0; i < n; i++) {
         if (secondCall.get(i) == 0) {
           continue;
@@ -373,7 +373,7 @@ public final class WaitingBench {
             lateness.getValueAtPercentile(99),
             lateness.getMaxValue()
           },
-          earliestNanos / 1e6,
+          earliestNanos == Long.MAX_VALUE ? 0 : earliestNanos / 1e6,
           problems);
     } catch (IOException e) {
       throw new IllegalStateException("could not create a data directory: " + e.getMessage(), e);
