@@ -13,12 +13,15 @@ import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.orchestrator.testing.StubParticipant.Call;
 import io.sagaflow.orchestrator.testing.StubParticipant.Response;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.Http;
@@ -266,6 +269,31 @@ class HttpParticipantClientIT {
     assertThat(call.method()).isEqualTo("DELETE");
     assertThat(call.header("Content-Type")).isEmpty();
     assertThat(call.body()).isEmpty();
+  }
+
+  /**
+   * pekko-http's futures, seen as CompletableFutures, run even non-async callbacks through
+   * ForkJoinPool.commonPool(); with fewer than 3 CPUs (as here: failsafe sets its parallelism to 1)
+   * CompletableFuture then starts a thread per callback. The client must name Pekko's dispatcher
+   * for every callback. One call at a time, so that neither the pool nor the stub server needs
+   * another connection (or thread): 100 calls would start 300 threads that way.
+   */
+  @Test
+  void callsStartNoThreadPerCallback() throws Exception {
+    assertThat(ForkJoinPool.getCommonPoolParallelism()).isEqualTo(1);
+    // Warm the pool, the connection and the dispatcher up first: their threads start once.
+    assertThat(call(client, request(CHARGE, "warm-up/charge"))).isInstanceOf(Succeeded.class);
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long before = threads.getTotalStartedThreadCount();
+
+    for (int i = 0; i < 100; i++) {
+      assertThat(call(client, request("/payments/" + i, "saga-" + i + "/charge")))
+          .isInstanceOf(Succeeded.class);
+    }
+
+    assertThat(threads.getTotalStartedThreadCount() - before)
+        .as("threads started for 100 calls")
+        .isLessThan(10);
   }
 
   @Test
