@@ -106,7 +106,7 @@ final class ClusterTestNodes implements AutoCloseable {
       """;
 
   /** Distinct free ports: all sockets are held open until every port is known. */
-  private static int[] freePorts(int n) {
+  static int[] freePorts(int n) {
     var sockets = new ArrayList<ServerSocket>();
     try {
       for (int i = 0; i < n; i++) {

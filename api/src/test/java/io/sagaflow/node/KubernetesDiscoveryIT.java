@@ -1,5 +1,7 @@
 package io.sagaflow.node;
 
+import static io.sagaflow.node.ClusterTestNodes.freePorts;
+import static io.sagaflow.node.ClusterTestNodes.throttled;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,8 +17,6 @@ import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,7 +34,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -577,40 +576,6 @@ class KubernetesDiscoveryIT {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
-    }
-  }
-
-  /** {@code check}, asked at most once per {@code interval}: each ask costs HTTP calls. */
-  private static Supplier<Boolean> throttled(Duration interval, Supplier<Boolean> check) {
-    var last = new long[] {System.nanoTime() - interval.toNanos()};
-    return () -> {
-      long now = System.nanoTime();
-      if (now - last[0] < interval.toNanos()) {
-        return false;
-      }
-      last[0] = now;
-      return check.get();
-    };
-  }
-
-  /** Distinct free ports: all sockets are held open until every port is known. */
-  private static int[] freePorts(int n) {
-    var sockets = new ArrayList<ServerSocket>();
-    try {
-      for (int i = 0; i < n; i++) {
-        sockets.add(new ServerSocket(0));
-      }
-      return sockets.stream().mapToInt(ServerSocket::getLocalPort).toArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } finally {
-      for (ServerSocket s : sockets) {
-        try {
-          s.close();
-        } catch (IOException e) {
-          // freed anyway when the JVM ends
-        }
-      }
     }
   }
 }

@@ -72,7 +72,8 @@ public record BenchResult(
     double gcSeconds,
     double indexLagSeconds,
     double windowSeconds,
-    List<String> problems) {
+    List<String> problems)
+    implements BenchReport {
 
   /** Percentiles of a histogram recorded in microseconds, in milliseconds. */
   public record Latency(double p50, double p90, double p99, double p999, double max, double mean) {

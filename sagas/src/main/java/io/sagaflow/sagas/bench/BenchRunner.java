@@ -1,21 +1,15 @@
 package io.sagaflow.sagas.bench;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaFinished;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.SagaStatus;
-import io.sagaflow.persistence.DatabaseSettings;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,10 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.HdrHistogram.ConcurrentHistogram;
-import org.apache.pekko.Done;
-import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -50,7 +41,6 @@ import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.pattern.AskTimeoutException;
 
 /**
@@ -86,70 +76,27 @@ public final class BenchRunner {
     Map<String, String> nodeEnv = new HashMap<>(env);
     // The participant URL is the bench's to set.
     nodeEnv.keySet().removeIf(k -> k.startsWith("SAGAFLOW_PARTICIPANTS_"));
-    Map<String, Object> overrides = nodeOverrides(options.noFsync());
-    boolean embedded = embedded(nodeEnv, overrides);
-    Path dataDir = null;
+    Map<String, Object> overrides = new HashMap<>();
     ParticipantProcess participant = null;
-    SagaflowNode node = null;
     try {
-      if (embedded) {
-        dataDir = Files.createTempDirectory("sagaflow-bench-");
-        overrides.put("sagaflow.db.embedded.data-dir", dataDir.toString());
-      }
       if (options.participants() == BenchOptions.Participants.HTTP) {
         progress.accept("starting the participant JVM");
         participant = ParticipantProcess.start();
         overrides.put(
             "sagaflow.participants." + SyntheticSaga.PARTICIPANT + ".url", participant.baseUrl());
       }
-      progress.accept(
-          "starting a node ("
-              + (embedded
-                  ? "embedded PostgreSQL in " + dataDir + (options.noFsync() ? ", fsync off" : "")
-                  : "database from SAGAFLOW_DB_URL")
-              + ")");
-      node =
-          SagaflowNode.start(
-              ConfigFactory.parseMap(overrides), nodeEnv, List.of(saga.definition()));
-      closeParticipantPoolsLast(node.system());
-      try (BenchDatabase db = BenchDatabase.connect(node.database())) {
-        return new Run(options, saga, node, db, participant, embedded, progress).run();
+      try (BenchNode node =
+              BenchNode.start(
+                  nodeEnv, options.noFsync(), overrides, List.of(saga.definition()), progress);
+          BenchDatabase db = BenchDatabase.connect(node.node().database())) {
+        return new Run(options, saga, node.node(), db, participant, node.embedded(), progress)
+            .run();
       }
-    } catch (IOException e) {
-      throw new IllegalStateException("could not create a data directory: " + e.getMessage(), e);
     } finally {
-      if (node != null) {
-        progress.accept("stopping the node");
-        node.close();
-      }
       if (participant != null) {
         participant.close();
       }
-      if (dataDir != null) {
-        deleteRecursively(dataDir);
-      }
     }
-  }
-
-  /**
-   * The settings of a bench node: every port free (picked at start), the API on loopback, and the
-   * embedded database durable unless {@code noFsync}. Mutable: callers add to it.
-   */
-  static Map<String, Object> nodeOverrides(boolean noFsync) {
-    Map<String, Object> overrides = new HashMap<>();
-    overrides.put("sagaflow.http.host", "127.0.0.1");
-    overrides.put("sagaflow.http.port", 0);
-    overrides.put("pekko.management.http.port", 0);
-    overrides.put("pekko.remote.artery.canonical.port", 0);
-    overrides.put("sagaflow.db.embedded.durable", !noFsync);
-    return overrides;
-  }
-
-  /** Whether a node with these settings starts an embedded database (no SAGAFLOW_DB_URL). */
-  static boolean embedded(Map<String, String> env, Map<String, Object> overrides) {
-    return DatabaseSettings.fromEnvironment(
-            env, SagaflowNode.config(ConfigFactory.parseMap(overrides)))
-        .isEmbedded();
   }
 
   /**
@@ -721,18 +668,6 @@ public final class BenchRunner {
 
   // ---- helpers --------------------------------------------------------------------------------
 
-  /**
-   * Closes the participant client's connection pools just before the actor system terminates, as
-   * the runnable does; pools still open then log "connection pool has shut down unexpectedly".
-   */
-  private static void closeParticipantPoolsLast(ActorSystem<Void> system) {
-    CoordinatedShutdown.get(system)
-        .addTask(
-            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
-            "bench-close-participant-pools",
-            () -> Http.get(system).shutdownAllConnectionPools().thenApply(unused -> Done.done()));
-  }
-
   private static long micros(long nanos) {
     return Math.max(0, nanos / 1000);
   }
@@ -757,22 +692,5 @@ public final class BenchRunner {
       t.setDaemon(true);
       return t;
     };
-  }
-
-  static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths
-          .sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  // Left behind in the temp directory.
-                }
-              });
-    } catch (IOException e) {
-      // Left behind in the temp directory.
-    }
   }
 }

@@ -1,17 +1,13 @@
 package io.sagaflow.sagas.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -119,9 +115,11 @@ public final class WaitingBench {
       long completed,
       long[] latenessMs,
       double earliestMs,
-      List<String> problems) {
+      List<String> problems)
+      implements BenchReport {
 
-    String toTable() {
+    @Override
+    public String toTable() {
       return String.format(
           Locale.ROOT,
           """
@@ -154,7 +152,8 @@ public final class WaitingBench {
           problems.isEmpty() ? "yes: every saga completed with the expected journal" : problems);
     }
 
-    String toJson() {
+    @Override
+    public String toJson() {
       return String.format(
           Locale.ROOT,
           "{\"mode\":\"waiting\",\"sagas\":%d,\"backoffSeconds\":%d,\"maxHeapMb\":%d,"
@@ -199,21 +198,12 @@ public final class WaitingBench {
       return 0;
     }
     Bench.quietLogs();
-    Result result;
-    try {
-      result = run(options, System.getenv(), Bench.progressTo(err, "bench-waiting"));
-    } catch (RuntimeException e) {
-      err.println("bench-waiting: the run failed: " + e.getMessage());
-      e.printStackTrace(err);
-      return 1;
-    }
-    out.println();
-    out.print(result.toTable());
-    if (options.json()) {
-      out.println(result.toJson());
-    }
-    out.flush();
-    return result.problems().isEmpty() ? 0 : 1;
+    return BenchReport.print(
+        "bench-waiting",
+        () -> run(options, System.getenv(), Bench.progressTo(err, "bench-waiting")),
+        options.json(),
+        out,
+        err);
   }
 
   static Result run(Options options, Map<String, String> env, Consumer<String> progress) {
@@ -245,17 +235,9 @@ public final class WaitingBench {
                     .retry(r -> r.maxAttempts(2).minBackoff(backoff).maxBackoff(backoff).jitter(0)))
             .build();
 
-    Path dataDir = null;
-    SagaflowNode node = null;
-    try {
-      Map<String, Object> overrides = BenchRunner.nodeOverrides(false);
-      boolean embedded = BenchRunner.embedded(env, overrides);
-      if (embedded) {
-        dataDir = Files.createTempDirectory("sagaflow-bench-");
-        overrides.put("sagaflow.db.embedded.data-dir", dataDir.toString());
-      }
-      progress.accept("starting a node");
-      node = SagaflowNode.start(ConfigFactory.parseMap(overrides), env, List.of(definition));
+    try (BenchNode benchNode =
+        BenchNode.start(env, false, Map.of(), List.of(definition), progress)) {
+      SagaflowNode node = benchNode.node();
       long maxHeapMb = Runtime.getRuntime().maxMemory() / (1024 * 1024);
 
       progress.accept("starting " + n + " sagas, " + options.concurrency() + " starts in flight");
@@ -375,16 +357,6 @@ public final class WaitingBench {
           },
           earliestNanos == Long.MAX_VALUE ? 0 : earliestNanos / 1e6,
           problems);
-    } catch (IOException e) {
-      throw new IllegalStateException("could not create a data directory: " + e.getMessage(), e);
-    } finally {
-      if (node != null) {
-        progress.accept("stopping the node");
-        node.close();
-      }
-      if (dataDir != null) {
-        BenchRunner.deleteRecursively(dataDir);
-      }
     }
   }
 
