@@ -186,39 +186,24 @@ public record BenchOptions(
       throw new UsageException(
           "--fail-at " + failAt + " is beyond the last step (--steps " + steps + ")");
     }
+    int seconds = 0;
     if (rate > 0) {
       if (sagas != null) {
         throw new UsageException(
             "--sagas is for the closed loop; with --rate the run starts rate × duration sagas");
       }
-      int seconds = duration == null ? 10 : duration;
+      seconds = duration == null ? 10 : duration;
       if ((long) rate * seconds > 100_000_000L) {
         throw new UsageException("--rate × --duration must be at most 100000000 sagas");
       }
-      return new BenchOptions(
-          0,
-          concurrency,
-          rate,
-          seconds,
-          steps,
-          participants,
-          failAt,
-          warmup,
-          timeout,
-          json,
-          noFsync,
-          noAnalyze,
-          verbose,
-          help);
-    }
-    if (duration != null) {
+    } else if (duration != null) {
       throw new UsageException("--duration needs --rate (open loop)");
     }
     return new BenchOptions(
-        sagas == null ? 20_000 : sagas,
+        rate > 0 ? 0 : (sagas == null ? 20_000 : sagas),
         concurrency,
-        0,
-        0,
+        rate,
+        seconds,
         steps,
         participants,
         failAt,
