@@ -830,10 +830,11 @@ public final class SagaEntity
 
   /**
    * Status-changing events carry their index tag in the journal row's adapter manifest ({@value
-   * #TAG_MANIFEST_PREFIX}{@code <tag>}), and a trigger of the journal table (migration V4) files
-   * them under that tag in {@code event_tag}, in the same transaction. Tagging them the plugin's
-   * way ({@code tagsFor}) would make pekko-persistence-jdbc insert every journal row of a batch
-   * with its own statement (to learn its ordering for the tag row) instead of one multi-row insert.
+   * #TAG_MANIFEST_PREFIX}{@code <tag>}), and a trigger of the journal table (migrations V4, V5)
+   * files them under that tag in {@code event_tag}, in the same transaction. Tagging them the
+   * plugin's way ({@code tagsFor}) would make pekko-persistence-jdbc insert every journal row of a
+   * batch with its own statement (to learn its ordering for the tag row) instead of one multi-row
+   * insert.
    */
   @Override
   public EventAdapter<Event, Event> eventAdapter() {

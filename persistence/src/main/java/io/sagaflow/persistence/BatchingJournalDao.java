@@ -72,12 +72,9 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   }
 
   static String highestSequenceNumbersSql(EventJournalTableConfiguration table) {
-    String name =
-        table.schemaName().isDefined()
-            ? quote(table.schemaName().get()) + "." + quote(table.tableName())
-            : quote(table.tableName());
-    String id = quote(table.columnNames().persistenceId());
-    String seq = quote(table.columnNames().sequenceNumber());
+    String name = SqlNames.table(table.schemaName(), table.tableName());
+    String id = SqlNames.quote(table.columnNames().persistenceId());
+    String seq = SqlNames.quote(table.columnNames().sequenceNumber());
     return "SELECT "
         + id
         + ", max("
@@ -88,10 +85,6 @@ public final class BatchingJournalDao extends DefaultJournalDao {
         + id
         + " = ANY(?) GROUP BY "
         + id;
-  }
-
-  private static String quote(String name) {
-    return "\"" + name.replace("\"", "\"\"") + "\"";
   }
 
   @Override

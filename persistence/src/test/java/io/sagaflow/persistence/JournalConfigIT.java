@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.sql.Connection;
 import java.time.Duration;
@@ -37,6 +38,7 @@ class JournalConfigIT {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(20);
   private static final String TAG = "sagaflow-test";
+  private static final String OTHER_TAG = "sagaflow-other";
 
   @Test
   void journalSnapshotsQueriesAndDurableStateWorkOnTheMigratedSchema() throws Exception {
@@ -190,6 +192,74 @@ class JournalConfigIT {
     system.getWhenTerminated().toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
   }
 
+  /**
+   * Events by tag come from TagRangeReadJournalDao's own query: only the tag's rows, after the
+   * offset, up to the journal's gap-free maximum, in ordering, a page (max-buffer-size) at a time,
+   * without logically deleted rows.
+   */
+  @Test
+  void eventsByTagReadsOneTagAfterTheOffsetPageByPage() throws Exception {
+    TestDatabase db = TestDatabase.fresh();
+    Config config =
+        db.journalConfig()
+            .withFallback(
+                ConfigFactory.parseString(
+                    "jdbc-read-journal.journal-sequence-retrieval.query-delay = 50ms\n"
+                        + "jdbc-read-journal.refresh-interval = 100ms\n"
+                        + "jdbc-read-journal.max-buffer-size = 2"))
+            .withFallback(ConfigFactory.load());
+    assertThat(config.getString("jdbc-read-journal.dao"))
+        .isEqualTo(TagRangeReadJournalDao.class.getName());
+
+    ActorSystem system = ActorSystem.create("journal-tags", config);
+    try {
+      ActorRef recorder = system.actorOf(Props.create(Recorder.class, "ranged"));
+      for (String event : List.of("a", "x-1", "b", "c", "x-2", "d", "e")) {
+        assertThat(ask(recorder, event)).isEqualTo("persisted " + event);
+      }
+      JdbcReadJournal readJournal =
+          PersistenceQuery.get(system)
+              .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+
+      List<EventEnvelope> all = byTag(system, readJournal, TAG, Offset.noOffset(), 5);
+      assertThat(all).extracting(EventEnvelope::event).containsExactly("a", "b", "c", "d", "e");
+      assertThat(all).extracting(EventEnvelope::sequenceNr).containsExactly(1L, 3L, 4L, 6L, 7L);
+      assertThat(byTag(system, readJournal, OTHER_TAG, Offset.noOffset(), 2))
+          .extracting(EventEnvelope::event)
+          .containsExactly("x-1", "x-2");
+      assertThat(byTag(system, readJournal, TAG, all.get(1).offset(), 3))
+          .extracting(EventEnvelope::event)
+          .containsExactly("c", "d", "e");
+
+      db.execute("UPDATE event_journal SET deleted = true WHERE sequence_number = 6");
+      assertThat(byTag(system, readJournal, TAG, Offset.noOffset(), 4))
+          .extracting(EventEnvelope::event)
+          .containsExactly("a", "b", "c", "e");
+    } finally {
+      terminate(system);
+    }
+  }
+
+  /**
+   * The tag's events after {@code offset}, once the journal's sequence has caught up with all
+   * {@code expected} of them (before that, a current query may end early).
+   */
+  private static List<EventEnvelope> byTag(
+      ActorSystem system, JdbcReadJournal readJournal, String tag, Offset offset, int expected) {
+    return Eventually.await(
+        expected + " events tagged " + tag,
+        TIMEOUT,
+        () -> {
+          List<EventEnvelope> events =
+              readJournal
+                  .currentEventsByTag(tag, offset)
+                  .runWith(Sink.seq(), system)
+                  .toCompletableFuture()
+                  .join();
+          return events.size() >= expected ? events : null;
+        });
+  }
+
   /** Persists every string it receives, tagged; answers its recovered state. */
   static final class Recorder extends AbstractPersistentActor {
     static final String STATE = "?state";
@@ -237,7 +307,7 @@ class JournalConfigIT {
               String.class,
               event ->
                   persist(
-                      new Tagged(event, Set.of(TAG)),
+                      new Tagged(event, Set.of(event.startsWith("x-") ? OTHER_TAG : TAG)),
                       persisted -> {
                         events.add(event);
                         getSender().tell("persisted " + event, getSelf());

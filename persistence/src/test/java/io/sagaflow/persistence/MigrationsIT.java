@@ -19,7 +19,7 @@ class MigrationsIT {
     TestDatabase db =
         new TestDatabase(database, server.jdbcUrl(database), server.user(), server.password());
 
-    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(4);
+    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(5);
 
     assertThat(
             db.count(
@@ -38,10 +38,10 @@ class MigrationsIT {
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
                     + " WHERE conname = 'fk_event_journal'"))
         .isEqualTo("FOREIGN KEY (event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE");
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(4);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(5);
 
     assertThat(Migrations.migrate(db.settings())).isZero();
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(4);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(5);
   }
 
   @Test
@@ -50,7 +50,7 @@ class MigrationsIT {
     String database = createEmptyDatabase(server);
     String url = server.jdbcUrl(database) + "?currentSchema=tenant_a";
 
-    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(4);
+    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(5);
 
     TestDatabase db = new TestDatabase(database, url, server.user(), server.password());
     assertThat(
@@ -78,13 +78,14 @@ class MigrationsIT {
             + " adapter_manifest, event_ser_id, event_ser_manifest, event_payload) VALUES"
             + " ('saga|a', 1, 'w', 0, 'tag:saga-index-2', 33, 'm', '\\x7b7d'),"
             + " ('saga|a', 2, 'w', 0, '', 33, 'm', '\\x7b7d'),"
-            + " ('saga|a', 3, 'w', 0, 'other', 33, 'm', '\\x7b7d')");
+            + " ('saga|a', 3, 'w', 0, 'other', 33, 'm', '\\x7b7d'),"
+            + " ('saga|a', 4, 'w', 0, 'tag:saga-index-0', 33, 'm', '\\x7b7d')");
 
     assertThat(
             db.scalar(
-                "SELECT string_agg(j.sequence_number || '=' || t.tag, ',') FROM event_tag t"
-                    + " JOIN event_journal j ON j.ordering = t.event_id"))
-        .isEqualTo("1=saga-index-2");
+                "SELECT string_agg(j.sequence_number || '=' || t.tag, ',' ORDER BY t.event_id)"
+                    + " FROM event_tag t JOIN event_journal j ON j.ordering = t.event_id"))
+        .isEqualTo("1=saga-index-2,4=saga-index-0");
   }
 
   private static String createEmptyDatabase(EmbeddedDatabase server) throws SQLException {
