@@ -14,25 +14,36 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.persistence.AtomicWrite;
+import org.apache.pekko.persistence.PersistentRepr;
+import org.apache.pekko.persistence.jdbc.PekkoSerialization;
 import org.apache.pekko.persistence.jdbc.config.EventJournalTableConfiguration;
 import org.apache.pekko.persistence.jdbc.config.JournalConfig;
 import org.apache.pekko.persistence.jdbc.journal.dao.DefaultJournalDao;
+import org.apache.pekko.persistence.journal.Tagged;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.stream.Materializer;
 import scala.concurrent.ExecutionContext;
 import scala.concurrent.Future;
 import scala.concurrent.Promise;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.BoxedUnit;
+import scala.util.Failure;
+import scala.util.Success;
+import scala.util.Try;
 import slick.jdbc.JdbcBackend;
 import slick.jdbc.JdbcProfile;
 
 /**
- * pekko-persistence-jdbc's journal DAO, with the one query every new persistent actor makes before
- * it can write — its highest sequence number — answered for many actors at once. Every saga is a
- * new actor, so under load the plugin's one query (and one transaction) per saga became the most
- * frequent statement the node sends. Requests that arrive while a query runs wait for the next one,
- * which asks for all of them: {@code max(sequence_number) ... WHERE persistence_id = ANY(?) GROUP
- * BY persistence_id}, the same answer the plugin's query gives (deleted rows included). Alone, a
- * request is one query as before. Configured as {@code jdbc-journal.dao}.
+ * pekko-persistence-jdbc's journal DAO, with its two most frequent database calls batched without
+ * Slick: writes go through {@link JournalBatchWriter} (group commit), and the one query every new
+ * persistent actor makes before it can write — its highest sequence number — is answered for many
+ * actors at once. Reads, replays and deletes stay the plugin's. Every saga is a new actor, so under
+ * load the plugin's one query (and one transaction) per saga became the most frequent statement the
+ * node sends. Requests that arrive while a query runs wait for the next one, which asks for all of
+ * them: {@code max(sequence_number) ... WHERE persistence_id = ANY(?) GROUP BY persistence_id}, the
+ * same answer the plugin's query gives (deleted rows included). Alone, a request is one query as
+ * before. Configured as {@code jdbc-journal.dao}.
  */
 public final class BatchingJournalDao extends DefaultJournalDao {
 
@@ -42,6 +53,8 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   private record Request(String persistenceId, Promise<Object> answer) {}
 
   private final JdbcBackend.JdbcDatabaseDef database;
+  private final Serialization serialization;
+  private final JournalBatchWriter writer;
   private final String sql;
   private final ConcurrentLinkedQueue<Request> pending = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean draining = new AtomicBoolean();
@@ -68,7 +81,83 @@ public final class BatchingJournalDao extends DefaultJournalDao {
       Materializer mat) {
     super(db, profile, journalConfig, serialization, ec, mat);
     this.database = db;
+    this.serialization = serialization;
     this.sql = highestSequenceNumbersSql(journalConfig.eventJournalTableConfiguration());
+    this.writer =
+        new JournalBatchWriter(
+            () -> db.source().createConnection(),
+            journalConfig.eventJournalTableConfiguration(),
+            journalConfig.daoConfig().parallelism(),
+            journalConfig.daoConfig().batchSize(),
+            () -> "sagaflow-journal-writer");
+  }
+
+  /**
+   * Writes through {@link JournalBatchWriter} (plain JDBC group commit) instead of the plugin's
+   * Slick stream: the same rows in the same table, with fewer threads and allocations per write.
+   * Events tagged the plugin's way ({@link Tagged}) still take the plugin's path, which also fills
+   * {@code event_tag} for them. As in the plugin, a write whose events cannot be serialized is
+   * rejected alone and the others are written.
+   */
+  @Override
+  public Future<scala.collection.immutable.Seq<Try<BoxedUnit>>> asyncWriteMessages(
+      scala.collection.immutable.Seq<AtomicWrite> messages) {
+    List<AtomicWrite> writes = CollectionConverters.asJava(messages);
+    for (AtomicWrite write : writes) {
+      for (PersistentRepr repr : CollectionConverters.asJava(write.payload())) {
+        if (repr.payload() instanceof Tagged) {
+          return super.asyncWriteMessages(messages);
+        }
+      }
+    }
+    List<JournalBatchWriter.Row> rows = new ArrayList<>();
+    List<Try<BoxedUnit>> results = new ArrayList<>(writes.size());
+    boolean allSerialized = true;
+    for (AtomicWrite write : writes) {
+      try {
+        List<JournalBatchWriter.Row> serialized = new ArrayList<>();
+        for (PersistentRepr repr : CollectionConverters.asJava(write.payload())) {
+          serialized.add(row(repr));
+        }
+        rows.addAll(serialized);
+        results.add(new Success<>(BoxedUnit.UNIT));
+      } catch (Exception e) { // Try.get rethrows the serializer's checked exceptions too
+        allSerialized = false;
+        results.add(new Failure<>(e));
+      }
+    }
+    scala.collection.immutable.Seq<Try<BoxedUnit>> answer =
+        allSerialized
+            ? scala.collection.immutable.List$.MODULE$.empty()
+            : CollectionConverters.asScala(results).toList();
+    if (rows.isEmpty()) {
+      return Future.successful(answer);
+    }
+    return writer
+        .write(rows)
+        .map(done -> answer, scala.concurrent.ExecutionContext.parasitic$.MODULE$);
+  }
+
+  private JournalBatchWriter.Row row(PersistentRepr repr) {
+    PekkoSerialization.PekkoSerialized event =
+        PekkoSerialization.serialize(serialization, repr.payload()).get();
+    PekkoSerialization.PekkoSerialized meta =
+        repr.metadata().isDefined()
+            ? PekkoSerialization.serialize(serialization, repr.metadata().get()).get()
+            : null;
+    return new JournalBatchWriter.Row(
+        repr.persistenceId(),
+        repr.sequenceNr(),
+        repr.deleted(),
+        repr.writerUuid(),
+        repr.timestamp(),
+        repr.manifest(),
+        event.serId(),
+        event.serManifest(),
+        event.payload(),
+        meta == null ? null : meta.serId(),
+        meta == null ? null : meta.serManifest(),
+        meta == null ? null : meta.payload());
   }
 
   static String highestSequenceNumbersSql(EventJournalTableConfiguration table) {

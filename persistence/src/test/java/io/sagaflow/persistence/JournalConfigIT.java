@@ -260,10 +260,41 @@ class JournalConfigIT {
         });
   }
 
-  /** Persists every string it receives, tagged; answers its recovered state. */
+  /**
+   * The journal rejects a write whose event cannot be serialized, alone: the actor is told, keeps
+   * running, and its next write is stored; nothing of the rejected one is. (Untagged writes go
+   * through BatchingJournalDao's own writer.)
+   */
+  @Test
+  void anEventThatCannotBeSerializedIsRejectedAloneAndNothingIsWritten() throws Exception {
+    TestDatabase db = TestDatabase.fresh();
+    Config config = db.journalConfig().withFallback(ConfigFactory.load());
+    ActorSystem system = ActorSystem.create("journal-reject", config);
+    try {
+      ActorRef recorder = system.actorOf(Props.create(Recorder.class, "rejecting"));
+      assertThat(ask(recorder, "untagged:a")).isEqualTo("persisted untagged:a");
+      assertThat(ask(recorder, Recorder.UNSERIALIZABLE)).asString().startsWith("rejected");
+      assertThat(ask(recorder, "untagged:b")).isEqualTo("persisted untagged:b");
+      assertThat(ask(recorder, Recorder.STATE)).isEqualTo(List.of("untagged:a", "untagged:b"));
+    } finally {
+      terminate(system);
+    }
+    assertThat(
+            db.scalar(
+                "SELECT string_agg(sequence_number::text, ',' ORDER BY sequence_number)"
+                    + " FROM event_journal WHERE persistence_id = 'rejecting'"))
+        .isEqualTo("1,3"); // the rejected event's sequence number stays unused, as in Pekko
+  }
+
+  /**
+   * Persists every string it receives, tagged unless it starts with {@code untagged:}; answers its
+   * recovered state.
+   */
   static final class Recorder extends AbstractPersistentActor {
     static final String STATE = "?state";
     static final String SNAPSHOT = "?snapshot";
+    static final String UNSERIALIZABLE = "?unserializable";
+    private ActorRef rejectionRequester = ActorRef.noSender();
 
     private final String persistenceId;
     private final List<String> events = new ArrayList<>();
@@ -276,6 +307,11 @@ class JournalConfigIT {
     @Override
     public String persistenceId() {
       return persistenceId;
+    }
+
+    @Override
+    public void onPersistRejected(Throwable cause, Object event, long seqNr) {
+      rejectionRequester.tell("rejected #" + seqNr + ": " + cause, getSelf());
     }
 
     @Override
@@ -303,6 +339,22 @@ class JournalConfigIT {
           .match(
               SaveSnapshotFailure.class,
               m -> snapshotRequester.tell("snapshot failed: " + m.cause(), getSelf()))
+          .matchEquals(
+              UNSERIALIZABLE,
+              m -> {
+                rejectionRequester = getSender();
+                persist(new Object(), persisted -> getSender().tell("persisted?!", getSelf()));
+              })
+          .match(
+              String.class,
+              event -> event.startsWith("untagged:"),
+              event ->
+                  persist(
+                      event,
+                      persisted -> {
+                        events.add(event);
+                        getSender().tell("persisted " + event, getSelf());
+                      }))
           .match(
               String.class,
               event ->

@@ -1,0 +1,138 @@
+package io.sagaflow.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import io.sagaflow.persistence.testing.TestDatabase;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.persistence.jdbc.config.JournalConfig;
+import org.junit.jupiter.api.Test;
+import scala.concurrent.Await;
+import scala.concurrent.Future;
+import scala.concurrent.duration.FiniteDuration;
+import scala.runtime.BoxedUnit;
+
+/** {@link JournalBatchWriter} against the migrated journal table of a real PostgreSQL. */
+class JournalBatchWriterIT {
+
+  private static final FiniteDuration TIMEOUT = FiniteDuration.apply(20, TimeUnit.SECONDS);
+
+  private final TestDatabase db = TestDatabase.fresh();
+  private final AtomicInteger borrowed = new AtomicInteger();
+
+  @Test
+  void writesThatArriveDuringACommitShareTheNextOne() throws Exception {
+    CountDownLatch firstBatchTaken = new CountDownLatch(1);
+    CountDownLatch firstBatchMayProceed = new CountDownLatch(1);
+    JournalBatchWriter writer =
+        writer(
+            1,
+            400,
+            () -> {
+              if (borrowed.incrementAndGet() == 1) {
+                firstBatchTaken.countDown();
+                await(firstBatchMayProceed);
+              }
+              return db.connect();
+            });
+
+    List<Future<BoxedUnit>> writes = new ArrayList<>();
+    writes.add(writer.write(List.of(row("saga|w0", 1, "tag:t"), row("saga|w0", 2, ""))));
+    await(firstBatchTaken);
+    for (int i = 1; i < 200; i++) {
+      writes.add(writer.write(List.of(row("saga|w" + i, 1, "tag:t"), row("saga|w" + i, 2, ""))));
+    }
+    firstBatchMayProceed.countDown();
+    for (Future<BoxedUnit> write : writes) {
+      Await.result(write, TIMEOUT);
+    }
+
+    // The first write went alone; the 199 queued while it was being written went together, in
+    // one transaction (a batch borrows one connection).
+    assertThat(borrowed).hasValue(2);
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(400);
+    assertThat(db.count("SELECT count(*) FROM event_tag WHERE tag = 't'")).isEqualTo(200);
+    // Within the batch, rows keep the order they were given in: each saga's events in sequence.
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM event_journal a JOIN event_journal b"
+                    + " ON a.persistence_id = b.persistence_id"
+                    + " AND a.sequence_number < b.sequence_number AND a.ordering > b.ordering"))
+        .isZero();
+  }
+
+  @Test
+  void aFailedBatchFailsItsWritesAndLeavesNothingAndTheNextBatchIsWritten() throws Exception {
+    JournalBatchWriter writer = writer(2, 400, db::connect);
+    Await.result(writer.write(List.of(row("saga|a", 1, ""))), TIMEOUT);
+
+    Future<BoxedUnit> duplicate = writer.write(List.of(row("saga|b", 1, ""), row("saga|a", 1, "")));
+    assertThatThrownBy(() -> Await.result(duplicate, TIMEOUT))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining("event_journal_pkey");
+    assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|b'"))
+        .isZero();
+
+    Await.result(writer.write(List.of(row("saga|b", 1, ""))), TIMEOUT);
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(2);
+  }
+
+  @Test
+  void aDatabaseThatCannotBeReachedFailsTheWrite() {
+    JournalBatchWriter writer =
+        writer(
+            1,
+            400,
+            () -> {
+              throw new SQLException("connection refused");
+            });
+    assertThatThrownBy(() -> Await.result(writer.write(List.of(row("saga|c", 1, ""))), TIMEOUT))
+        .hasMessage("connection refused");
+  }
+
+  private JournalBatchWriter writer(
+      int parallelism, int maxRows, JournalBatchWriter.Connections connections) {
+    JournalConfig config = new JournalConfig(ConfigFactory.load().getConfig("jdbc-journal"));
+    return new JournalBatchWriter(
+        connections,
+        config.eventJournalTableConfiguration(),
+        parallelism,
+        maxRows,
+        () -> "journal-writer-test");
+  }
+
+  private static JournalBatchWriter.Row row(String persistenceId, long seqNr, String manifest) {
+    return new JournalBatchWriter.Row(
+        persistenceId,
+        seqNr,
+        false,
+        "writer-1",
+        0L,
+        manifest,
+        1,
+        "",
+        "{}".getBytes(StandardCharsets.UTF_8),
+        null,
+        null,
+        null);
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      if (!latch.await(Duration.ofSeconds(20).toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException("the test never released the first batch");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
