@@ -1,5 +1,6 @@
 package io.sagaflow.persistence.index;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.Done;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
@@ -19,10 +20,13 @@ final class SagaIndexHandler extends JdbcHandler<List<EventEnvelope<Object>>, In
       throws Exception {
     session.withConnection(
         c -> {
+          List<SagaIndexUpdates.Change> changes = new ArrayList<>(envelopes.size());
           for (EventEnvelope<Object> envelope : envelopes) {
-            SagaIndexUpdates.apply(
-                c, envelope.persistenceId(), envelope.sequenceNr(), envelope.event());
+            changes.add(
+                new SagaIndexUpdates.Change(
+                    envelope.persistenceId(), envelope.sequenceNr(), envelope.event()));
           }
+          SagaIndexUpdates.applyAll(c, changes);
           return Done.getInstance();
         });
   }

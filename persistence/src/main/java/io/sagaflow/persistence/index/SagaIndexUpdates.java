@@ -11,7 +11,9 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,15 +31,41 @@ final class SagaIndexUpdates {
 
   private static final Logger log = LoggerFactory.getLogger(SagaIndexUpdates.class);
 
+  // Times are bound as microseconds since the epoch (what PostgreSQL stores): exact, and much
+  // cheaper to bind than a java.time value, which the driver formats through a Calendar.
+  private static final String MICROS = "(TIMESTAMPTZ 'epoch' + ? * INTERVAL '1 microsecond')";
+
   private static final String INSERT_STARTED =
       "INSERT INTO saga_index (saga_id, type, version, status, created_at, updated_at, seq_nr)"
-          + " VALUES (?, ?, ?, 'RUNNING', ?, ?, ?)"
+          + " VALUES (?, ?, ?, 'RUNNING', "
+          + MICROS
+          + ", "
+          + MICROS
+          + ", ?)"
           + " ON CONFLICT (saga_id) DO NOTHING";
+
+  // A saga that started and ended within one group of events: one row write instead of two. A
+  // row already there (the group is replayed) takes the end unless it has seen it.
+  private static final String INSERT_ENDED =
+      "INSERT INTO saga_index"
+          + " (saga_id, type, version, status, failure, created_at, updated_at, seq_nr)"
+          + " VALUES (?, ?, ?, ?, ?, "
+          + MICROS
+          + ", "
+          + MICROS
+          + ", ?)"
+          + " ON CONFLICT (saga_id) DO UPDATE SET status = EXCLUDED.status,"
+          + " failure = COALESCE(EXCLUDED.failure, saga_index.failure),"
+          + " status_before_failure = NULL, updated_at = EXCLUDED.updated_at,"
+          + " seq_nr = EXCLUDED.seq_nr"
+          + " WHERE saga_index.seq_nr < EXCLUDED.seq_nr";
 
   // failure: the event's reason, or the row's when the event has none (as SagaState keeps it).
   private static final String UPDATE_STATUS =
       "UPDATE saga_index SET status = ?, failure = COALESCE(?, failure),"
-          + " status_before_failure = NULL, updated_at = ?, seq_nr = ?"
+          + " status_before_failure = NULL, updated_at = "
+          + MICROS
+          + ", seq_nr = ?"
           + " WHERE saga_id = ? AND seq_nr < ?";
 
   // Remembers what a resume returns to: the given status, or else the row's status before this.
@@ -45,19 +73,93 @@ final class SagaIndexUpdates {
       "UPDATE saga_index SET status = 'FAILED', failure = ?,"
           + " status_before_failure = COALESCE(?,"
           + " CASE WHEN status = 'FAILED' THEN status_before_failure ELSE status END),"
-          + " updated_at = ?, seq_nr = ?"
+          + " updated_at = "
+          + MICROS
+          + ", seq_nr = ?"
           + " WHERE saga_id = ? AND seq_nr < ?";
 
   // A FAILED row always has status_before_failure; COMPENSATING only covers a row that lost it.
   private static final String UPDATE_RESUMED =
       "UPDATE saga_index SET status = CASE WHEN status = 'FAILED'"
           + " THEN COALESCE(status_before_failure, 'COMPENSATING') ELSE status END,"
-          + " status_before_failure = NULL, updated_at = ?, seq_nr = ?"
+          + " status_before_failure = NULL, updated_at = "
+          + MICROS
+          + ", seq_nr = ?"
           + " WHERE saga_id = ? AND seq_nr < ?";
 
   private static final String ROW_SEQ_NR = "SELECT seq_nr FROM saga_index WHERE saga_id = ?";
 
   private SagaIndexUpdates() {}
+
+  /** One event of a group, as the projection hands it over. */
+  record Change(String persistenceId, long seqNr, Object event) {}
+
+  /** The row change of an event that sets a status (and maybe a reason) and nothing else. */
+  private record StatusChange(SagaStatus status, String failure, Instant at) {}
+
+  /**
+   * Applies a group of events in journal order, as {@link #apply} would one by one, with one
+   * shortcut: a saga whose {@code SagaStarted} is followed in the group by status changes of its
+   * own (under load most sagas start and end within one group) gets one row write for all of them,
+   * ending in the same row.
+   */
+  static void applyAll(Connection c, List<Change> changes) throws SQLException {
+    int n = changes.size();
+    int[] next = new int[n]; // the index of the same entity's next event in the group, or -1
+    Map<String, Integer> later = new HashMap<>();
+    for (int i = n - 1; i >= 0; i--) {
+      Integer after = later.put(changes.get(i).persistenceId(), i);
+      next[i] = after == null ? -1 : after;
+    }
+    boolean[] applied = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      if (applied[i]) {
+        continue;
+      }
+      Change change = changes.get(i);
+      if (change.event() instanceof SagaEntity.SagaStarted started
+          && isSaga(change.persistenceId())) {
+        long lastSeqNr = change.seqNr();
+        StatusChange end = null;
+        String failure = null;
+        for (int j = next[i]; j >= 0; j = next[j]) {
+          StatusChange status = statusChange(changes.get(j).event());
+          if (status == null) {
+            break;
+          }
+          applied[j] = true;
+          lastSeqNr = changes.get(j).seqNr();
+          end = status;
+          failure = status.failure() != null ? status.failure() : failure;
+        }
+        if (end != null) {
+          String sagaId = PersistenceId.extractEntityId(change.persistenceId());
+          try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaId)) {
+            startedAndEnded(c, sagaId, started, lastSeqNr, end.status(), failure, end.at());
+          }
+          continue;
+        }
+      }
+      apply(c, change.persistenceId(), change.seqNr(), change.event());
+    }
+  }
+
+  private static boolean isSaga(String persistenceId) {
+    return SagaEntity.ENTITY_TYPE_KEY.name().equals(PersistenceId.extractEntityType(persistenceId));
+  }
+
+  private static StatusChange statusChange(Object event) {
+    if (event instanceof SagaEntity.SagaCompleted e) {
+      return new StatusChange(SagaStatus.COMPLETED, null, e.at());
+    } else if (event instanceof SagaEntity.StepFailed e) {
+      return new StatusChange(compensating(e.compensations()), e.reason(), e.at());
+    } else if (event instanceof SagaEntity.CompensationStarted e) {
+      return new StatusChange(compensating(e.compensations()), e.reason(), e.at());
+    } else if (event instanceof SagaEntity.StepCompensated e && e.sagaCompensated()) {
+      return new StatusChange(SagaStatus.COMPENSATED, null, e.at());
+    }
+    return null;
+  }
 
   /**
    * Applies {@code event}, the {@code seqNr}-th event of {@code persistenceId}. Events of other
@@ -66,22 +168,17 @@ final class SagaIndexUpdates {
    */
   static void apply(Connection c, String persistenceId, long seqNr, Object event)
       throws SQLException {
-    if (!SagaEntity.ENTITY_TYPE_KEY.name().equals(PersistenceId.extractEntityType(persistenceId))) {
+    if (!isSaga(persistenceId)) {
       log.debug("Ignoring an event of {}: not a saga", persistenceId);
       return;
     }
     String sagaId = PersistenceId.extractEntityId(persistenceId);
     try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaId)) {
+      StatusChange change = statusChange(event);
       if (event instanceof SagaEntity.SagaStarted e) {
         started(c, sagaId, seqNr, e);
-      } else if (event instanceof SagaEntity.SagaCompleted e) {
-        status(c, sagaId, seqNr, SagaStatus.COMPLETED, null, e.at());
-      } else if (event instanceof SagaEntity.StepFailed e) {
-        status(c, sagaId, seqNr, compensating(e.compensations()), e.reason(), e.at());
-      } else if (event instanceof SagaEntity.CompensationStarted e) {
-        status(c, sagaId, seqNr, compensating(e.compensations()), e.reason(), e.at());
-      } else if (event instanceof SagaEntity.StepCompensated e && e.sagaCompensated()) {
-        status(c, sagaId, seqNr, SagaStatus.COMPENSATED, null, e.at());
+      } else if (change != null) {
+        status(c, sagaId, seqNr, change.status(), change.failure(), change.at());
       } else if (event instanceof SagaEntity.CompensationFailed e) {
         // Only a compensation can fail this way: a resume compensates again.
         failed(c, sagaId, seqNr, SagaStatus.COMPENSATING, e.reason(), e.at());
@@ -108,11 +205,35 @@ final class SagaIndexUpdates {
       ps.setString(1, sagaId);
       ps.setString(2, e.type());
       ps.setInt(3, e.version());
-      ps.setObject(4, timestamp(e.at()));
-      ps.setObject(5, timestamp(e.at()));
+      ps.setLong(4, micros(e.at()));
+      ps.setLong(5, micros(e.at()));
       ps.setLong(6, seqNr);
       if (ps.executeUpdate() == 0) {
         log.debug("SagaStarted #{} already applied", seqNr);
+      }
+    }
+  }
+
+  private static void startedAndEnded(
+      Connection c,
+      String sagaId,
+      SagaEntity.SagaStarted started,
+      long seqNr,
+      SagaStatus status,
+      String failure,
+      Instant at)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(INSERT_ENDED)) {
+      ps.setString(1, sagaId);
+      ps.setString(2, started.type());
+      ps.setInt(3, started.version());
+      ps.setString(4, status.name());
+      ps.setString(5, failure);
+      ps.setLong(6, micros(started.at()));
+      ps.setLong(7, micros(at));
+      ps.setLong(8, seqNr);
+      if (ps.executeUpdate() == 0) {
+        log.debug("Events up to #{} already applied", seqNr);
       }
     }
   }
@@ -123,7 +244,7 @@ final class SagaIndexUpdates {
     try (PreparedStatement ps = c.prepareStatement(UPDATE_STATUS)) {
       ps.setString(1, status.name());
       ps.setString(2, failure);
-      ps.setObject(3, timestamp(at));
+      ps.setLong(3, micros(at));
       ps.setLong(4, seqNr);
       ps.setString(5, sagaId);
       ps.setLong(6, seqNr);
@@ -141,7 +262,7 @@ final class SagaIndexUpdates {
       } else {
         ps.setString(2, resumesTo.name());
       }
-      ps.setObject(3, timestamp(at));
+      ps.setLong(3, micros(at));
       ps.setLong(4, seqNr);
       ps.setString(5, sagaId);
       ps.setLong(6, seqNr);
@@ -152,7 +273,7 @@ final class SagaIndexUpdates {
   private static void resumed(Connection c, String sagaId, long seqNr, Instant at)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(UPDATE_RESUMED)) {
-      ps.setObject(1, timestamp(at));
+      ps.setLong(1, micros(at));
       ps.setLong(2, seqNr);
       ps.setString(3, sagaId);
       ps.setLong(4, seqNr);
@@ -180,6 +301,11 @@ final class SagaIndexUpdates {
         }
       }
     }
+  }
+
+  /** Microseconds since the epoch, truncated as PostgreSQL would store them. */
+  static long micros(Instant at) {
+    return ChronoUnit.MICROS.between(Instant.EPOCH, at);
   }
 
   /** PostgreSQL keeps microseconds; truncating here makes the stored value predictable. */

@@ -38,6 +38,16 @@ final class IndexEvents implements AutoCloseable {
     }
   }
 
+  /** Applies a group of events in one transaction, as the projection does. */
+  void applyGroup(List<SagaIndexUpdates.Change> group) {
+    try {
+      SagaIndexUpdates.applyAll(connection, group);
+      connection.commit();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Override
   public void close() throws SQLException {
     connection.close();

@@ -189,6 +189,75 @@ class SagaIndexUpdatesIT {
     assertThat(db.count("SELECT count(*) FROM saga_index")).isZero();
   }
 
+  /**
+   * In a group, a saga's start and the status changes after it collapse into one row write; the
+   * rows must end exactly as when each event is applied alone, also when the chain is broken by an
+   * event that needs the row (a failure, a resume) and when the group is replayed.
+   */
+  @Test
+  void aGroupEndsEveryRowAsItsEventsOneByOne() {
+    List<List<Object>> histories =
+        List.of(
+            List.of(started("order", T0), new SagaEntity.SagaCompleted("charge", 1, null, at(1))),
+            List.of(
+                started("order", T0),
+                stepRejected(List.of("reserve"), at(1)),
+                new SagaEntity.StepCompensated("reserve", 1, true, at(2))),
+            List.of(started("order", T0), stepRejected(List.of(), at(1))),
+            List.of(
+                started("order", T0),
+                stepRejected(List.of("reserve"), at(1)),
+                compensationRejected(at(2)),
+                new SagaEntity.SagaResumed("cmd-1", at(3)),
+                new SagaEntity.StepCompensated("reserve", 2, true, at(4))),
+            List.of(started("order", T0)));
+    // One by one, as "one-<n>"; interleaved in one group, as "group-<n>".
+    List<SagaIndexUpdates.Change> group = new java.util.ArrayList<>();
+    for (int n = 0; n < histories.size(); n++) {
+      List<Object> history = histories.get(n);
+      for (int i = 0; i < history.size(); i++) {
+        events.apply("one-" + n, i + 1, history.get(i));
+      }
+    }
+    int longest = histories.stream().mapToInt(List::size).max().orElseThrow();
+    for (int i = 0; i < longest; i++) {
+      for (int n = 0; n < histories.size(); n++) {
+        if (i < histories.get(n).size()) {
+          group.add(new SagaIndexUpdates.Change("saga|group-" + n, i + 1, histories.get(n).get(i)));
+        }
+      }
+    }
+
+    events.applyGroup(group);
+    for (int n = 0; n < histories.size(); n++) {
+      assertThat(rowText("group-" + n).replace("group-", "one-"))
+          .as("history %d", n)
+          .isEqualTo(rowText("one-" + n));
+    }
+
+    // Replayed: nothing changes, not even the rows' versions.
+    String before = db.scalar("SELECT string_agg(saga_index::text || xmin, ';') FROM saga_index");
+    events.applyGroup(group);
+    assertThat(db.scalar("SELECT string_agg(saga_index::text || xmin, ';') FROM saga_index"))
+        .isEqualTo(before);
+  }
+
+  @Test
+  void aGroupEndsARowThatOnlyItsStartHadReached() {
+    events.apply("s1", 1, started("order", T0));
+
+    events.applyGroup(
+        List.of(
+            new SagaIndexUpdates.Change("saga|s1", 1, started("order", T0)),
+            new SagaIndexUpdates.Change(
+                "saga|s1", 4, new SagaEntity.SagaCompleted("charge", 1, null, at(2)))));
+
+    SagaIndex.Row row = index.find("s1").orElseThrow();
+    assertThat(row.status()).isEqualTo(SagaStatus.COMPLETED);
+    assertThat(row.createdAt()).isEqualTo(T0.truncatedTo(ChronoUnit.MICROS));
+    assertThat(row.updatedAt()).isEqualTo(at(2).truncatedTo(ChronoUnit.MICROS));
+  }
+
   private String rowText(String sagaId) {
     return db.scalar("SELECT saga_index::text FROM saga_index WHERE saga_id = '" + sagaId + "'");
   }
