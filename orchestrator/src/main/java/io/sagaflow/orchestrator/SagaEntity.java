@@ -279,34 +279,61 @@ public final class SagaEntity
 
   // ---- commands -------------------------------------------------------------------------------
 
+  /**
+   * One handler for every state and command, dispatching by type: Pekko's handler builder would be
+   * built anew for every saga (one per entity) and tries each registered command class in turn.
+   */
   @Override
   public CommandHandlerWithReply<Command, Event, SagaState> commandHandler() {
-    var builder = newCommandHandlerWithReplyBuilder();
-    builder
-        .forStateType(SagaState.Empty.class)
-        .onCommand(Start.class, this::start)
-        .onCommand(Get.class, (state, cmd) -> notFound(cmd.replyTo()))
-        .onCommand(Cancel.class, (state, cmd) -> notFound(cmd.replyTo()))
-        .onCommand(Resume.class, (state, cmd) -> notFound(cmd.replyTo()))
-        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply())
-        .onCommand(PassivateIfIdle.class, (state, cmd) -> passivateNow())
-        .onAnyCommand(cmd -> Effect().none().thenRun(s -> passivateSoon()).thenNoReply());
-    builder
-        .forStateType(Active.class)
-        .onCommand(Start.class, this::startAgain)
-        .onCommand(Get.class, (state, cmd) -> Effect().reply(cmd.replyTo(), new Found(view(state))))
-        .onCommand(Cancel.class, this::cancel)
-        .onCommand(Resume.class, this::resume)
-        .onCommand(Wake.class, this::wake)
-        .onCommand(AttemptFinished.class, this::attemptFinished)
-        .onCommand(AttemptTimedOut.class, this::attemptTimedOut)
-        .onCommand(RetryDue.class, this::retryDue)
-        .onCommand(DeadlineDue.class, this::deadlineDue)
-        .onCommand(
-            PassivateIfIdle.class,
-            (state, cmd) -> waitsForOperator(state) ? passivateNow() : Effect().noReply())
-        .onCommand(Stop.class, this::stop);
-    return builder.build();
+    return this::handle;
+  }
+
+  private ReplyEffect<Event, SagaState> handle(SagaState state, Command cmd) {
+    if (state instanceof Active active) {
+      return handle(active, cmd);
+    }
+    SagaState.Empty empty = (SagaState.Empty) state;
+    if (cmd instanceof Start start) {
+      return start(empty, start);
+    } else if (cmd instanceof Get get) {
+      return notFound(get.replyTo());
+    } else if (cmd instanceof Cancel cancel) {
+      return notFound(cancel.replyTo());
+    } else if (cmd instanceof Resume resume) {
+      return notFound(resume.replyTo());
+    } else if (cmd instanceof Stop) {
+      return Effect().stop().thenNoReply();
+    } else if (cmd instanceof PassivateIfIdle) {
+      return passivateNow();
+    }
+    return Effect().none().thenRun(s -> passivateSoon()).thenNoReply();
+  }
+
+  private ReplyEffect<Event, SagaState> handle(Active state, Command cmd) {
+    if (cmd instanceof AttemptFinished c) {
+      return attemptFinished(state, c);
+    } else if (cmd instanceof RetryDue c) {
+      return retryDue(state, c);
+    } else if (cmd instanceof AttemptTimedOut c) {
+      return attemptTimedOut(state, c);
+    } else if (cmd instanceof Get c) {
+      return Effect().reply(c.replyTo(), new Found(view(state)));
+    } else if (cmd instanceof Start c) {
+      return startAgain(state, c);
+    } else if (cmd instanceof Cancel c) {
+      return cancel(state, c);
+    } else if (cmd instanceof Resume c) {
+      return resume(state, c);
+    } else if (cmd instanceof Wake c) {
+      return wake(state, c);
+    } else if (cmd instanceof DeadlineDue c) {
+      return deadlineDue(state, c);
+    } else if (cmd instanceof PassivateIfIdle) {
+      return waitsForOperator(state) ? passivateNow() : Effect().noReply();
+    } else if (cmd instanceof Stop c) {
+      return stop(state, c);
+    }
+    throw new IllegalStateException("Saga " + sagaId + " has no handler for " + cmd);
   }
 
   private ReplyEffect<Event, SagaState> start(SagaState.Empty state, Start cmd) {

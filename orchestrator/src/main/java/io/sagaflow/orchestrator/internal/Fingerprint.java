@@ -4,15 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Stable digests and ids: the start fingerprint that makes a saga id idempotent, trace ids. */
 public final class Fingerprint {
-  private static final SecureRandom RANDOM = new SecureRandom();
+  // One digest per thread: MessageDigest.getInstance looks the algorithm up in the providers.
+  private static final ThreadLocal<MessageDigest> SHA_256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+            }
+          });
 
   private Fingerprint() {}
 
@@ -23,15 +32,14 @@ public final class Fingerprint {
   public static String of(String type, JsonNode input) {
     var canonical = new StringBuilder(type).append('\n');
     appendCanonical(canonical, input);
-    try {
-      byte[] digest =
-          MessageDigest.getInstance("SHA-256")
-              .digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    MessageDigest sha256 = SHA_256.get();
+    sha256.reset();
+    return HexFormat.of()
+        .formatHex(sha256.digest(canonical.toString().getBytes(StandardCharsets.UTF_8)));
   }
+
+  // Trace and span ids only need to be unique, not unpredictable (W3C Trace Context): the
+  // thread's own generator instead of SecureRandom, which serializes every caller on one lock.
 
   /** A W3C trace id: 16 random bytes as 32 lower-case hex digits. */
   public static String newTraceId() {
@@ -45,7 +53,7 @@ public final class Fingerprint {
 
   private static String randomHex(int bytes) {
     byte[] b = new byte[bytes];
-    RANDOM.nextBytes(b);
+    ThreadLocalRandom.current().nextBytes(b);
     return HexFormat.of().formatHex(b);
   }
 
