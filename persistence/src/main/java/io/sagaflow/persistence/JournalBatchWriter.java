@@ -77,9 +77,11 @@ final class JournalBatchWriter {
     this.sql = insertSql(table);
     this.parallelism = parallelism;
     this.maxRows = maxRows;
+    // Core threads that time out: with no core threads and an unbounded queue, a
+    // ThreadPoolExecutor never starts a second thread.
     this.writers =
         new ThreadPoolExecutor(
-            0,
+            parallelism,
             parallelism,
             10,
             TimeUnit.SECONDS,
@@ -89,6 +91,7 @@ final class JournalBatchWriter {
               thread.setDaemon(true);
               return thread;
             });
+    this.writers.allowCoreThreadTimeOut(true);
   }
 
   static String insertSql(EventJournalTableConfiguration table) {
