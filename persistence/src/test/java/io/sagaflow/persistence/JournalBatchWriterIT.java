@@ -70,6 +70,33 @@ class JournalBatchWriterIT {
   }
 
   @Test
+  void aSecondBatchIsWrittenWhileTheFirstWaits() throws Exception {
+    CountDownLatch firstBatchTaken = new CountDownLatch(1);
+    CountDownLatch firstBatchMayProceed = new CountDownLatch(1);
+    JournalBatchWriter writer =
+        writer(
+            2,
+            400,
+            () -> {
+              if (borrowed.incrementAndGet() == 1) {
+                firstBatchTaken.countDown();
+                await(firstBatchMayProceed);
+              }
+              return db.connect();
+            });
+
+    Future<BoxedUnit> first = writer.write(List.of(row("saga|p1", 1, "")));
+    await(firstBatchTaken);
+    Await.result(writer.write(List.of(row("saga|p2", 1, ""))), TIMEOUT);
+
+    assertThat(first.isCompleted()).isFalse();
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(1);
+    firstBatchMayProceed.countDown();
+    Await.result(first, TIMEOUT);
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(2);
+  }
+
+  @Test
   void aFailedBatchFailsItsWritesAndLeavesNothingAndTheNextBatchIsWritten() throws Exception {
     JournalBatchWriter writer = writer(2, 400, db::connect);
     Await.result(writer.write(List.of(row("saga|a", 1, ""))), TIMEOUT);
