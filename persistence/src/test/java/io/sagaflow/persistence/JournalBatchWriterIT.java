@@ -32,17 +32,7 @@ class JournalBatchWriterIT {
   void writesThatArriveDuringACommitShareTheNextOne() throws Exception {
     CountDownLatch firstBatchTaken = new CountDownLatch(1);
     CountDownLatch firstBatchMayProceed = new CountDownLatch(1);
-    JournalBatchWriter writer =
-        writer(
-            1,
-            400,
-            () -> {
-              if (borrowed.incrementAndGet() == 1) {
-                firstBatchTaken.countDown();
-                await(firstBatchMayProceed);
-              }
-              return db.connect();
-            });
+    JournalBatchWriter writer = firstBatchWaits(1, firstBatchTaken, firstBatchMayProceed);
 
     List<Future<BoxedUnit>> writes = new ArrayList<>();
     writes.add(writer.write(List.of(row("saga|w0", 1, "tag:t"), row("saga|w0", 2, ""))));
@@ -73,17 +63,7 @@ class JournalBatchWriterIT {
   void aSecondBatchIsWrittenWhileTheFirstWaits() throws Exception {
     CountDownLatch firstBatchTaken = new CountDownLatch(1);
     CountDownLatch firstBatchMayProceed = new CountDownLatch(1);
-    JournalBatchWriter writer =
-        writer(
-            2,
-            400,
-            () -> {
-              if (borrowed.incrementAndGet() == 1) {
-                firstBatchTaken.countDown();
-                await(firstBatchMayProceed);
-              }
-              return db.connect();
-            });
+    JournalBatchWriter writer = firstBatchWaits(2, firstBatchTaken, firstBatchMayProceed);
 
     Future<BoxedUnit> first = writer.write(List.of(row("saga|p1", 1, "")));
     await(firstBatchTaken);
@@ -123,6 +103,24 @@ class JournalBatchWriterIT {
             });
     assertThatThrownBy(() -> Await.result(writer.write(List.of(row("saga|c", 1, ""))), TIMEOUT))
         .hasMessage("connection refused");
+  }
+
+  /**
+   * A writer whose first batch, once it has taken its writes, says so on {@code taken} and waits
+   * for {@code mayProceed} before it gets its connection.
+   */
+  private JournalBatchWriter firstBatchWaits(
+      int parallelism, CountDownLatch taken, CountDownLatch mayProceed) {
+    return writer(
+        parallelism,
+        400,
+        () -> {
+          if (borrowed.incrementAndGet() == 1) {
+            taken.countDown();
+            await(mayProceed);
+          }
+          return db.connect();
+        });
   }
 
   private JournalBatchWriter writer(

@@ -44,16 +44,11 @@ class JournalConfigIT {
   void journalSnapshotsQueriesAndDurableStateWorkOnTheMigratedSchema() throws Exception {
     TestDatabase db = TestDatabase.fresh();
     Config config =
-        db.journalConfig()
-            .withFallback(
-                ConfigFactory.parseString(
-                    "pekko.loggers = [\"org.apache.pekko.event.slf4j.Slf4jLogger\"]\n"
-                        + "pekko.logging-filter = \"org.apache.pekko.event.slf4j.Slf4jLoggingFilter\"\n"
-                        + "pekko.loglevel = INFO\n"
-                        // Tag queries wait for the ordering sequence; its default poll is 1 s.
-                        + "jdbc-read-journal.journal-sequence-retrieval.query-delay = 50ms\n"
-                        + "jdbc-read-journal.refresh-interval = 100ms"))
-            .withFallback(ConfigFactory.load());
+        quickTagQueries(
+            db,
+            "pekko.loggers = [\"org.apache.pekko.event.slf4j.Slf4jLogger\"]\n"
+                + "pekko.logging-filter = \"org.apache.pekko.event.slf4j.Slf4jLoggingFilter\"\n"
+                + "pekko.loglevel = INFO");
 
     ActorSystem first = ActorSystem.create("journal-first", config);
     try {
@@ -181,6 +176,20 @@ class JournalConfigIT {
     }
   }
 
+  /**
+   * The journal configuration of {@code db} with {@code extra}, polling for new events quickly: tag
+   * queries wait for the journal's ordering sequence, whose default poll is 1 s.
+   */
+  private static Config quickTagQueries(TestDatabase db, String extra) {
+    return db.journalConfig()
+        .withFallback(ConfigFactory.parseString(extra))
+        .withFallback(
+            ConfigFactory.parseString(
+                "jdbc-read-journal.journal-sequence-retrieval.query-delay = 50ms\n"
+                    + "jdbc-read-journal.refresh-interval = 100ms"))
+        .withFallback(ConfigFactory.load());
+  }
+
   private static Object ask(ActorRef actor, Object message) throws Exception {
     return Patterns.ask(actor, message, TIMEOUT)
         .toCompletableFuture()
@@ -200,14 +209,7 @@ class JournalConfigIT {
   @Test
   void eventsByTagReadsOneTagAfterTheOffsetPageByPage() throws Exception {
     TestDatabase db = TestDatabase.fresh();
-    Config config =
-        db.journalConfig()
-            .withFallback(
-                ConfigFactory.parseString(
-                    "jdbc-read-journal.journal-sequence-retrieval.query-delay = 50ms\n"
-                        + "jdbc-read-journal.refresh-interval = 100ms\n"
-                        + "jdbc-read-journal.max-buffer-size = 2"))
-            .withFallback(ConfigFactory.load());
+    Config config = quickTagQueries(db, "jdbc-read-journal.max-buffer-size = 2");
     assertThat(config.getString("jdbc-read-journal.dao"))
         .isEqualTo(TagRangeReadJournalDao.class.getName());
 
