@@ -141,9 +141,12 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   private JournalBatchWriter.Row row(PersistentRepr repr) {
     PekkoSerialization.PekkoSerialized event =
         PekkoSerialization.serialize(serialization, repr.payload()).get();
+    // As the plugin does: metadata that cannot be serialized is left out, not the event.
     PekkoSerialization.PekkoSerialized meta =
         repr.metadata().isDefined()
-            ? PekkoSerialization.serialize(serialization, repr.metadata().get()).get()
+            ? PekkoSerialization.serialize(serialization, repr.metadata().get())
+                .toOption()
+                .getOrElse(() -> null)
             : null;
     return new JournalBatchWriter.Row(
         repr.persistenceId(),
