@@ -1,7 +1,7 @@
 package io.sagaflow.node;
 
 import com.typesafe.config.ConfigFactory;
-import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
@@ -13,12 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -108,7 +103,7 @@ public final class ClusterTestNode {
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "cluster-test-node-stop"));
     print("UP " + name + " " + Cluster.get(node.system()).selfMember().address());
 
-    Thread commands = new Thread(() -> serveCommands(node.system()), "cluster-test-node-commands");
+    Thread commands = new Thread(() -> serveCommands(node.engine()), "cluster-test-node-commands");
     commands.setDaemon(true);
     commands.start();
 
@@ -119,13 +114,13 @@ public final class ClusterTestNode {
     System.exit(0);
   }
 
-  private static void serveCommands(ActorSystem<Void> system) {
+  private static void serveCommands(SagaEngine engine) {
     try (var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
         String[] words = line.trim().split("\\s+");
         if (words.length == 2 && words[0].equals("state")) {
-          print(state(system, words[1]));
+          print(state(engine, words[1]));
         }
       }
     } catch (Exception e) {
@@ -137,16 +132,10 @@ public final class ClusterTestNode {
     Runtime.getRuntime().halt(3);
   }
 
-  private static String state(ActorSystem<Void> system, String request) {
+  private static String state(SagaEngine engine, String request) {
     try {
       ShardRegion.CurrentShardRegionState state =
-          AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-                  ClusterSharding.get(system).shardState(),
-                  replyTo -> new GetShardRegionState(SagaEntity.ENTITY_TYPE_KEY, replyTo),
-                  Duration.ofSeconds(10),
-                  system.scheduler())
-              .toCompletableFuture()
-              .get(15, TimeUnit.SECONDS);
+          engine.localShards().toCompletableFuture().get(15, TimeUnit.SECONDS);
       var ids = new TreeSet<String>();
       state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
       return "STATE "

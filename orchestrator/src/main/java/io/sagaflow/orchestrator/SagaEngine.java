@@ -15,7 +15,12 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -32,6 +37,7 @@ public final class SagaEngine {
   private final Duration askTimeout;
   private final int maxStartsInFlight;
   private final Executor callbacks;
+  private final Scheduler scheduler;
   private final AtomicInteger startsInFlight = new AtomicInteger();
 
   private SagaEngine(
@@ -39,12 +45,14 @@ public final class SagaEngine {
       SagaRegistry registry,
       Duration askTimeout,
       int maxStartsInFlight,
-      Executor callbacks) {
+      Executor callbacks,
+      Scheduler scheduler) {
     this.sharding = sharding;
     this.registry = registry;
     this.askTimeout = askTimeout;
     this.maxStartsInFlight = maxStartsInFlight;
     this.callbacks = callbacks;
+    this.scheduler = scheduler;
   }
 
   /**
@@ -96,7 +104,18 @@ public final class SagaEngine {
         registry,
         config.getDuration("ask-timeout"),
         config.getInt("max-starts-in-flight"),
-        system.executionContext());
+        system.executionContext(),
+        system.scheduler());
+  }
+
+  /** This node's saga shards and the saga entities alive in them, as sharding reports them. */
+  public CompletionStage<ShardRegion.CurrentShardRegionState> localShards() {
+    return plain(
+        AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
+            sharding.shardState(),
+            replyTo -> new GetShardRegionState(SagaEntity.ENTITY_TYPE_KEY, replyTo),
+            askTimeout,
+            scheduler));
   }
 
   /** The JSON mapper Pekko uses for the journal, so that outputs and events agree. */

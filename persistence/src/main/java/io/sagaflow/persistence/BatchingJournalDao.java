@@ -103,13 +103,6 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   public Future<scala.collection.immutable.Seq<Try<BoxedUnit>>> asyncWriteMessages(
       scala.collection.immutable.Seq<AtomicWrite> messages) {
     List<AtomicWrite> writes = CollectionConverters.asJava(messages);
-    for (AtomicWrite write : writes) {
-      for (PersistentRepr repr : CollectionConverters.asJava(write.payload())) {
-        if (repr.payload() instanceof Tagged) {
-          return super.asyncWriteMessages(messages);
-        }
-      }
-    }
     List<JournalBatchWriter.Row> rows = new ArrayList<>();
     List<Try<BoxedUnit>> results = new ArrayList<>(writes.size());
     boolean allSerialized = true;
@@ -117,6 +110,9 @@ public final class BatchingJournalDao extends DefaultJournalDao {
       try {
         List<JournalBatchWriter.Row> serialized = new ArrayList<>();
         for (PersistentRepr repr : CollectionConverters.asJava(write.payload())) {
+          if (repr.payload() instanceof Tagged) {
+            return super.asyncWriteMessages(messages);
+          }
           serialized.add(row(repr));
         }
         rows.addAll(serialized);

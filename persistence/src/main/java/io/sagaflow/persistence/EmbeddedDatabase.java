@@ -14,6 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -165,6 +166,27 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
   public int port() {
     return postgres.getPort();
+  }
+
+  /**
+   * Deletes a throwaway directory that held a stopped server's data (benchmarks, tests), as far as
+   * it can: what cannot be deleted is left behind and logged at debug level.
+   */
+  public static void deleteDirectory(Path root) {
+    try (Stream<Path> paths = Files.walk(root)) {
+      paths
+          .sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException e) {
+                  log.debug("Could not delete {}", p, e);
+                }
+              });
+    } catch (IOException e) {
+      log.debug("Could not delete {}", root, e);
+    }
   }
 
   public Path dataDirectory() {

@@ -14,9 +14,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,27 +118,10 @@ public record TestDatabase(String name, String jdbcUrl, String user, String pass
               new Thread(
                   () -> {
                     server.close();
-                    deleteRecursively(root);
+                    EmbeddedDatabase.deleteDirectory(root);
                   },
                   "sagaflow-test-database-stop"));
       return server;
-    }
-
-    private static void deleteRecursively(Path root) {
-      try (Stream<Path> paths = Files.walk(root)) {
-        paths
-            .sorted(Comparator.reverseOrder())
-            .forEach(
-                p -> {
-                  try {
-                    Files.deleteIfExists(p);
-                  } catch (IOException e) {
-                    log.debug("Could not delete {}", p, e);
-                  }
-                });
-      } catch (IOException e) {
-        log.debug("Could not delete {}", root, e);
-      }
     }
   }
 }

@@ -4,15 +4,14 @@ import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.persistence.DatabaseSettings;
+import io.sagaflow.persistence.EmbeddedDatabase;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -76,7 +75,7 @@ final class BenchNode implements AutoCloseable {
       throw new IllegalStateException("could not create a data directory: " + e.getMessage(), e);
     } catch (RuntimeException e) {
       if (dataDir != null) {
-        deleteRecursively(dataDir);
+        EmbeddedDatabase.deleteDirectory(dataDir);
       }
       throw e;
     }
@@ -98,7 +97,7 @@ final class BenchNode implements AutoCloseable {
       node.close();
     } finally {
       if (dataDir != null) {
-        deleteRecursively(dataDir);
+        EmbeddedDatabase.deleteDirectory(dataDir);
       }
     }
   }
@@ -113,22 +112,5 @@ final class BenchNode implements AutoCloseable {
             CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
             "bench-close-participant-pools",
             () -> Http.get(system).shutdownAllConnectionPools().thenApply(unused -> Done.done()));
-  }
-
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths
-          .sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  // Left behind in the temp directory.
-                }
-              });
-    } catch (IOException e) {
-      // Left behind in the temp directory.
-    }
   }
 }

@@ -3,7 +3,6 @@ package io.sagaflow.sagas.bench;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.SagaEngine;
-import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaFinished;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.SagaStatus;
@@ -35,12 +34,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.AskTimeoutException;
 
 /**
@@ -102,17 +96,14 @@ public final class BenchRunner {
   /**
    * Saga entities alive on this node whose id starts with {@code prefix}; 0 if sharding cannot say.
    */
-  static long liveEntities(ActorSystem<?> system, String prefix) {
+  static long liveEntities(SagaEngine engine, String prefix) {
     try {
-      ShardRegion.CurrentShardRegionState state =
-          AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-                  ClusterSharding.get(system).shardState(),
-                  replyTo -> new GetShardRegionState(SagaEntity.ENTITY_TYPE_KEY, replyTo),
-                  Duration.ofSeconds(5),
-                  system.scheduler())
-              .toCompletableFuture()
-              .get(10, TimeUnit.SECONDS);
-      return state.getShards().stream()
+      return engine
+          .localShards()
+          .toCompletableFuture()
+          .get(10, TimeUnit.SECONDS)
+          .getShards()
+          .stream()
           .flatMap(s -> s.getEntityIds().stream())
           .filter(id -> id.startsWith(prefix))
           .count();
@@ -382,7 +373,7 @@ public final class BenchRunner {
     }
 
     private long liveEntities(String prefix) {
-      return BenchRunner.liveEntities(node.system(), prefix);
+      return BenchRunner.liveEntities(node.engine(), prefix);
     }
 
     private static long terminal(Map<String, Long> statuses) {

@@ -278,7 +278,7 @@ public final class WaitingBench {
       System.gc();
       double heapMb =
           ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
-      long live = BenchRunner.liveEntities(node.system(), prefix);
+      long live = BenchRunner.liveEntities(node.engine(), prefix);
 
       long doneDeadline =
           System.nanoTime() + backoff.plusSeconds(Math.round(startSeconds) + 300).toNanos();
