@@ -93,6 +93,39 @@ class JournalBatchWriterIT {
   }
 
   @Test
+  void aWriteTooLargeForOneStatementIsStillAllOrNothing() throws Exception {
+    JournalBatchWriter writer = writer(1, 400, db::connect);
+    Await.result(writer.write(List.of(row("saga|a", 1, ""))), TIMEOUT);
+    int rows = JournalBatchWriter.MAX_ROWS_PER_STATEMENT + 1;
+
+    // Two statements: the second one's row collides, so the first one's rows must go too.
+    List<JournalBatchWriter.Row> failing = new ArrayList<>();
+    for (int i = 1; i < rows; i++) {
+      failing.add(row("saga|big", i, ""));
+    }
+    failing.add(row("saga|a", 1, ""));
+    assertThatThrownBy(() -> Await.result(writer.write(failing), TIMEOUT))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining("event_journal_pkey");
+    assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|big'"))
+        .isZero();
+
+    List<JournalBatchWriter.Row> large = new ArrayList<>();
+    for (int i = 1; i <= rows; i++) {
+      large.add(row("saga|big", i, ""));
+    }
+    Await.result(writer.write(large), TIMEOUT);
+    assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|big'"))
+        .isEqualTo(rows);
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM event_journal a JOIN event_journal b"
+                    + " ON a.persistence_id = b.persistence_id"
+                    + " AND a.sequence_number < b.sequence_number AND a.ordering > b.ordering"))
+        .isZero();
+  }
+
+  @Test
   void aDatabaseThatCannotBeReachedFailsTheWrite() {
     JournalBatchWriter writer =
         writer(
