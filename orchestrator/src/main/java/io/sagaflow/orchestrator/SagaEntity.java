@@ -30,6 +30,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -748,14 +750,19 @@ public final class SagaEntity
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cursor.step());
     inFlight = cursor;
-    timers.startSingleTimer(
-        TIMEOUT_TIMER,
-        new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout()),
-        step.timeout());
     var invocation =
         new StepRunner.Invocation(sagaId, state, step, cursor.phase(), cursor.attempt());
+    CompletionStage<Outcome> attempt = runner.run(invocation);
+    // An attempt that has already ended (a local step that did its work when called) needs no
+    // timeout: its outcome is on its way to this saga now.
+    if (!(attempt instanceof CompletableFuture<Outcome> done && done.isDone())) {
+      timers.startSingleTimer(
+          TIMEOUT_TIMER,
+          new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout()),
+          step.timeout());
+    }
     context.pipeToSelf(
-        runner.run(invocation),
+        attempt,
         (outcome, failure) ->
             new AttemptFinished(
                 cursor.phase(),
