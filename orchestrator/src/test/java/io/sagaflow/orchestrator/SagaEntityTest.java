@@ -656,6 +656,29 @@ class SagaEntityTest {
   }
 
   @Test
+  void retryTimerThatFiresBeforeTheDueTimeWaitsForIt() {
+    var slowRetry =
+        SagaDefinition.builder("patient")
+            .defaultRetry(
+                r ->
+                    r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
+            .step(Step.named("only").invoke(script.action("only")))
+            .build();
+    var kit = entity(SagaRegistry.of(slowRetry));
+    start(kit, "patient", input("a"));
+    script.awaitAction("only", 1).fail(new IllegalStateException("busy"));
+    awaitEvents(2);
+    Instant due = ((SagaEntity.StepAttemptFailed) events().get(1)).retryAt();
+
+    // What the scheduler sends when it fires the retry timer, here well before the due time.
+    kit.runCommand(new SagaEntity.RetryDue(SagaState.Phase.FORWARD, "only", 2));
+
+    assertThat(script.calls()).hasSize(1);
+    var retried = script.awaitAction("only", 2);
+    assertThat(retried.at()).isAfterOrEqualTo(due);
+  }
+
+  @Test
   void stepInFlightIsCalledAgainAfterRestartWithTheSameAttempt() {
     var kit = entity();
     start(kit, "three", input("a"));
