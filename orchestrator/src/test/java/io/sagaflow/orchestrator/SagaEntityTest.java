@@ -636,18 +636,8 @@ class SagaEntityTest {
 
   @Test
   void backoffContinuesFromItsPersistedDueTimeAfterRestart() {
-    var slowRetry =
-        SagaDefinition.builder("patient")
-            .defaultRetry(
-                r ->
-                    r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
-            .step(Step.named("only").invoke(script.action("only")))
-            .build();
-    var kit = entity(SagaRegistry.of(slowRetry));
-    start(kit, "patient", input("a"));
-    script.awaitAction("only", 1).fail(new IllegalStateException("busy"));
-    awaitEvents(2);
-    Instant due = ((SagaEntity.StepAttemptFailed) events().get(1)).retryAt();
+    var kit = entity(SagaRegistry.of(patientSaga()));
+    Instant due = firstAttemptFailed(kit);
 
     kit.restart();
 
@@ -657,18 +647,8 @@ class SagaEntityTest {
 
   @Test
   void retryTimerThatFiresBeforeTheDueTimeWaitsForIt() {
-    var slowRetry =
-        SagaDefinition.builder("patient")
-            .defaultRetry(
-                r ->
-                    r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
-            .step(Step.named("only").invoke(script.action("only")))
-            .build();
-    var kit = entity(SagaRegistry.of(slowRetry));
-    start(kit, "patient", input("a"));
-    script.awaitAction("only", 1).fail(new IllegalStateException("busy"));
-    awaitEvents(2);
-    Instant due = ((SagaEntity.StepAttemptFailed) events().get(1)).retryAt();
+    var kit = entity(SagaRegistry.of(patientSaga()));
+    Instant due = firstAttemptFailed(kit);
 
     // What the scheduler sends when it fires the retry timer, here well before the due time.
     kit.runCommand(new SagaEntity.RetryDue(SagaState.Phase.FORWARD, "only", 2));
@@ -676,6 +656,24 @@ class SagaEntityTest {
     assertThat(script.calls()).hasSize(1);
     var retried = script.awaitAction("only", 2);
     assertThat(retried.at()).isAfterOrEqualTo(due);
+  }
+
+  /** One step, retried once after a 1 s backoff. */
+  private SagaDefinition patientSaga() {
+    return SagaDefinition.builder("patient")
+        .defaultRetry(
+            r -> r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
+        .step(Step.named("only").invoke(script.action("only")))
+        .build();
+  }
+
+  /** Starts the patient saga, fails its first attempt, and returns when the retry is due. */
+  private Instant firstAttemptFailed(
+      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit) {
+    start(kit, "patient", input("a"));
+    script.awaitAction("only", 1).fail(new IllegalStateException("busy"));
+    awaitEvents(2);
+    return ((SagaEntity.StepAttemptFailed) events().get(1)).retryAt();
   }
 
   @Test

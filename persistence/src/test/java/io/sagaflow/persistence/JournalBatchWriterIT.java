@@ -51,12 +51,7 @@ class JournalBatchWriterIT {
     assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(400);
     assertThat(db.count("SELECT count(*) FROM event_tag WHERE tag = 't'")).isEqualTo(200);
     // Within the batch, rows keep the order they were given in: each saga's events in sequence.
-    assertThat(
-            db.count(
-                "SELECT count(*) FROM event_journal a JOIN event_journal b"
-                    + " ON a.persistence_id = b.persistence_id"
-                    + " AND a.sequence_number < b.sequence_number AND a.ordering > b.ordering"))
-        .isZero();
+    assertEachSagasRowsAreInSequence();
   }
 
   @Test
@@ -117,12 +112,7 @@ class JournalBatchWriterIT {
     Await.result(writer.write(large), TIMEOUT);
     assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|big'"))
         .isEqualTo(rows);
-    assertThat(
-            db.count(
-                "SELECT count(*) FROM event_journal a JOIN event_journal b"
-                    + " ON a.persistence_id = b.persistence_id"
-                    + " AND a.sequence_number < b.sequence_number AND a.ordering > b.ordering"))
-        .isZero();
+    assertEachSagasRowsAreInSequence();
   }
 
   @Test
@@ -136,6 +126,16 @@ class JournalBatchWriterIT {
             });
     assertThatThrownBy(() -> Await.result(writer.write(List.of(row("saga|c", 1, ""))), TIMEOUT))
         .hasMessage("connection refused");
+  }
+
+  /** No saga has an event written (ordering) before one with a lower sequence number. */
+  private void assertEachSagasRowsAreInSequence() {
+    assertThat(
+            db.count(
+                "SELECT count(*) FROM event_journal a JOIN event_journal b"
+                    + " ON a.persistence_id = b.persistence_id"
+                    + " AND a.sequence_number < b.sequence_number AND a.ordering > b.ordering"))
+        .isZero();
   }
 
   /**
