@@ -1,10 +1,12 @@
 package io.sagaflow.persistence;
 
+import com.typesafe.config.Config;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -56,6 +58,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   private final Serialization serialization;
   private final JournalBatchWriter writer;
   private final String sql;
+  private final int timeoutSeconds;
   private final ConcurrentLinkedQueue<Request> pending = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean draining = new AtomicBoolean();
   // One drain at a time needs one thread; it ends when idle, so a stopped actor system leaves none.
@@ -83,13 +86,31 @@ public final class BatchingJournalDao extends DefaultJournalDao {
     this.database = db;
     this.serialization = serialization;
     this.sql = highestSequenceNumbersSql(journalConfig.eventJournalTableConfiguration());
+    Duration timeout = writeTimeout(serialization);
+    this.timeoutSeconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
     this.writer =
         new JournalBatchWriter(
             () -> db.source().createConnection(),
             journalConfig.eventJournalTableConfiguration(),
             journalConfig.daoConfig().parallelism(),
             journalConfig.daoConfig().batchSize(),
+            timeout,
             () -> "sagaflow-journal-writer");
+  }
+
+  /**
+   * How long a journal batch or a highest-sequence-number query may take: the journal's {@code
+   * circuit-breaker.call-timeout}, after which Pekko has failed the call anyway. The statement is
+   * then cancelled, so that one stuck call does not hold the thread every other call waits for.
+   */
+  private static Duration writeTimeout(Serialization serialization) {
+    Config config = serialization.system().settings().config();
+    // Pekko gives a plugin the keys it lacks from the journal plugin fallback.
+    String own = "jdbc-journal.circuit-breaker.call-timeout";
+    return config.getDuration(
+        config.hasPath(own)
+            ? own
+            : "pekko.persistence.journal-plugin-fallback.circuit-breaker.call-timeout");
   }
 
   /**
@@ -225,6 +246,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
       c.setAutoCommit(true);
       Array array = c.createArrayOf("varchar", ids);
       try (PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setQueryTimeout(timeoutSeconds);
         ps.setArray(1, array);
         try (ResultSet rs = ps.executeQuery()) {
           Map<String, Long> highest = new HashMap<>();

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -66,6 +67,7 @@ final class JournalBatchWriter {
   private final ConcurrentHashMap<Integer, String> sqlByRows = new ConcurrentHashMap<>();
   private final int parallelism;
   private final int maxRows;
+  private final int timeoutSeconds;
   private final ConcurrentLinkedQueue<Write> pending = new ConcurrentLinkedQueue<>();
   private final AtomicInteger running = new AtomicInteger();
   private final ThreadPoolExecutor writers;
@@ -75,6 +77,7 @@ final class JournalBatchWriter {
       EventJournalTableConfiguration table,
       int parallelism,
       int maxRows,
+      Duration timeout,
       Supplier<String> threadName) {
     if (parallelism < 1 || maxRows < 1) {
       throw new IllegalArgumentException(
@@ -87,6 +90,8 @@ final class JournalBatchWriter {
     this.table = table;
     this.parallelism = parallelism;
     this.maxRows = maxRows;
+    // JDBC counts whole seconds; 0 would mean no limit.
+    this.timeoutSeconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
     // Core threads that time out: with no core threads and an unbounded queue, a
     // ThreadPoolExecutor never starts a second thread.
     this.writers =
@@ -234,6 +239,10 @@ final class JournalBatchWriter {
   private void insert(Connection c, List<Row> rows) throws SQLException {
     String sql = sqlByRows.computeIfAbsent(rows.size(), n -> insertSql(table, n));
     try (PreparedStatement ps = c.prepareStatement(sql)) {
+      // In autocommit the statement's time includes its commit: a database that stops answering
+      // (a lock held, a disk that hangs) fails the batch after the timeout and frees the writer,
+      // instead of holding it until TCP gives up.
+      ps.setQueryTimeout(timeoutSeconds);
       int parameter = 0;
       for (Row row : rows) {
         bind(ps, parameter, row);

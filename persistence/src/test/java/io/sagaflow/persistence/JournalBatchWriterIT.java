@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -116,6 +118,33 @@ class JournalBatchWriterIT {
   }
 
   @Test
+  void aWriteHeldUpPastItsTimeoutFailsAndFreesTheWriter() throws Exception {
+    JournalBatchWriter writer = writer(1, 400, Duration.ofSeconds(1), db::connect);
+    try (Connection holder = db.connect()) {
+      holder.setAutoCommit(false);
+      try (PreparedStatement insert =
+          holder.prepareStatement(
+              "INSERT INTO event_journal (persistence_id, sequence_number, deleted, writer,"
+                  + " write_timestamp, adapter_manifest, event_ser_id, event_ser_manifest,"
+                  + " event_payload) VALUES ('saga|held', 1, false, 'w', 0, '', 1, '', ?)")) {
+        insert.setBytes(1, "{}".getBytes(StandardCharsets.UTF_8));
+        insert.executeUpdate();
+      }
+      // The same key, not yet committed by the holder: PostgreSQL makes the writer wait for it.
+      Future<BoxedUnit> held = writer.write(List.of(row("saga|held", 1, "")));
+      assertThatThrownBy(() -> Await.result(held, TIMEOUT))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("canceling statement");
+      holder.rollback();
+    }
+
+    // The one writer thread is free again.
+    Await.result(writer.write(List.of(row("saga|held", 1, ""))), TIMEOUT);
+    assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|held'"))
+        .isEqualTo(1);
+  }
+
+  @Test
   void aDatabaseThatCannotBeReachedFailsTheWrite() {
     JournalBatchWriter writer =
         writer(
@@ -158,12 +187,18 @@ class JournalBatchWriterIT {
 
   private JournalBatchWriter writer(
       int parallelism, int maxRows, JournalBatchWriter.Connections connections) {
+    return writer(parallelism, maxRows, Duration.ofSeconds(20), connections);
+  }
+
+  private JournalBatchWriter writer(
+      int parallelism, int maxRows, Duration timeout, JournalBatchWriter.Connections connections) {
     JournalConfig config = new JournalConfig(ConfigFactory.load().getConfig("jdbc-journal"));
     return new JournalBatchWriter(
         connections,
         config.eventJournalTableConfiguration(),
         parallelism,
         maxRows,
+        timeout,
         () -> "journal-writer-test");
   }
 
