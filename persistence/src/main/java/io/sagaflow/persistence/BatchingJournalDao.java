@@ -87,7 +87,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
     this.serialization = serialization;
     this.sql = highestSequenceNumbersSql(journalConfig.eventJournalTableConfiguration());
     Duration timeout = writeTimeout(serialization);
-    this.timeoutSeconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
+    this.timeoutSeconds = JournalBatchWriter.queryTimeoutSeconds(timeout);
     this.writer =
         new JournalBatchWriter(
             () -> db.source().createConnection(),

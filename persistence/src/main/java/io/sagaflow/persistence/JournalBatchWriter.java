@@ -90,8 +90,7 @@ final class JournalBatchWriter {
     this.table = table;
     this.parallelism = parallelism;
     this.maxRows = maxRows;
-    // JDBC counts whole seconds; 0 would mean no limit.
-    this.timeoutSeconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
+    this.timeoutSeconds = queryTimeoutSeconds(timeout);
     // Core threads that time out: with no core threads and an unbounded queue, a
     // ThreadPoolExecutor never starts a second thread.
     this.writers =
@@ -107,6 +106,11 @@ final class JournalBatchWriter {
               return thread;
             });
     this.writers.allowCoreThreadTimeOut(true);
+  }
+
+  /** A JDBC query timeout: whole seconds, rounded up; at least 1 (0 would mean no limit). */
+  static int queryTimeoutSeconds(Duration timeout) {
+    return (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
   }
 
   /** {@code INSERT INTO <journal> (<columns>) VALUES (?, ...), ...} with {@code rows} tuples. */
