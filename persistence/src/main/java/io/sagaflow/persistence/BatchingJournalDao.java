@@ -86,7 +86,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
     this.database = db;
     this.serialization = serialization;
     this.sql = highestSequenceNumbersSql(journalConfig.eventJournalTableConfiguration());
-    Duration timeout = writeTimeout(serialization);
+    Duration timeout = callTimeout(serialization);
     this.timeoutSeconds = JournalBatchWriter.queryTimeoutSeconds(timeout);
     this.writer =
         new JournalBatchWriter(
@@ -103,7 +103,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
    * circuit-breaker.call-timeout}, after which Pekko has failed the call anyway. The statement is
    * then cancelled, so that one stuck call does not hold the thread every other call waits for.
    */
-  private static Duration writeTimeout(Serialization serialization) {
+  private static Duration callTimeout(Serialization serialization) {
     Config config = serialization.system().settings().config();
     // Pekko gives a plugin the keys it lacks from the journal plugin fallback.
     String own = "jdbc-journal.circuit-breaker.call-timeout";

@@ -55,10 +55,13 @@ final class JournalBatchWriter {
     Connection get() throws SQLException;
   }
 
+  /** Columns bound per row: the twelve of {@link #insertSql}. */
+  private static final int COLUMNS = 12;
+
   /**
    * The most rows in one INSERT statement: PostgreSQL takes at most 65,535 parameters per
-   * statement, 12 per row. A larger batch (only a single write of more events can make one) is
-   * inserted by several statements in one explicit transaction.
+   * statement, {@link #COLUMNS} per row. A larger batch (only a single write of more events can
+   * make one) is inserted by several statements in one explicit transaction.
    */
   static final int MAX_ROWS_PER_STATEMENT = 5_000;
 
@@ -255,8 +258,6 @@ final class JournalBatchWriter {
       ps.executeUpdate();
     }
   }
-
-  private static final int COLUMNS = 12;
 
   private static void bind(PreparedStatement ps, int at, Row row) throws SQLException {
     ps.setString(at + 1, row.persistenceId());
