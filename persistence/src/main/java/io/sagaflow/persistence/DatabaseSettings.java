@@ -2,6 +2,7 @@ package io.sagaflow.persistence;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -48,6 +49,21 @@ public record DatabaseSettings(String url, String user, String password) {
   /** The settings of this process: its environment over {@code ConfigFactory.load()}. */
   public static DatabaseSettings load() {
     return fromEnvironment(System.getenv(), ConfigFactory.load());
+  }
+
+  /**
+   * pgjdbc's {@code socketTimeout} for every connection pool of the node, from {@code
+   * sagaflow.db.socket-timeout}: whole seconds, rounded up; 0 turns it off.
+   *
+   * @throws IllegalArgumentException when the setting is negative
+   */
+  public static int socketTimeoutSeconds(Config config) {
+    Duration timeout = config.getDuration(CONFIG_PATH + ".socket-timeout");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException(
+          CONFIG_PATH + ".socket-timeout must not be negative: " + timeout);
+    }
+    return (int) Math.min(Integer.MAX_VALUE, (timeout.toMillis() + 999) / 1000);
   }
 
   /** True when no url is configured, meaning the node should start an embedded PostgreSQL. */

@@ -23,9 +23,9 @@ public final class JournalConfig {
   /**
    * A configuration to put in front of the actor system's configuration ({@code
    * forDatabase(db).withFallback(ConfigFactory.load())}): selects the jdbc journal and snapshot
-   * store and connects them to {@code database}. The static settings (pool sizes, driver
-   * properties) come from {@code sagaflow.persistence.plugin-config} of {@link
-   * ConfigFactory#load()}.
+   * store and connects them to {@code database}, with the driver's socket timeout from {@code
+   * sagaflow.db.socket-timeout}. The static settings (pool sizes, driver properties) come from
+   * {@code sagaflow.persistence.plugin-config} of {@link ConfigFactory#load()}.
    */
   public static Config forDatabase(DatabaseSettings database) {
     return forDatabase(database, ConfigFactory.load());
@@ -43,7 +43,9 @@ public final class JournalConfig {
             Map.of(
                 DB_PATH + ".url", database.url(),
                 DB_PATH + ".user", database.user(),
-                DB_PATH + ".password", database.password()),
+                DB_PATH + ".password", database.password(),
+                DB_PATH + ".properties.socketTimeout",
+                    String.valueOf(DatabaseSettings.socketTimeoutSeconds(config))),
             "sagaflow database settings");
     return connection.withFallback(config.getConfig(PLUGIN_CONFIG_PATH));
   }

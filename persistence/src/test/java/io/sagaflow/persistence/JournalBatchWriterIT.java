@@ -4,14 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.persistence.testing.BlackHoleProxy;
 import io.sagaflow.persistence.testing.TestDatabase;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -142,6 +146,44 @@ class JournalBatchWriterIT {
     Await.result(writer.write(List.of(row("saga|held", 1, ""))), TIMEOUT);
     assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|held'"))
         .isEqualTo(1);
+  }
+
+  /**
+   * A database that stops answering altogether (a lost route, a failed-over primary) answers
+   * neither the statement nor its cancel request: the socket timeout that JournalConfig gives every
+   * connection is what frees the writer. The statement timeout here is longer than the test's wait.
+   */
+  @Test
+  void aWriteLostInADeadNetworkFailsAfterTheSocketTimeoutAndFreesTheWriter() throws Exception {
+    try (BlackHoleProxy proxy = BlackHoleProxy.inFrontOf(db.jdbcUrl())) {
+      Properties driver = new Properties();
+      driver.setProperty("user", db.user());
+      driver.setProperty("password", db.password());
+      driver.setProperty("socketTimeout", "2");
+      Connection established = DriverManager.getConnection(proxy.url(db.jdbcUrl()), driver);
+      JournalBatchWriter writer =
+          writer(
+              1,
+              400,
+              Duration.ofMinutes(1),
+              () ->
+                  borrowed.incrementAndGet() == 1
+                      ? established
+                      : DriverManager.getConnection(proxy.url(db.jdbcUrl()), driver));
+
+      proxy.cutOff();
+      Future<BoxedUnit> lost = writer.write(List.of(row("saga|lost", 1, "")));
+      assertThatThrownBy(() -> Await.result(lost, TIMEOUT))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("I/O error")
+          .hasRootCauseInstanceOf(SocketTimeoutException.class);
+
+      proxy.restore();
+      // The one writer thread is free again, and takes a new connection.
+      Await.result(writer.write(List.of(row("saga|next", 1, ""))), TIMEOUT);
+      assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|next'"))
+          .isEqualTo(1);
+    }
   }
 
   @Test

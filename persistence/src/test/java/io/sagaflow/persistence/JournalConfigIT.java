@@ -79,7 +79,7 @@ class JournalConfigIT {
           .toCompletableFuture()
           .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
 
-      // The journal's pool is the shared one, and the driver got reWriteBatchedInserts.
+      // The journal's pool is the shared one, and the driver got reWriteBatchedInserts ...
       SlickExtensionImpl slick = (SlickExtensionImpl) SlickExtension.get(first);
       try (Connection c =
           slick
@@ -89,6 +89,8 @@ class JournalConfigIT {
               .createConnection()) {
         BaseConnection pg = c.unwrap(BaseConnection.class);
         assertThat(pg.getQueryExecutor().isReWriteBatchedInsertsEnabled()).isTrue();
+        // ... and the socket timeout of sagaflow.db.socket-timeout (30 s).
+        assertThat(c.getNetworkTimeout()).isEqualTo(30_000);
         assertThat(c.getMetaData().getURL()).isEqualTo(db.jdbcUrl());
       }
     } finally {

@@ -64,6 +64,33 @@ class JournalConfigTest {
   }
 
   @Test
+  void everyConnectionGetsTheSocketTimeoutOfSagaflowDb() {
+    DatabaseSettings db = new DatabaseSettings("jdbc:postgresql://db/sagaflow", "app", "secret");
+
+    assertThat(
+            JournalConfig.forDatabase(db, ConfigFactory.defaultReference())
+                .getString(DB + ".properties.socketTimeout"))
+        .isEqualTo("30");
+    // pgjdbc counts whole seconds: a part of one is rounded up, never down to "no timeout".
+    assertThat(
+            JournalConfig.forDatabase(db, withSocketTimeout("1500ms"))
+                .getString(DB + ".properties.socketTimeout"))
+        .isEqualTo("2");
+    assertThat(
+            JournalConfig.forDatabase(db, withSocketTimeout("0s"))
+                .getString(DB + ".properties.socketTimeout"))
+        .isEqualTo("0");
+    assertThatThrownBy(() -> JournalConfig.forDatabase(db, withSocketTimeout("-1s")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("sagaflow.db.socket-timeout");
+  }
+
+  private static Config withSocketTimeout(String timeout) {
+    return ConfigFactory.parseString("sagaflow.db.socket-timeout = " + timeout)
+        .withFallback(ConfigFactory.defaultReference());
+  }
+
+  @Test
   void refusesEmbeddedSettings() {
     assertThatThrownBy(() -> JournalConfig.forDatabase(new DatabaseSettings("", "", "")))
         .isInstanceOf(IllegalArgumentException.class);

@@ -27,6 +27,8 @@ public final class SagaDefinition {
   private final int version;
   private final Class<?> inputType;
   private final List<Step> steps;
+  // Every saga's view lists them (a start's reply included): computed once.
+  private final List<String> stepNames;
   private final Optional<Duration> deadline;
 
   private SagaDefinition(
@@ -35,6 +37,7 @@ public final class SagaDefinition {
     this.version = version;
     this.inputType = inputType;
     this.steps = List.copyOf(steps);
+    this.stepNames = this.steps.stream().map(Step::name).toList();
     this.deadline = Optional.ofNullable(deadline);
   }
 
@@ -130,7 +133,7 @@ public final class SagaDefinition {
   }
 
   public List<String> stepNames() {
-    return steps.stream().map(Step::name).toList();
+    return stepNames;
   }
 
   /** Collects a definition; {@link #build()} validates it whole. */

@@ -40,6 +40,7 @@ public final class IndexPools {
     config.setUsername(db.user());
     config.setPassword(db.password());
     config.setConnectionTimeout(settings.connectionTimeout().toMillis());
+    config.addDataSourceProperty("socketTimeout", settings.socketTimeoutSeconds());
     // Idle connections are cheap next to the journal's pool; start with one, grow on demand.
     config.setMinimumIdle(1);
     return config;

@@ -1,6 +1,7 @@
 package io.sagaflow.persistence.index;
 
 import com.typesafe.config.Config;
+import io.sagaflow.persistence.DatabaseSettings;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -10,6 +11,8 @@ import java.util.Objects;
  * @param projectionConnections size of each node's connection pool for the index projection
  * @param readConnections size of the pool {@link SagaIndex#connect} opens
  * @param connectionTimeout how long to wait for a pooled connection
+ * @param socketTimeoutSeconds pgjdbc's {@code socketTimeout} of both pools ({@code
+ *     sagaflow.db.socket-timeout}, see {@link DatabaseSettings#socketTimeoutSeconds}); 0: none
  * @param rebuildWhenEmpty whether {@link SagaIndexProjection#init} replays the journal when the
  *     table is empty but offsets are stored
  * @param groupMaxEvents the most events the projection applies in one transaction
@@ -19,6 +22,7 @@ public record SagaIndexSettings(
     int projectionConnections,
     int readConnections,
     Duration connectionTimeout,
+    int socketTimeoutSeconds,
     boolean rebuildWhenEmpty,
     int groupMaxEvents,
     Duration groupMaxDelay) {
@@ -42,6 +46,10 @@ public record SagaIndexSettings(
     if (readConnections < 1) {
       throw new IllegalArgumentException("read-connections must be at least 1: " + readConnections);
     }
+    if (socketTimeoutSeconds < 0) {
+      throw new IllegalArgumentException(
+          "socket timeout must not be negative: " + socketTimeoutSeconds);
+    }
     // HikariCP's lower bound.
     if (connectionTimeout.toMillis() < 250) {
       throw new IllegalArgumentException(
@@ -49,13 +57,14 @@ public record SagaIndexSettings(
     }
   }
 
-  /** Reads {@code sagaflow.index} of {@code config}. */
+  /** Reads {@code sagaflow.index} of {@code config}, and {@code sagaflow.db.socket-timeout}. */
   public static SagaIndexSettings fromConfig(Config config) {
     Config index = config.getConfig(CONFIG_PATH);
     return new SagaIndexSettings(
         index.getInt("projection-connections"),
         index.getInt("read-connections"),
         index.getDuration("connection-timeout"),
+        DatabaseSettings.socketTimeoutSeconds(config),
         index.getBoolean("rebuild-when-empty"),
         index.getInt("group-max-events"),
         index.getDuration("group-max-delay"));

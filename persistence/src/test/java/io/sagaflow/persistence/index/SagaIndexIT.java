@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
+import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.persistence.testing.TestDatabase;
@@ -72,6 +73,19 @@ class SagaIndexIT {
     }
     all.addAll(index.list(Optional.empty(), Optional.empty(), 500, Optional.empty()).items());
     assertThat(all).hasSize(25);
+  }
+
+  /** A database that stops answering frees each pool's connections (see JournalBatchWriterIT). */
+  @Test
+  void bothIndexPoolsHaveTheSocketTimeoutOfSagaflowDb() throws SQLException {
+    SagaIndexSettings settings = SagaIndexSettings.fromConfig(ConfigFactory.load());
+    try (HikariDataSource reads = IndexPools.forReads(db.settings(), settings);
+        HikariDataSource projection = IndexPools.forProjection(db.settings(), settings);
+        Connection read = reads.getConnection();
+        Connection write = projection.getConnection()) {
+      assertThat(read.getNetworkTimeout()).isEqualTo(30_000);
+      assertThat(write.getNetworkTimeout()).isEqualTo(30_000);
+    }
   }
 
   @Test

@@ -18,7 +18,8 @@ class SagaIndexSettingsTest {
 
     assertThat(settings)
         .isEqualTo(
-            new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true, 500, Duration.ofMillis(50)));
+            new SagaIndexSettings(
+                4, 4, Duration.ofSeconds(5), 30, true, 500, Duration.ofMillis(50)));
   }
 
   @Test
@@ -48,24 +49,30 @@ class SagaIndexSettingsTest {
     assertThatThrownBy(
             () ->
                 new SagaIndexSettings(
-                    0, 4, Duration.ofSeconds(5), true, 500, Duration.ofMillis(50)))
+                    0, 4, Duration.ofSeconds(5), 30, true, 500, Duration.ofMillis(50)))
         .hasMessageContaining("projection-connections");
     assertThatThrownBy(
             () ->
                 new SagaIndexSettings(
-                    4, 0, Duration.ofSeconds(5), true, 500, Duration.ofMillis(50)))
+                    4, 0, Duration.ofSeconds(5), 30, true, 500, Duration.ofMillis(50)))
         .hasMessageContaining("read-connections");
     assertThatThrownBy(
             () ->
                 new SagaIndexSettings(
-                    4, 4, Duration.ofMillis(100), true, 500, Duration.ofMillis(50)))
+                    4, 4, Duration.ofMillis(100), 30, true, 500, Duration.ofMillis(50)))
         .hasMessageContaining("connection-timeout");
     assertThatThrownBy(
             () ->
-                new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true, 0, Duration.ofMillis(50)))
+                new SagaIndexSettings(
+                    4, 4, Duration.ofSeconds(5), -1, true, 500, Duration.ofMillis(50)))
+        .hasMessageContaining("socket timeout");
+    assertThatThrownBy(
+            () ->
+                new SagaIndexSettings(
+                    4, 4, Duration.ofSeconds(5), 30, true, 0, Duration.ofMillis(50)))
         .hasMessageContaining("group-max-events");
     assertThatThrownBy(
-            () -> new SagaIndexSettings(4, 4, Duration.ofSeconds(5), true, 500, Duration.ZERO))
+            () -> new SagaIndexSettings(4, 4, Duration.ofSeconds(5), 30, true, 500, Duration.ZERO))
         .hasMessageContaining("group-max-delay");
   }
 
