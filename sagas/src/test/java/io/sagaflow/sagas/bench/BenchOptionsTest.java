@@ -29,7 +29,7 @@ class BenchOptionsTest {
     assertThat(o.measuredSagas()).isEqualTo(20000);
     assertThat(o.concurrency()).isEqualTo(64);
     assertThat(o.participants()).isEqualTo(BenchOptions.Participants.LOCAL);
-    assertThat(o.warmup()).isEqualTo(2000);
+    assertThat(o.warmup()).isEqualTo(50_000);
   }
 
   @Test
