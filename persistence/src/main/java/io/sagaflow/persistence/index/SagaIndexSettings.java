@@ -48,7 +48,7 @@ public record SagaIndexSettings(
     }
     if (socketTimeoutSeconds < 0) {
       throw new IllegalArgumentException(
-          "socket timeout must not be negative: " + socketTimeoutSeconds);
+          "sagaflow.db.socket-timeout must not be negative: " + socketTimeoutSeconds + " s");
     }
     // HikariCP's lower bound.
     if (connectionTimeout.toMillis() < 250) {

@@ -65,7 +65,7 @@ class SagaIndexSettingsTest {
             () ->
                 new SagaIndexSettings(
                     4, 4, Duration.ofSeconds(5), -1, true, 500, Duration.ofMillis(50)))
-        .hasMessageContaining("socket timeout");
+        .hasMessageContaining("sagaflow.db.socket-timeout");
     assertThatThrownBy(
             () ->
                 new SagaIndexSettings(
