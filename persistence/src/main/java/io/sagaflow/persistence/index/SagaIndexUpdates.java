@@ -11,9 +11,12 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,9 +104,19 @@ final class SagaIndexUpdates {
    * Applies a group of events in journal order, as {@link #apply} would one by one, with one
    * shortcut: a saga whose {@code SagaStarted} is followed in the group by status changes of its
    * own (under load most sagas start and end within one group) gets one row write for all of them,
-   * ending in the same row.
+   * ending in the same row. Those row writes go to the database together, as one JDBC batch (one
+   * round trip instead of one per saga); rows of different sagas are independent, and a saga's
+   * batched row is written before any later event of that saga is applied.
    */
   static void applyAll(Connection c, List<Change> changes) throws SQLException {
+    try (StartedAndEnded batch = new StartedAndEnded(c)) {
+      applyAll(c, changes, batch);
+      batch.flush();
+    }
+  }
+
+  private static void applyAll(Connection c, List<Change> changes, StartedAndEnded batch)
+      throws SQLException {
     int n = changes.size();
     int[] next = new int[n]; // the index of the same entity's next event in the group, or -1
     Map<String, Integer> later = new HashMap<>();
@@ -133,12 +146,18 @@ final class SagaIndexUpdates {
           failure = status.failure() != null ? status.failure() : failure;
         }
         if (end != null) {
-          String sagaId = PersistenceId.extractEntityId(change.persistenceId());
-          try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaId)) {
-            startedAndEnded(c, sagaId, started, lastSeqNr, end.status(), failure, end.at());
-          }
+          batch.add(
+              PersistenceId.extractEntityId(change.persistenceId()),
+              started,
+              lastSeqNr,
+              end.status(),
+              failure,
+              end.at());
           continue;
         }
+      }
+      if (batch.holds(PersistenceId.extractEntityId(change.persistenceId()))) {
+        batch.flush(); // this event needs the saga's row as the batched write leaves it
       }
       apply(c, change.persistenceId(), change.seqNr(), change.event());
     }
@@ -214,26 +233,68 @@ final class SagaIndexUpdates {
     }
   }
 
-  private static void startedAndEnded(
-      Connection c,
-      String sagaId,
-      SagaEntity.SagaStarted started,
-      long seqNr,
-      SagaStatus status,
-      String failure,
-      Instant at)
-      throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(INSERT_ENDED)) {
-      ps.setString(1, sagaId);
-      ps.setString(2, started.type());
-      ps.setInt(3, started.version());
-      ps.setString(4, status.name());
-      ps.setString(5, failure);
-      ps.setLong(6, micros(started.at()));
-      ps.setLong(7, micros(at));
-      ps.setLong(8, seqNr);
-      if (ps.executeUpdate() == 0) {
-        log.debug("Events up to #{} already applied", seqNr);
+  /** The {@code INSERT_ENDED} row writes of a group, sent together. */
+  private static final class StartedAndEnded implements AutoCloseable {
+    private final Connection c;
+    private final List<String> sagaIds = new ArrayList<>();
+    private final List<Long> seqNrs = new ArrayList<>();
+    private final Set<String> held = new HashSet<>();
+    private PreparedStatement insert;
+
+    StartedAndEnded(Connection c) {
+      this.c = c;
+    }
+
+    boolean holds(String sagaId) {
+      return held.contains(sagaId);
+    }
+
+    void add(
+        String sagaId,
+        SagaEntity.SagaStarted started,
+        long seqNr,
+        SagaStatus status,
+        String failure,
+        Instant at)
+        throws SQLException {
+      if (insert == null) {
+        insert = c.prepareStatement(INSERT_ENDED);
+      }
+      insert.setString(1, sagaId);
+      insert.setString(2, started.type());
+      insert.setInt(3, started.version());
+      insert.setString(4, status.name());
+      insert.setString(5, failure);
+      insert.setLong(6, micros(started.at()));
+      insert.setLong(7, micros(at));
+      insert.setLong(8, seqNr);
+      insert.addBatch();
+      sagaIds.add(sagaId);
+      seqNrs.add(seqNr);
+      held.add(sagaId);
+    }
+
+    void flush() throws SQLException {
+      if (sagaIds.isEmpty()) {
+        return;
+      }
+      int[] counts = insert.executeBatch();
+      for (int i = 0; i < counts.length; i++) {
+        if (counts[i] == 0) {
+          try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaIds.get(i))) {
+            log.debug("Events up to #{} already applied", seqNrs.get(i));
+          }
+        }
+      }
+      sagaIds.clear();
+      seqNrs.clear();
+      held.clear();
+    }
+
+    @Override
+    public void close() throws SQLException {
+      if (insert != null) {
+        insert.close();
       }
     }
   }
