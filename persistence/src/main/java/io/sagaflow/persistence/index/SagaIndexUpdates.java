@@ -235,9 +235,11 @@ final class SagaIndexUpdates {
 
   /** The {@code INSERT_ENDED} row writes of a group, sent together. */
   private static final class StartedAndEnded implements AutoCloseable {
+    /** A row in the batch, for the log when its write changed nothing. */
+    private record Pending(String sagaId, long seqNr) {}
+
     private final Connection c;
-    private final List<String> sagaIds = new ArrayList<>();
-    private final List<Long> seqNrs = new ArrayList<>();
+    private final List<Pending> pending = new ArrayList<>();
     private final Set<String> held = new HashSet<>();
     private PreparedStatement insert;
 
@@ -269,25 +271,23 @@ final class SagaIndexUpdates {
       insert.setLong(7, micros(at));
       insert.setLong(8, seqNr);
       insert.addBatch();
-      sagaIds.add(sagaId);
-      seqNrs.add(seqNr);
+      pending.add(new Pending(sagaId, seqNr));
       held.add(sagaId);
     }
 
     void flush() throws SQLException {
-      if (sagaIds.isEmpty()) {
+      if (pending.isEmpty()) {
         return;
       }
       int[] counts = insert.executeBatch();
       for (int i = 0; i < counts.length; i++) {
         if (counts[i] == 0) {
-          try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaIds.get(i))) {
-            log.debug("Events up to #{} already applied", seqNrs.get(i));
+          try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", pending.get(i).sagaId())) {
+            log.debug("Events up to #{} already applied", pending.get(i).seqNr());
           }
         }
       }
-      sagaIds.clear();
-      seqNrs.clear();
+      pending.clear();
       held.clear();
     }
 
