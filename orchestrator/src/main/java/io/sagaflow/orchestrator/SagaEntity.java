@@ -720,7 +720,11 @@ public final class SagaEntity
                 new EventStream.Publish<>(
                     new SagaFinished(sagaId, active.type(), active.status(), active.updatedAt())));
       }
-      passivateSoon();
+      if (active.status().isTerminal() && !recovering) {
+        passivateAtOnce();
+      } else {
+        passivateSoon();
+      }
       return;
     }
     timers.cancel(PASSIVATE_TIMER);
@@ -797,6 +801,19 @@ public final class SagaEntity
   private void passivateSoon() {
     if (shard != null) {
       timers.startSingleTimer(PASSIVATE_TIMER, new PassivateIfIdle(), PASSIVATE_AFTER);
+    }
+  }
+
+  /**
+   * Passivates a saga that has just ended: nothing can change it any more, so no command on its way
+   * can be cut short; one that arrives meanwhile is answered by this incarnation or, once it has
+   * stopped, by the next one (sharding buffers it). Not waiting matters under load: at 1,000 sagas
+   * a second, a second's grace kept a thousand ended sagas alive, and every young collection copied
+   * them (BENCHMARKS.md, change 24).
+   */
+  private void passivateAtOnce() {
+    if (shard != null) {
+      shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
     }
   }
 
