@@ -132,18 +132,21 @@ public final class SagaIndex implements AutoCloseable {
   }
 
   /**
-   * Ids of sagas that are running or compensating, in id order, after {@code afterSagaId}: the
-   * recovery sweep pages with the last id of the previous call.
+   * Ids of sagas that are running or compensating and whose status last changed before {@code
+   * changedBefore}, in id order, after {@code afterSagaId}: the recovery sweep pages with the last
+   * id of the previous call, and leaves out the sagas that have changed since it began (they are
+   * alive; should their node be lost later, the sweep its removal starts finds them).
    *
    * @param limit page size, 1 to {@value #MAX_LIMIT}
    * @throws IndexUnavailableException when the database cannot answer
    */
-  public List<String> nonTerminal(int limit, Optional<String> afterSagaId) {
+  public List<String> nonTerminal(int limit, Optional<String> afterSagaId, Instant changedBefore) {
     checkLimit(limit);
     String sql = nonTerminalSql(afterSagaId.isPresent());
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       int i = 0;
+      ps.setObject(++i, SagaIndexUpdates.timestamp(changedBefore));
       if (afterSagaId.isPresent()) {
         ps.setString(++i, afterSagaId.get());
       }
@@ -264,6 +267,7 @@ public final class SagaIndex implements AutoCloseable {
    */
   static String nonTerminalSql(boolean afterSagaId) {
     return "SELECT saga_id FROM saga_index WHERE status IN ('RUNNING', 'COMPENSATING')"
+        + " AND updated_at < ?"
         + (afterSagaId ? " AND saga_id > ?" : "")
         + " ORDER BY saga_id LIMIT ?";
   }

@@ -155,7 +155,7 @@ class SagaIndexIT {
               () -> index.list(Optional.empty(), Optional.empty(), bad, Optional.empty()))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("limit");
-      assertThatThrownBy(() -> index.nonTerminal(bad, Optional.empty()))
+      assertThatThrownBy(() -> index.nonTerminal(bad, Optional.empty(), T0))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("limit");
     }
@@ -187,12 +187,34 @@ class SagaIndexIT {
     Optional<String> after = Optional.empty();
     List<String> page;
     do {
-      page = index.nonTerminal(3, after);
+      page = index.nonTerminal(3, after, T0.plusSeconds(1));
       swept.addAll(page);
       after = page.isEmpty() ? after : Optional.of(page.get(page.size() - 1));
     } while (page.size() == 3);
 
     assertThat(swept).hasSize(10).isEqualTo(expected);
+  }
+
+  @Test
+  void nonTerminalLeavesOutSagasWhoseStatusChangedAtOrAfterTheGivenInstant() {
+    twentyFiveSagas();
+    Instant sweepBegan = T0.plusMillis(6);
+    List<String> expected =
+        all.stream()
+            .filter(r -> r.status() == SagaStatus.RUNNING || r.status() == SagaStatus.COMPENSATING)
+            .filter(r -> r.updatedAt().isBefore(sweepBegan))
+            .map(SagaIndex.Row::sagaId)
+            .sorted()
+            .toList();
+    assertThat(expected).isNotEmpty();
+    assertThat(all)
+        .anySatisfy(
+            r -> {
+              assertThat(r.status()).isIn(SagaStatus.RUNNING, SagaStatus.COMPENSATING);
+              assertThat(r.updatedAt()).isEqualTo(sweepBegan);
+            });
+
+    assertThat(index.nonTerminal(25, Optional.empty(), sweepBegan)).isEqualTo(expected);
   }
 
   @Test
@@ -228,6 +250,9 @@ class SagaIndexIT {
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("EXPLAIN " + sql)) {
       int i = 0;
+      if (sql.contains("updated_at < ?")) {
+        ps.setObject(++i, SagaIndexUpdates.timestamp(T0));
+      }
       if (byType) {
         ps.setString(++i, "order");
       }

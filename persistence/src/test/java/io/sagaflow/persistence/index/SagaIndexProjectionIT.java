@@ -136,7 +136,7 @@ class SagaIndexProjectionIT {
             script.calls().stream()
                 .filter(c -> c.sagaId().equals("stuck-1") && !c.result().isDone())
                 .forEach(ScriptedSteps.Call::succeed);
-            if (index.nonTerminal(10, Optional.empty()).contains("stuck-1")) {
+            if (index.nonTerminal(10, Optional.empty(), Instant.now()).contains("stuck-1")) {
               engine.wake("stuck-1");
             }
             return index.find("stuck-1").orElseThrow().status() == SagaStatus.COMPENSATED;
@@ -159,7 +159,7 @@ class SagaIndexProjectionIT {
                       .extracting(SagaIndex.Row::sagaId)
                       .containsExactly("stuck-1", "undone-1"))
           .satisfies(p -> assertThat(p.nextCursor()).isPresent());
-      assertThat(index.nonTerminal(10, Optional.empty())).isEmpty();
+      assertThat(index.nonTerminal(10, Optional.empty(), Instant.now())).isEmpty();
     }
   }
 
@@ -179,7 +179,7 @@ class SagaIndexProjectionIT {
 
       awaitIndexed(index, sameTag, SagaStatus.RUNNING);
       assertThat(index.find("future-1")).isEmpty();
-      assertThat(index.nonTerminal(10, Optional.empty())).containsExactly(sameTag);
+      assertThat(index.nonTerminal(10, Optional.empty(), Instant.now())).containsExactly(sameTag);
     }
   }
 
