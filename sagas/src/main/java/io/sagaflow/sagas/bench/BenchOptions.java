@@ -1,8 +1,10 @@
 package io.sagaflow.sagas.bench;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * What one benchmark run does, parsed from the command line ({@link #parse}). Two load shapes:
@@ -30,6 +32,8 @@ import java.util.Locale;
  * @param noFsync run the embedded PostgreSQL with fsync and synchronous_commit off
  * @param noAnalyze skip the {@code ANALYZE} of the journal and index tables after the warm-up
  * @param verbose keep the node's INFO logging
+ * @param timeline where to write one line per measured saga (its intended start and latency), if
+ *     anywhere
  * @param help print the usage and do nothing else
  */
 public record BenchOptions(
@@ -46,6 +50,7 @@ public record BenchOptions(
     boolean noFsync,
     boolean noAnalyze,
     boolean verbose,
+    Optional<Path> timeline,
     boolean help) {
 
   /** Where the steps run. */
@@ -110,6 +115,10 @@ public record BenchOptions(
                              until it has, the index projection's eventsByTag query plans a
                              sequential scan of event_tag per journal row (see BENCHMARKS.md)
         --verbose            keep the node's INFO log
+        --timeline FILE      write one CSV line per measured saga: its intended start (ms
+                             after the measured phase began, and JVM uptime in ms, the clock
+                             of -Xlog:gc…:uptimemillis), and its latency in ms; to find
+                             which moments made the tail (16 bytes of heap per saga)
         --help               print this text
 
       Example: java -jar sagaflow.jar bench --sagas 20000 --concurrency 64 --steps 3 \\
@@ -150,6 +159,7 @@ public record BenchOptions(
     boolean noFsync = false;
     boolean noAnalyze = false;
     boolean verbose = false;
+    Optional<Path> timeline = Optional.empty();
     boolean help = false;
 
     List<String> tokens = new ArrayList<>();
@@ -169,6 +179,7 @@ public record BenchOptions(
         case "--no-fsync" -> noFsync = true;
         case "--no-analyze" -> noAnalyze = true;
         case "--verbose" -> verbose = true;
+        case "--timeline" -> timeline = Optional.of(Path.of(value(tokens, i++)));
         case "--sagas" -> sagas = number(name, value(tokens, i++), 1, 100_000_000);
         case "--concurrency" -> concurrency = number(name, value(tokens, i++), 1, 100_000);
         case "--rate" -> rate = number(name, value(tokens, i++), 1, 1_000_000);
@@ -224,6 +235,7 @@ public record BenchOptions(
         noFsync,
         noAnalyze,
         verbose,
+        timeline,
         help);
   }
 

@@ -6,12 +6,18 @@ import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaFinished;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.SagaStatus;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -221,6 +227,7 @@ public final class BenchRunner {
                   + " missing idempotency keys");
         }
       }
+      options.timeline().ifPresent(phase::writeTimeline);
       problems.addAll(phase.problems);
 
       long ownStatements = after.ownStatements() - before.ownStatements();
@@ -393,6 +400,11 @@ public final class BenchRunner {
       final int total;
       final ConcurrentHistogram latency = new ConcurrentHistogram(3);
       final ConcurrentHistogram ack = new ConcurrentHistogram(3);
+
+      /** For {@code --timeline}: each saga's intended start and end (nanoTime; 0: not ended). */
+      final long[] intendedAt;
+
+      final long[] endedAt;
       final Map<SagaStatus, LongAdder> statuses = new ConcurrentHashMap<>();
       final LongAdder startErrors = new LongAdder();
       final AtomicInteger settled = new AtomicInteger();
@@ -410,6 +422,9 @@ public final class BenchRunner {
         this.coldStart = coldStart;
         this.prefix = prefix;
         this.total = total;
+        boolean timeline = !coldStart && options.timeline().isPresent();
+        this.intendedAt = timeline ? new long[total] : null;
+        this.endedAt = timeline ? new long[total] : null;
         if (total == 0) {
           allSettled.complete(null);
         }
@@ -423,6 +438,9 @@ public final class BenchRunner {
       CompletableFuture<Finishes.Finish> start(int i, long intended) {
         String id = prefix + i;
         CompletableFuture<Finishes.Finish> finish = finishes.expect(id);
+        if (intendedAt != null) {
+          intendedAt[i] = intended;
+        }
         CompletionStage<SagaReplies.StartReply> reply;
         try {
           reply =
@@ -461,6 +479,9 @@ public final class BenchRunner {
             (ended, error) -> {
               if (ended != null) {
                 latency.recordValue(micros(ended.nanos() - intended));
+                if (endedAt != null) {
+                  endedAt[i] = ended.nanos();
+                }
                 statuses.computeIfAbsent(ended.status(), s -> new LongAdder()).increment();
                 lastEnd.accumulateAndGet(ended.nanos(), Math::max);
               }
@@ -500,6 +521,38 @@ public final class BenchRunner {
           } catch (Exception e) {
             throw new IllegalStateException(e);
           }
+        }
+      }
+
+      /**
+       * One CSV line per saga: its intended start in ms after the phase began and in JVM uptime
+       * (the clock of {@code -Xlog:gc:...:uptimemillis}), and its latency in ms (empty if it did
+       * not end; all three empty if it was never started).
+       */
+      void writeTimeline(Path file) {
+        long nowNanos = System.nanoTime();
+        long uptimeMs = ManagementFactory.getRuntimeMXBean().getUptime();
+        try (BufferedWriter out = Files.newBufferedWriter(file)) {
+          out.write("saga,start_ms,jvm_uptime_ms,latency_ms\n");
+          for (int i = 0; i < total; i++) {
+            long intended = intendedAt[i];
+            if (intended == 0) {
+              out.write(i + ",,,\n"); // never started: the run was cut short
+              continue;
+            }
+            out.write(
+                String.format(
+                    Locale.ROOT,
+                    "%d,%.3f,%.3f,%s\n",
+                    i,
+                    (intended - began) / 1e6,
+                    uptimeMs - (nowNanos - intended) / 1e6,
+                    endedAt[i] == 0
+                        ? ""
+                        : String.format(Locale.ROOT, "%.3f", (endedAt[i] - intended) / 1e6)));
+          }
+        } catch (IOException e) {
+          problem("could not write the timeline to " + file + ": " + e);
         }
       }
 

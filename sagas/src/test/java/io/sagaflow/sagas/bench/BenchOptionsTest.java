@@ -33,6 +33,15 @@ class BenchOptionsTest {
   }
 
   @Test
+  void aTimelineIsWrittenOnlyWhereAsked() throws Exception {
+    assertThat(BenchOptions.parse().timeline()).isEmpty();
+    assertThat(BenchOptions.parse("--timeline", "/tmp/t.csv").timeline())
+        .contains(java.nio.file.Path.of("/tmp/t.csv"));
+    assertThatThrownBy(() -> BenchOptions.parse("--timeline"))
+        .hasMessageContaining("--timeline needs a value");
+  }
+
+  @Test
   void anOpenLoopRunsRateTimesDurationSagas() throws Exception {
     BenchOptions o = BenchOptions.parse("--rate=1000", "--duration=30", "--participants=http");
 

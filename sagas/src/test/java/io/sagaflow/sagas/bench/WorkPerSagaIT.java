@@ -5,8 +5,12 @@ import static org.assertj.core.api.Assertions.entry;
 
 import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.testing.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Guards the work a saga costs, not its speed: runs small benchmarks through the same code as
@@ -127,6 +131,27 @@ class WorkPerSagaIT {
         .contains(entry("step-1", 10L), entry("step-2", 10L), entry("step-1/compensate", 10L))
         .doesNotContainKeys("step-3", "step-2/compensate");
     assertThat(result.participantCpuSeconds()).isPositive();
+  }
+
+  @Test
+  void aTimelineListsEveryMeasuredSagaWithItsLatency(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("timeline.csv");
+    BenchResult result = run("--sagas", "10", "--concurrency", "2", "--timeline", file.toString());
+
+    assertThat(result.completed()).isEqualTo(10L);
+    List<String> lines = Files.readAllLines(file);
+    assertThat(lines.get(0)).isEqualTo("saga,start_ms,jvm_uptime_ms,latency_ms");
+    assertThat(lines.subList(1, lines.size()))
+        .hasSize(10)
+        .allSatisfy(
+            line -> {
+              String[] f = line.split(",", -1);
+              assertThat(Double.parseDouble(f[1])).isGreaterThanOrEqualTo(0);
+              assertThat(Double.parseDouble(f[2])).isPositive();
+              assertThat(Double.parseDouble(f[3])).isPositive();
+            })
+        .extracting(line -> line.split(",")[0])
+        .containsExactly("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
   }
 
   private static BenchResult run(String... args) throws Exception {
