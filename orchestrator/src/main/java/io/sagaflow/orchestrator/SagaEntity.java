@@ -805,11 +805,12 @@ public final class SagaEntity
   }
 
   /**
-   * Passivates a saga that has just ended: nothing can change it any more, so no command on its way
-   * can be cut short; one that arrives meanwhile is answered by this incarnation or, once it has
-   * stopped, by the next one (sharding buffers it). Not waiting matters under load: at 1,000 sagas
-   * a second, a second's grace kept a thousand ended sagas alive, and every young collection copied
-   * them (BENCHMARKS.md, change 24).
+   * Asks sharding to passivate this saga; every passivation goes through here. Used directly for a
+   * saga that has just ended: nothing can change it any more, so no command on its way can be cut
+   * short; one that arrives meanwhile is answered by this incarnation or, once it has stopped, by
+   * the next one (sharding buffers it). Not waiting matters under load: at 1,000 sagas a second, a
+   * second's grace kept a thousand ended sagas alive, and every young collection copied them
+   * (BENCHMARKS.md, change 24).
    */
   private void passivateAtOnce() {
     if (shard != null) {
@@ -846,7 +847,7 @@ public final class SagaEntity
   }
 
   private ReplyEffect<Event, SagaState> passivateNow() {
-    shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    passivateAtOnce();
     return Effect().noReply();
   }
 
