@@ -27,6 +27,8 @@ import java.util.Optional;
  * @param failAt the step that is rejected (1-based), 0 for none: the saga then compensates steps
  *     1..failAt-1
  * @param warmup sagas run (closed loop, not counted) before measuring
+ * @param leadInSeconds open loop: seconds of load at the measured rate, not counted, between the
+ *     warm-up and the measured phase; 0 for a closed loop
  * @param timeoutSeconds how long the measured phase may take before the run fails
  * @param json print one JSON object with every figure after the table
  * @param noFsync run the embedded PostgreSQL with fsync and synchronous_commit off
@@ -45,6 +47,7 @@ public record BenchOptions(
     Participants participants,
     int failAt,
     int warmup,
+    int leadInSeconds,
     int timeoutSeconds,
     boolean json,
     boolean noFsync,
@@ -74,6 +77,16 @@ public record BenchOptions(
    */
   static final int DEFAULT_WARMUP = 50_000;
 
+  /**
+   * Seconds of open-loop load at the measured rate before an open loop is measured, by default.
+   * Measured here (BENCHMARKS.md): when a node that was warmed up in the closed loop (64 sagas in
+   * flight, large journal batches) is switched to a steady rate (a few sagas in flight, batches of
+   * one or two), the JIT compiler recompiles its hot paths for the new profile — ~400 compilations
+   * a second, the node's CPU up by half for ~3 s — and the first seconds' latencies are those of
+   * that transition, not of a node running at the rate.
+   */
+  static final int DEFAULT_LEAD_IN_SECONDS = 10;
+
   /** The usage text of {@code sagaflow.jar bench}. */
   public static final String USAGE =
       """
@@ -95,6 +108,10 @@ public record BenchOptions(
                              counted (default 50000: on 2 vCPUs the JIT compiler needs about
                              40,000 sagas, half a minute of load, before a node runs at its
                              steady speed; a smaller W measures a node that has just started)
+        --lead-in S          open loop: after the warm-up, S seconds of load at the measured
+                             rate, not counted (default 10: switching a node from the closed
+                             loop to a steady rate recompiles its hot paths for ~3 s); 0 measures
+                             from the switch
         --timeout S          seconds the measured phase may take (default 600)
 
       Sagas:
@@ -154,6 +171,7 @@ public record BenchOptions(
     Participants participants = Participants.LOCAL;
     int failAt = 0;
     int warmup = DEFAULT_WARMUP;
+    Integer leadIn = null;
     int timeout = 600;
     boolean json = false;
     boolean noFsync = false;
@@ -187,6 +205,7 @@ public record BenchOptions(
         case "--steps" -> steps = number(name, value(tokens, i++), 1, MAX_STEPS);
         case "--fail-at" -> failAt = number(name, value(tokens, i++), 0, MAX_STEPS);
         case "--warmup" -> warmup = number(name, value(tokens, i++), 0, 100_000_000);
+        case "--lead-in" -> leadIn = number(name, value(tokens, i++), 0, 3_600);
         case "--timeout" -> timeout = number(name, value(tokens, i++), 1, 86_400);
         case "--participants" -> {
           String value = value(tokens, i++);
@@ -218,8 +237,14 @@ public record BenchOptions(
       if ((long) rate * seconds > 100_000_000L) {
         throw new UsageException("--rate × --duration must be at most 100000000 sagas");
       }
+      if (leadIn != null && (long) rate * leadIn > 100_000_000L) {
+        throw new UsageException("--rate × --lead-in must be at most 100000000 sagas");
+      }
     } else if (duration != null) {
       throw new UsageException("--duration needs --rate (open loop)");
+    } else if (leadIn != null) {
+      throw new UsageException(
+          "--lead-in needs --rate (open loop); a closed loop's warm-up runs as it is measured");
     }
     return new BenchOptions(
         rate > 0 ? 0 : (sagas == null ? 20_000 : sagas),
@@ -230,6 +255,7 @@ public record BenchOptions(
         participants,
         failAt,
         warmup,
+        rate > 0 ? (leadIn == null ? DEFAULT_LEAD_IN_SECONDS : leadIn) : 0,
         timeout,
         json,
         noFsync,
@@ -278,6 +304,8 @@ public record BenchOptions(
         + measuredSagas()
         + " sagas (+"
         + warmup
-        + " warm-up)";
+        + " warm-up"
+        + (leadInSeconds > 0 ? ", " + leadInSeconds + " s lead-in at the rate" : "")
+        + ")";
   }
 }

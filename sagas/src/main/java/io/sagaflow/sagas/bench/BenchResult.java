@@ -156,6 +156,7 @@ public record BenchResult(
     m.put("rate", options.openLoop() ? options.rate() : null);
     m.put("durationSeconds", options.openLoop() ? options.durationSeconds() : null);
     m.put("warmup", options.warmup());
+    m.put("leadInSeconds", options.leadInSeconds());
     m.put("analyzeAfterWarmup", !options.noAnalyze());
     m.put("database", database);
     m.put("embeddedDatabase", embeddedDatabase);

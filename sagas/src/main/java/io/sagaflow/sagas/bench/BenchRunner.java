@@ -44,10 +44,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.pattern.AskTimeoutException;
 
 /**
- * Runs a benchmark: starts a node (and, for HTTP steps, the participant JVM), runs the warm-up and
- * the measured phase, waits until the sagas' work is done (index caught up, entities passivated),
- * then reads the figures and checks every saga. {@link Bench} is the command line around it; tests
- * call it directly.
+ * Runs a benchmark: starts a node (and, for HTTP steps, the participant JVM), runs the warm-up, the
+ * open loop's lead-in and the measured phase, waits until the sagas' work is done (index caught up,
+ * entities passivated), then reads the figures and checks every saga. {@link Bench} is the command
+ * line around it; tests call it directly.
  */
 public final class BenchRunner {
 
@@ -160,7 +160,7 @@ public final class BenchRunner {
                 + options.warmup()
                 + " sagas, closed loop at concurrency "
                 + options.concurrency());
-        Phase warmup = new Phase("warm-up", prefix, options.warmup(), true);
+        Phase warmup = new Phase(Kind.WARM_UP, prefix, options.warmup());
         runClosed(warmup, options.concurrency());
         quiesce(warmup);
         if (warmup.startErrors.sum() > 0) {
@@ -176,9 +176,23 @@ public final class BenchRunner {
         progress.accept("ANALYZE of the journal and index tables");
         db.analyze();
       }
+      if (options.leadInSeconds() > 0) {
+        int sagas = (int) ((long) options.rate() * options.leadInSeconds());
+        progress.accept(
+            "lead-in: "
+                + options.rate()
+                + " sagas/s for "
+                + options.leadInSeconds()
+                + " s, not counted");
+        Phase leadIn = new Phase(Kind.LEAD_IN, "bench-" + runId + "-l-", sagas);
+        runOpen(leadIn, options.rate());
+        quiesce(leadIn);
+        leadIn.verifyOutcome();
+        leadIn.problems.forEach(p -> problems.add("lead-in: " + p));
+      }
 
       String prefix = "bench-" + runId + "-m-";
-      Phase phase = new Phase("measured", prefix, options.measuredSagas(), false);
+      Phase phase = new Phase(Kind.MEASURED, prefix, options.measuredSagas());
       progress.accept("measuring: " + options.describe());
       Map<String, Long> callsBefore = calls();
       ParticipantProcess.Stats participantBefore = participant == null ? null : participant.stats();
@@ -333,7 +347,7 @@ public final class BenchRunner {
                   });
       generator.start();
       try {
-        phase.await(options.timeoutSeconds() + options.durationSeconds(), progress);
+        phase.await(options.timeoutSeconds() + phase.total / rate + 1, progress);
       } finally {
         generator.interrupt();
       }
@@ -392,7 +406,23 @@ public final class BenchRunner {
 
     // ---- one phase ----------------------------------------------------------------------------
 
-    /** The sagas of one phase (warm-up or measured): their ids, timings and outcomes. */
+    /** What a phase is for. */
+    private enum Kind {
+      /** Closed loop on a node just started: start acknowledgements may time out (cold code). */
+      WARM_UP("warm-up"),
+      /** Open loop at the measured rate, not counted: the node settles into the rate. */
+      LEAD_IN("lead-in"),
+      /** Counted. */
+      MEASURED("measured");
+
+      final String label;
+
+      Kind(String label) {
+        this.label = label;
+      }
+    }
+
+    /** The sagas of one phase (warm-up, lead-in or measured): their ids, timings and outcomes. */
     private final class Phase {
       final String name;
       final boolean coldStart;
@@ -417,12 +447,12 @@ public final class BenchRunner {
       long journalRows;
       List<BenchDatabase.Signature> signatures = List.of();
 
-      Phase(String name, String prefix, int total, boolean coldStart) {
-        this.name = name;
-        this.coldStart = coldStart;
+      Phase(Kind kind, String prefix, int total) {
+        this.name = kind.label;
+        this.coldStart = kind == Kind.WARM_UP;
         this.prefix = prefix;
         this.total = total;
-        boolean timeline = !coldStart && options.timeline().isPresent();
+        boolean timeline = kind == Kind.MEASURED && options.timeline().isPresent();
         this.intendedAt = timeline ? new long[total] : null;
         this.endedAt = timeline ? new long[total] : null;
         if (total == 0) {

@@ -51,6 +51,16 @@ class BenchOptionsTest {
   }
 
   @Test
+  void anOpenLoopLeadsInAtItsRateUnlessToldNotTo() throws Exception {
+    assertThat(BenchOptions.parse("--rate", "1000").leadInSeconds()).isEqualTo(10);
+    assertThat(BenchOptions.parse("--rate", "1000", "--lead-in", "3").leadInSeconds()).isEqualTo(3);
+    assertThat(BenchOptions.parse("--rate", "1000", "--lead-in", "0").leadInSeconds()).isZero();
+    assertThat(BenchOptions.parse("--sagas", "100").leadInSeconds()).isZero();
+    assertThat(BenchOptions.parse("--rate", "1000").describe()).contains("10 s lead-in");
+    assertThat(BenchOptions.parse("--sagas", "100").describe()).doesNotContain("lead-in");
+  }
+
+  @Test
   void badCommandLinesAreRefusedWithAReason() {
     assertThatThrownBy(() -> BenchOptions.parse("--steps", "3", "--fail-at", "4"))
         .hasMessageContaining("--fail-at 4 is beyond the last step");
@@ -64,6 +74,10 @@ class BenchOptionsTest {
         .hasMessageContaining("--sagas is for the closed loop");
     assertThatThrownBy(() -> BenchOptions.parse("--duration", "5"))
         .hasMessageContaining("needs --rate");
+    assertThatThrownBy(() -> BenchOptions.parse("--lead-in", "5"))
+        .hasMessageContaining("--lead-in needs --rate");
+    assertThatThrownBy(() -> BenchOptions.parse("--rate", "10", "--lead-in", "-1"))
+        .hasMessageContaining("--lead-in must be between 0");
     assertThatThrownBy(() -> BenchOptions.parse("--concurrency"))
         .hasMessageContaining("needs a value");
     assertThatThrownBy(() -> BenchOptions.parse("--frobnicate")).hasMessageContaining("unknown");

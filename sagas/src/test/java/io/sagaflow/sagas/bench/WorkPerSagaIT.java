@@ -154,15 +154,49 @@ class WorkPerSagaIT {
         .containsExactly("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
   }
 
-  private static BenchResult run(String... args) throws Exception {
-    BenchOptions options = BenchOptions.parse(with(args, "--warmup", "3", "--timeout", "120"));
+  @Test
+  void anOpenLoopsLeadInRunsAtTheRateAndIsNotCounted() throws Exception {
     TestDatabase db = TestDatabase.fresh();
+    List<String> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+    BenchResult result =
+        run(db, progress::add, "--rate", "20", "--duration", "1", "--lead-in", "2");
+
+    assertThat(result.problems()).isEmpty();
+    assertThat(progress).contains("lead-in: 20 sagas/s for 2 s, not counted");
+    assertThat(result.sagas()).isEqualTo(20);
+    assertThat(result.completed()).isEqualTo(20);
+    assertThat(result.journalRows()).isEqualTo(4L * 20);
+    // The lead-in's 40 sagas ran to the end too, under their own prefix, before the measured ones.
+    assertThat(db.count("select count(*) from saga_index where saga_id like 'bench-%-l-%'"))
+        .isEqualTo(40);
+    assertThat(
+            db.count(
+                "select count(*) from saga_index where saga_id like 'bench-%-l-%'"
+                    + " and status = 'COMPLETED'"))
+        .isEqualTo(40);
+    assertThat(
+            db.count(
+                "select count(*) from saga_index l, saga_index m"
+                    + " where l.saga_id like 'bench-%-l-%' and m.saga_id like 'bench-%-m-%'"
+                    + " and l.updated_at > m.created_at"))
+        .as("lead-in sagas that ended after a measured one started")
+        .isZero();
+  }
+
+  private static BenchResult run(String... args) throws Exception {
+    return run(TestDatabase.fresh(), line -> {}, args);
+  }
+
+  private static BenchResult run(
+      TestDatabase db, java.util.function.Consumer<String> progress, String... args)
+      throws Exception {
+    BenchOptions options = BenchOptions.parse(with(args, "--warmup", "3", "--timeout", "120"));
     Map<String, String> env =
         Map.of(
             DatabaseSettings.URL_ENV, db.jdbcUrl(),
             DatabaseSettings.USER_ENV, db.user(),
             DatabaseSettings.PASSWORD_ENV, db.password());
-    BenchResult result = BenchRunner.run(options, env, line -> {});
+    BenchResult result = BenchRunner.run(options, env, progress);
     System.out.println(result.toTable());
     return result;
   }
