@@ -161,6 +161,11 @@ public record BenchOptions(
     return openLoop() ? (int) Math.min(Integer.MAX_VALUE, (long) rate * durationSeconds) : sagas;
   }
 
+  /** Sagas of the open loop's lead-in: {@code rate * leadInSeconds} (0 for a closed loop). */
+  public int leadInSagas() {
+    return (int) Math.min(Integer.MAX_VALUE, (long) rate * leadInSeconds);
+  }
+
   /** Parses {@code --name value} and {@code --name=value} options. */
   public static BenchOptions parse(String... args) throws UsageException {
     Integer sagas = null;

@@ -162,33 +162,28 @@ public final class BenchRunner {
                 + options.concurrency());
         Phase warmup = new Phase(Kind.WARM_UP, prefix, options.warmup());
         runClosed(warmup, options.concurrency());
-        quiesce(warmup);
+        settleUncounted(warmup, problems);
         if (warmup.startErrors.sum() > 0) {
           progress.accept(
               "warm-up: "
                   + warmup.startErrors.sum()
                   + " starts were not acknowledged within the ask timeout (cold node)");
         }
-        warmup.verifyOutcome();
-        warmup.problems.forEach(p -> problems.add("warm-up: " + p));
       }
       if (!options.noAnalyze()) {
         progress.accept("ANALYZE of the journal and index tables");
         db.analyze();
       }
       if (options.leadInSeconds() > 0) {
-        int sagas = (int) ((long) options.rate() * options.leadInSeconds());
         progress.accept(
             "lead-in: "
                 + options.rate()
                 + " sagas/s for "
                 + options.leadInSeconds()
                 + " s, not counted");
-        Phase leadIn = new Phase(Kind.LEAD_IN, "bench-" + runId + "-l-", sagas);
+        Phase leadIn = new Phase(Kind.LEAD_IN, "bench-" + runId + "-l-", options.leadInSagas());
         runOpen(leadIn, options.rate());
-        quiesce(leadIn);
-        leadIn.verifyOutcome();
-        leadIn.problems.forEach(p -> problems.add("lead-in: " + p));
+        settleUncounted(leadIn, problems);
       }
 
       String prefix = "bench-" + runId + "-m-";
@@ -274,6 +269,16 @@ public final class BenchRunner {
           indexLag,
           windowSeconds,
           List.copyOf(problems));
+    }
+
+    /**
+     * Waits until a phase that is not counted (warm-up, lead-in) has done its work and checks its
+     * sagas as the measured ones are checked; its problems fail the run too.
+     */
+    private void settleUncounted(Phase phase, List<String> problems) {
+      quiesce(phase);
+      phase.verifyOutcome();
+      phase.problems.forEach(p -> problems.add(phase.name + ": " + p));
     }
 
     private double dbCpuSeconds() {
