@@ -225,21 +225,9 @@ public final class SagaRoutes extends AllDirectives {
       id = UUID.randomUUID().toString();
     }
     // Checked here, before the saga's entity is asked, so that a rejected start leaves nothing.
-    Optional<SagaDefinition> definition = registry.find(type.asText(), version);
-    if (definition.isEmpty()) {
-      String detail =
-          registry.versions(type.asText()).isEmpty()
-              ? "unknown saga type '" + type.asText() + "'; registered: " + registry.types()
-              : "saga type '" + type.asText() + "' has no version " + version;
-      return done(
-          problem(Problem.unprocessable("unknown-saga-type", "Unknown saga type", detail, "type")));
-    }
-    Optional<String> invalid = definition.get().validateInput(input);
+    Optional<SagaReplies.Invalid> invalid = registry.checkStart(type.asText(), version, input);
     if (invalid.isPresent()) {
-      return done(
-          problem(
-              Problem.unprocessable(
-                  "invalid-input", "Invalid input", withoutClassNames(invalid.get()), "input")));
+      return done(startAnswer(invalid.get()));
     }
     return engine
         .start(id, type.asText(), version, input)
@@ -265,8 +253,7 @@ public final class SagaRoutes extends AllDirectives {
         invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
             ? Problem.unprocessable(
                 "unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
-            : Problem.unprocessable(
-                "invalid-input", "Invalid input", withoutClassNames(invalid.detail()), "input"));
+            : Problem.unprocessable("invalid-input", "Invalid input", invalid.detail(), "input"));
   }
 
   private Route getSaga(String id) {
@@ -457,17 +444,6 @@ public final class SagaRoutes extends AllDirectives {
             SAGA_ID.matcher(id).matches()
                 ? "no saga with id '" + id + "'"
                 : "no saga has this id: saga ids match " + SAGA_ID.pattern()));
-  }
-
-  /**
-   * A definition's verdict on an input, as a client may read it: Jackson's binding messages name
-   * Java classes ("(class io.example.Input$Line)", "`java.lang.String`", "(token `JsonToken.X`)").
-   */
-  private static String withoutClassNames(String detail) {
-    return detail
-        .replaceAll("\\s*\\((?:class|token) [^)]*\\)", "")
-        .replaceAll(
-            "(?:[a-z_][a-z0-9_]*\\.){2,}(?:[A-Z][A-Za-z0-9_]*\\$)*([A-Z][A-Za-z0-9_]*)", "$1");
   }
 
   /** A client's string in a problem, cut short: an answer must not echo a huge request back. */

@@ -10,7 +10,6 @@ import io.sagaflow.orchestrator.SagaReplies.GetReply;
 import io.sagaflow.orchestrator.SagaReplies.Invalid;
 import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
-import io.sagaflow.orchestrator.SagaReplies.Problem;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
 import io.sagaflow.orchestrator.SagaState.Active;
@@ -339,24 +338,11 @@ public final class SagaEntity
   }
 
   private ReplyEffect<Event, SagaState> start(SagaState.Empty state, Start cmd) {
-    Optional<SagaDefinition> found = registry.find(cmd.type(), cmd.version());
-    if (found.isEmpty()) {
-      String detail =
-          registry.versions(cmd.type()).isEmpty()
-              ? "unknown saga type '" + cmd.type() + "'; registered types: " + registry.types()
-              : "saga type '"
-                  + cmd.type()
-                  + "' has no version "
-                  + cmd.version()
-                  + "; registered versions: "
-                  + registry.versions(cmd.type()).stream().map(SagaDefinition::version).toList();
-      return rejectStart(cmd, new Invalid(Problem.UNKNOWN_TYPE, detail));
+    Optional<Invalid> invalid = registry.checkStart(cmd.type(), cmd.version(), cmd.input());
+    if (invalid.isPresent()) {
+      return rejectStart(cmd, invalid.get());
     }
-    SagaDefinition definition = found.get();
-    Optional<String> problem = definition.validateInput(cmd.input());
-    if (problem.isPresent()) {
-      return rejectStart(cmd, new Invalid(Problem.INVALID_INPUT, problem.get()));
-    }
+    SagaDefinition definition = registry.find(cmd.type(), cmd.version()).orElseThrow();
     Instant now = Instant.now();
     var started =
         new SagaStarted(

@@ -1,5 +1,8 @@
 package io.sagaflow.orchestrator;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.SagaReplies.Invalid;
+import io.sagaflow.orchestrator.SagaReplies.Problem;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import java.util.Collection;
 import java.util.List;
@@ -41,6 +44,34 @@ public final class SagaRegistry {
     }
     return Optional.ofNullable(
         version == null ? versions.lastEntry().getValue() : versions.get(version));
+  }
+
+  /**
+   * Whether a start of {@code type} (at {@code version}, null for the newest) with {@code input}
+   * can be accepted: the one wording of a refused start, used by the entity and by the HTTP API
+   * (which checks before it asks the entity, so that a refused start leaves nothing behind).
+   *
+   * @return why not, or empty when it can
+   */
+  public Optional<Invalid> checkStart(String type, Integer version, JsonNode input) {
+    Optional<SagaDefinition> definition = find(type, version);
+    if (definition.isEmpty()) {
+      Collection<SagaDefinition> known = versions(type);
+      String detail =
+          known.isEmpty()
+              ? "unknown saga type '" + type + "'; registered types: " + types()
+              : "saga type '"
+                  + type
+                  + "' has no version "
+                  + version
+                  + "; registered versions: "
+                  + known.stream().map(SagaDefinition::version).toList();
+      return Optional.of(new Invalid(Problem.UNKNOWN_TYPE, detail));
+    }
+    return definition
+        .get()
+        .validateInput(input)
+        .map(problem -> new Invalid(Problem.INVALID_INPUT, problem));
   }
 
   public Collection<String> types() {

@@ -120,11 +120,25 @@ public final class SagaDefinition {
                   ? ""
                   : " at '" + field + "'")
               + ": "
-              + detail);
+              + withoutClassNames(detail));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       return Optional.of(
-          "input does not match " + inputType.getSimpleName() + ": " + e.getOriginalMessage());
+          "input does not match "
+              + inputType.getSimpleName()
+              + ": "
+              + withoutClassNames(e.getOriginalMessage()));
     }
+  }
+
+  /**
+   * A verdict on an input as a client may read it: Jackson's binding messages name Java classes
+   * ("(class io.example.Input$Line)", "`java.lang.String`", "(token `JsonToken.X`)").
+   */
+  private static String withoutClassNames(String detail) {
+    return detail
+        .replaceAll("\\s*\\((?:class|token) [^)]*\\)", "")
+        .replaceAll(
+            "(?:[a-z_][a-z0-9_]*\\.){2,}(?:[A-Z][A-Za-z0-9_]*\\$)*([A-Z][A-Za-z0-9_]*)", "$1");
   }
 
   @Override
