@@ -264,7 +264,7 @@ public final class SagaRoutes extends AllDirectives {
         blocking(
             () ->
                 journal
-                    .state(id)
+                    .snapshot(id)
                     .map(
                         state ->
                             ok(
@@ -291,7 +291,7 @@ public final class SagaRoutes extends AllDirectives {
                 items
                     .addObject()
                     .put("sequenceNr", e.sequenceNr())
-                    .put("type", e.type())
+                    .put("type", e.type().publicName())
                     .put("writtenAt", e.writtenAt().toString())
                     .set("data", e.payload());
               }
@@ -417,7 +417,7 @@ public final class SagaRoutes extends AllDirectives {
     }
     String commandId = key.orElseGet(() -> UUID.randomUUID().toString());
     return completeWithFuture(
-        blocking(() -> journal.events(id).isEmpty())
+        blocking(() -> !journal.exists(id))
             .thenCompose(
                 missing ->
                     missing

@@ -1,6 +1,5 @@
 package io.sagaflow.orchestrator;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Conflict;
@@ -12,13 +11,28 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
-import io.sagaflow.orchestrator.SagaState.Active;
-import io.sagaflow.orchestrator.SagaState.Cursor;
-import io.sagaflow.orchestrator.SagaState.Phase;
 import io.sagaflow.orchestrator.dsl.RetryPolicy;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepKind;
+import io.sagaflow.orchestrator.history.Cursor;
+import io.sagaflow.orchestrator.history.Phase;
+import io.sagaflow.orchestrator.history.SagaEvent;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaResumed;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
+import io.sagaflow.orchestrator.history.SagaHistory;
+import io.sagaflow.orchestrator.history.SagaSnapshot;
+import io.sagaflow.orchestrator.history.SagaSnapshot.Started;
+import io.sagaflow.orchestrator.history.StepSnapshot;
 import io.sagaflow.orchestrator.internal.Fingerprint;
 import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.StepRunner;
@@ -45,7 +59,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.EventAdapter;
 import org.apache.pekko.persistence.typed.EventSeq;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -60,24 +73,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * is acknowledged or acted on; a participant is only called for a state that is already written.
  */
 public final class SagaEntity
-    extends EventSourcedBehaviorWithEnforcedReplies<
-        SagaEntity.Command, SagaEntity.Event, SagaState> {
+    extends EventSourcedBehaviorWithEnforcedReplies<SagaEntity.Command, SagaEvent, SagaSnapshot> {
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
-      EntityTypeKey.create(Command.class, "saga");
-
-  /**
-   * Events that change a saga's status carry one of these tags, chosen by saga id; the saga index
-   * projection reads one tag per instance. Changing the count needs a projection rebuild.
-   */
-  public static final List<String> INDEX_TAGS =
-      List.of("saga-index-0", "saga-index-1", "saga-index-2", "saga-index-3");
-
-  /**
-   * An event whose journal row has the adapter manifest {@code tag:<tag>} is filed under {@code
-   * <tag>} by the journal's trigger (see {@link #eventAdapter()}).
-   */
-  public static final String TAG_MANIFEST_PREFIX = "tag:";
+      EntityTypeKey.create(Command.class, SagaHistory.ENTITY_TYPE);
 
   private static final String TIMEOUT_TIMER = "attempt-timeout";
   private static final String RETRY_TIMER = "retry";
@@ -121,109 +120,6 @@ public final class SagaEntity
 
   record PassivateIfIdle() implements Command {}
 
-  // ---- events ---------------------------------------------------------------------------------
-
-  /**
-   * What happened to a saga. Events name steps, never indices, and are never edited: an
-   * incompatible change ships a {@code JacksonMigration} keyed on {@link #schemaVersion()}.
-   */
-  public sealed interface Event extends SagaSerializable {
-    Instant at();
-
-    /** Whether the saga's status changes with this event; such events feed the saga index. */
-    default boolean changesStatus() {
-      return true;
-    }
-
-    /** Written into every event's JSON so that migrations can tell old shapes apart. */
-    @JsonProperty("schemaVersion")
-    default int schemaVersion() {
-      return 1;
-    }
-  }
-
-  /** The saga was accepted; its first step is due now. */
-  public record SagaStarted(
-      String type,
-      int version,
-      JsonNode input,
-      String fingerprint,
-      String traceId,
-      String firstStep,
-      Instant deadline,
-      Instant at)
-      implements Event {}
-
-  /** A step succeeded and the next one is due now: one write for both. */
-  public record StepSucceeded(
-      String step, int attempt, JsonNode output, String nextStep, Instant at) implements Event {
-    @Override
-    public boolean changesStatus() {
-      return false;
-    }
-  }
-
-  /** The last step succeeded: the saga is complete. */
-  public record SagaCompleted(String step, int attempt, JsonNode output, Instant at)
-      implements Event {}
-
-  /** An attempt failed retryably; the next one is due at {@code retryAt}. */
-  public record StepAttemptFailed(
-      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {
-    @Override
-    public boolean changesStatus() {
-      return false;
-    }
-  }
-
-  /**
-   * A step was rejected, or gave no answer before its attempts ran out ({@code uncertain}); the
-   * listed steps are compensated, newest first.
-   */
-  public record StepFailed(
-      String step,
-      int attempt,
-      String error,
-      boolean uncertain,
-      String reason,
-      List<String> compensations,
-      Instant at)
-      implements Event {}
-
-  /** Compensation began for a cancel or the deadline; the step in flight counts as uncertain. */
-  public record CompensationStarted(
-      String reason, String commandId, List<String> compensations, Instant at) implements Event {}
-
-  public record CompensationAttemptFailed(
-      String step, int attempt, String error, Instant retryAt, Instant at) implements Event {
-    @Override
-    public boolean changesStatus() {
-      return false;
-    }
-  }
-
-  /**
-   * A step was undone; the next compensation (if any) is due now. {@code sagaCompensated} says it
-   * was the last one, so that readers of the journal need no state to know the saga's status.
-   */
-  public record StepCompensated(String step, int attempt, boolean sagaCompensated, Instant at)
-      implements Event {
-    @Override
-    public boolean changesStatus() {
-      return sagaCompensated;
-    }
-  }
-
-  /** A compensation was rejected or ran out of attempts: the saga waits for an operator. */
-  public record CompensationFailed(
-      String step, int attempt, String error, String reason, Instant at) implements Event {}
-
-  /** The saga cannot go on (e.g. its definition version is gone); an operator must act. */
-  public record SagaFailed(String reason, Instant at) implements Event {}
-
-  /** An operator resumed a {@code FAILED} saga with a fresh retry budget. */
-  public record SagaResumed(String commandId, Instant at) implements Event {}
-
   // ---- construction ---------------------------------------------------------------------------
 
   private final String sagaId;
@@ -249,7 +145,7 @@ public final class SagaEntity
       StepRunner runner,
       ActorRef<ClusterSharding.ShardCommand> shard) {
     super(
-        PersistenceId.of(ENTITY_TYPE_KEY.name(), sagaId, "|"),
+        SagaHistory.persistenceId(sagaId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.sagaId = sagaId;
     this.context = context;
@@ -257,7 +153,7 @@ public final class SagaEntity
     this.registry = registry;
     this.runner = runner;
     this.shard = shard;
-    this.indexTagManifest = TAG_MANIFEST_PREFIX + indexTag(sagaId);
+    this.indexTagManifest = SagaHistory.tagManifest(SagaHistory.indexTag(sagaId));
   }
 
   /**
@@ -285,15 +181,15 @@ public final class SagaEntity
    * built anew for every saga (one per entity) and tries each registered command class in turn.
    */
   @Override
-  public CommandHandlerWithReply<Command, Event, SagaState> commandHandler() {
+  public CommandHandlerWithReply<Command, SagaEvent, SagaSnapshot> commandHandler() {
     return this::handle;
   }
 
-  private ReplyEffect<Event, SagaState> handle(SagaState state, Command cmd) {
-    if (state instanceof Active active) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> handle(SagaSnapshot state, Command cmd) {
+    if (state instanceof Started active) {
       return handle(active, cmd);
     }
-    SagaState.Empty empty = (SagaState.Empty) state;
+    SagaSnapshot.NotStarted empty = (SagaSnapshot.NotStarted) state;
     if (cmd instanceof Start start) {
       return start(empty, start);
     } else if (cmd instanceof Get get) {
@@ -310,7 +206,7 @@ public final class SagaEntity
     return Effect().none().thenRun(s -> passivateSoon()).thenNoReply();
   }
 
-  private ReplyEffect<Event, SagaState> handle(Active state, Command cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> handle(Started state, Command cmd) {
     if (cmd instanceof AttemptFinished c) {
       return attemptFinished(state, c);
     } else if (cmd instanceof RetryDue c) {
@@ -337,7 +233,7 @@ public final class SagaEntity
     throw new IllegalStateException("Saga " + sagaId + " has no handler for " + cmd);
   }
 
-  private ReplyEffect<Event, SagaState> start(SagaState.Empty state, Start cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> start(SagaSnapshot.NotStarted state, Start cmd) {
     Optional<Invalid> invalid = registry.checkStart(cmd.type(), cmd.version(), cmd.input());
     if (invalid.isPresent()) {
       return rejectStart(cmd, invalid.get());
@@ -357,14 +253,14 @@ public final class SagaEntity
     return Effect()
         .persist(started)
         .thenRun(this::drive)
-        .thenReply(cmd.replyTo(), s -> new Accepted(view((Active) s), true));
+        .thenReply(cmd.replyTo(), s -> new Accepted(view((Started) s), true));
   }
 
-  private ReplyEffect<Event, SagaState> rejectStart(Start cmd, Invalid invalid) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> rejectStart(Start cmd, Invalid invalid) {
     return Effect().none().thenRun(s -> passivateSoon()).thenReply(cmd.replyTo(), s -> invalid);
   }
 
-  private ReplyEffect<Event, SagaState> startAgain(Active state, Start cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> startAgain(Started state, Start cmd) {
     boolean same =
         state.type().equals(cmd.type())
             && state.fingerprint().equals(Fingerprint.of(cmd.type(), cmd.input()));
@@ -381,11 +277,11 @@ public final class SagaEntity
     return Effect().reply(cmd.replyTo(), new Conflict(detail, view(state)));
   }
 
-  private ReplyEffect<Event, SagaState> notFound(ActorRef<? super NotFound> replyTo) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> notFound(ActorRef<? super NotFound> replyTo) {
     return Effect().none().thenRun(s -> passivateSoon()).thenReply(replyTo, s -> new NotFound());
   }
 
-  private ReplyEffect<Event, SagaState> cancel(Active state, Cancel cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> cancel(Started state, Cancel cmd) {
     if (state.handledCommand(cmd.commandId())) {
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
@@ -423,10 +319,10 @@ public final class SagaEntity
     return Effect()
         .persist(event)
         .thenRun(this::drive)
-        .thenReply(cmd.replyTo(), s -> new Done(view((Active) s)));
+        .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
   }
 
-  private ReplyEffect<Event, SagaState> resume(Active state, Resume cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> resume(Started state, Resume cmd) {
     if (state.handledCommand(cmd.commandId())) {
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
@@ -444,10 +340,10 @@ public final class SagaEntity
     return Effect()
         .persist(new SagaResumed(cmd.commandId(), Instant.now()))
         .thenRun(this::drive)
-        .thenReply(cmd.replyTo(), s -> new Done(view((Active) s)));
+        .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
   }
 
-  private ReplyEffect<Event, SagaState> wake(Active state, Wake cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> wake(Started state, Wake cmd) {
     if (!waitsForOperator(state) && registry.find(state.type(), state.version()).isEmpty()) {
       context.getLog().error("Saga cannot continue: {}", missingDefinition(state));
       return Effect()
@@ -458,7 +354,7 @@ public final class SagaEntity
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, SagaState> attemptFinished(Active state, AttemptFinished cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> attemptFinished(Started state, AttemptFinished cmd) {
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       context
           .getLog()
@@ -473,14 +369,14 @@ public final class SagaEntity
     timers.cancel(TIMEOUT_TIMER);
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cmd.step());
-    Event event =
+    SagaEvent event =
         cmd.phase() == Phase.FORWARD
             ? forwardOutcome(state, definition, step, cmd.outcome())
             : compensationOutcome(state, step, cmd.outcome());
     return Effect().persist(event).thenRun(this::drive).thenNoReply();
   }
 
-  private ReplyEffect<Event, SagaState> attemptTimedOut(Active state, AttemptTimedOut cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> attemptTimedOut(Started state, AttemptTimedOut cmd) {
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       return Effect().noReply();
     }
@@ -490,7 +386,7 @@ public final class SagaEntity
         new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), Outcome.Retryable.of(error)));
   }
 
-  private ReplyEffect<Event, SagaState> retryDue(Active state, RetryDue cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> retryDue(Started state, RetryDue cmd) {
     Cursor cursor = state.cursor();
     if (inFlight == null
         && cursor != null
@@ -507,7 +403,7 @@ public final class SagaEntity
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, SagaState> deadlineDue(Active state, DeadlineDue cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> deadlineDue(Started state, DeadlineDue cmd) {
     if (state.status() != SagaStatus.RUNNING) {
       return Effect().noReply();
     }
@@ -528,14 +424,14 @@ public final class SagaEntity
 
   // ---- failure rules --------------------------------------------------------------------------
 
-  private Event forwardOutcome(
-      Active state, SagaDefinition definition, Step step, Outcome outcome) {
+  private SagaEvent forwardOutcome(
+      Started state, SagaDefinition definition, Step step, Outcome outcome) {
     Cursor cursor = state.cursor();
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded ok) {
       return definition
           .stepAfter(step.name())
-          .<Event>map(
+          .<SagaEvent>map(
               next ->
                   new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
           .orElseGet(() -> new SagaCompleted(step.name(), cursor.attempt(), ok.output(), now));
@@ -584,7 +480,7 @@ public final class SagaEntity
         now);
   }
 
-  private Event compensationOutcome(Active state, Step step, Outcome outcome) {
+  private SagaEvent compensationOutcome(Started state, Step step, Outcome outcome) {
     Cursor cursor = state.cursor();
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded) {
@@ -647,9 +543,9 @@ public final class SagaEntity
    * have happened), as far as they have a compensation. Rejected steps applied nothing.
    */
   private static List<String> compensations(
-      Active state, SagaDefinition definition, String uncertainStep) {
+      Started state, SagaDefinition definition, String uncertainStep) {
     var names = new ArrayList<String>();
-    for (SagaState.StepState s : state.steps()) {
+    for (StepSnapshot s : state.steps()) {
       boolean applied = s.status() == StepStatus.SUCCEEDED || s.name().equals(uncertainStep);
       if (applied && definition.step(s.name()).hasCompensation()) {
         names.add(s.name());
@@ -660,7 +556,7 @@ public final class SagaEntity
   }
 
   private static List<String> compensationsIncludingCurrent(
-      Active state, SagaDefinition definition) {
+      Started state, SagaDefinition definition) {
     return compensations(state, definition, state.cursor().step());
   }
 
@@ -668,18 +564,18 @@ public final class SagaEntity
    * The pivot step, once it has been called: from then on the saga can no longer be cancelled,
    * since the pivot (which has no compensation) may already have happened.
    */
-  private static Optional<String> pivotReached(Active state, SagaDefinition definition) {
+  private static Optional<String> pivotReached(Started state, SagaDefinition definition) {
     return state.steps().stream()
-        .map(SagaState.StepState::name)
+        .map(StepSnapshot::name)
         .filter(name -> definition.step(name).kind() == StepKind.PIVOT)
         .findFirst();
   }
 
-  private static boolean waitsForOperator(Active state) {
+  private static boolean waitsForOperator(Started state) {
     return state.status() == SagaStatus.FAILED || state.status().isTerminal();
   }
 
-  private String missingDefinition(Active state) {
+  private String missingDefinition(Started state) {
     return "saga type '"
         + state.type()
         + "' version "
@@ -691,8 +587,8 @@ public final class SagaEntity
   // ---- driving --------------------------------------------------------------------------------
 
   /** Acts on a state that is already written: call the step that is due, or wait for it. */
-  private void drive(SagaState state) {
-    if (!(state instanceof Active active)) {
+  private void drive(SagaSnapshot state) {
+    if (!(state instanceof Started active)) {
       return;
     }
     if (waitsForOperator(active)) {
@@ -729,7 +625,7 @@ public final class SagaEntity
     }
   }
 
-  private void scheduleDeadline(Active state) {
+  private void scheduleDeadline(Started state) {
     if (state.deadline() != null
         && state.status() == SagaStatus.RUNNING
         && !timers.isTimerActive(DEADLINE_TIMER)) {
@@ -739,7 +635,7 @@ public final class SagaEntity
     }
   }
 
-  private void invoke(Active state) {
+  private void invoke(Started state) {
     Cursor cursor = state.cursor();
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cursor.step());
@@ -767,7 +663,7 @@ public final class SagaEntity
                     : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
   }
 
-  private boolean isInFlight(Active state, Phase phase, String step, int attempt) {
+  private boolean isInFlight(Started state, Phase phase, String step, int attempt) {
     Cursor cursor = state.cursor();
     return inFlight != null
         && cursor != null
@@ -812,7 +708,7 @@ public final class SagaEntity
    * (the last node stopping): the region would hold the message, and its shutdown, until it timed
    * out; the sweep wakes the saga when the cluster starts again.
    */
-  private ReplyEffect<Event, SagaState> stop(Active state, Stop cmd) {
+  private ReplyEffect<SagaEvent, SagaSnapshot> stop(Started state, Stop cmd) {
     if (shard != null && !waitsForOperator(state) && anotherMemberIsUp()) {
       ClusterSharding.get(context.getSystem())
           .entityRefFor(ENTITY_TYPE_KEY, sagaId)
@@ -832,7 +728,7 @@ public final class SagaEntity
     return false;
   }
 
-  private ReplyEffect<Event, SagaState> passivateNow() {
+  private ReplyEffect<SagaEvent, SagaSnapshot> passivateNow() {
     passivateAtOnce();
     return Effect().noReply();
   }
@@ -840,13 +736,13 @@ public final class SagaEntity
   // ---- recovery, events, views ----------------------------------------------------------------
 
   @Override
-  public SignalHandler<SagaState> signalHandler() {
+  public SignalHandler<SagaSnapshot> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), this::recovered)
         .build();
   }
 
-  private void recovered(SagaState state) {
+  private void recovered(SagaSnapshot state) {
     recovering = true;
     try {
       afterRecovery(state);
@@ -855,8 +751,8 @@ public final class SagaEntity
     }
   }
 
-  private void afterRecovery(SagaState state) {
-    if (state instanceof Active active) {
+  private void afterRecovery(SagaSnapshot state) {
+    if (state instanceof Started active) {
       if (!waitsForOperator(active) && registry.find(active.type(), active.version()).isEmpty()) {
         context.getSelf().tell(new Wake());
       } else {
@@ -865,34 +761,28 @@ public final class SagaEntity
     }
   }
 
-  /** The index tag of a saga. */
-  public static String indexTag(String sagaId) {
-    return INDEX_TAGS.get(Math.floorMod(sagaId.hashCode(), INDEX_TAGS.size()));
-  }
-
   /**
-   * Status-changing events carry their index tag in the journal row's adapter manifest ({@value
-   * #TAG_MANIFEST_PREFIX}{@code <tag>}), and a trigger of the journal table (migrations V4, V5)
-   * files them under that tag in {@code event_tag}, in the same transaction. Tagging them the
-   * plugin's way ({@code tagsFor}) would make pekko-persistence-jdbc insert every journal row of a
-   * batch with its own statement (to learn its ordering for the tag row) instead of one multi-row
-   * insert.
+   * Status-changing events carry their index tag in the journal row's adapter manifest ({@link
+   * SagaHistory#tagManifest}), and a trigger of the journal table (migrations V4, V5) files them
+   * under that tag in {@code event_tag}, in the same transaction. Tagging them the plugin's way
+   * ({@code tagsFor}) would make pekko-persistence-jdbc insert every journal row of a batch with
+   * its own statement (to learn its ordering for the tag row) instead of one multi-row insert.
    */
   @Override
-  public EventAdapter<Event, Event> eventAdapter() {
+  public EventAdapter<SagaEvent, SagaEvent> eventAdapter() {
     return new EventAdapter<>() {
       @Override
-      public Event toJournal(Event event) {
+      public SagaEvent toJournal(SagaEvent event) {
         return event;
       }
 
       @Override
-      public String manifest(Event event) {
+      public String manifest(SagaEvent event) {
         return event.changesStatus() ? indexTagManifest : "";
       }
 
       @Override
-      public EventSeq<Event> fromJournal(Event event, String manifest) {
+      public EventSeq<SagaEvent> fromJournal(SagaEvent event, String manifest) {
         return EventSeq.single(event);
       }
     };
@@ -908,16 +798,16 @@ public final class SagaEntity
   }
 
   @Override
-  public SagaState emptyState() {
-    return new SagaState.Empty();
+  public SagaSnapshot emptyState() {
+    return new SagaSnapshot.NotStarted();
   }
 
   @Override
-  public EventHandler<SagaState, Event> eventHandler() {
+  public EventHandler<SagaSnapshot, SagaEvent> eventHandler() {
     return (state, event) -> state.apply(event);
   }
 
-  private SagaView view(Active state) {
+  private SagaView view(Started state) {
     return SagaView.of(sagaId, state, registry.find(state.type(), state.version()));
   }
 }

@@ -2,6 +2,9 @@ package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.history.Cursor;
+import io.sagaflow.orchestrator.history.SagaSnapshot;
+import io.sagaflow.orchestrator.history.StepSnapshot;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,15 +50,15 @@ public record SagaView(
    * {@code PENDING}); only the steps it reached when the definition is not registered.
    */
   public static SagaView of(
-      String sagaId, SagaState.Active state, Optional<SagaDefinition> definition) {
+      String sagaId, SagaSnapshot.Started state, Optional<SagaDefinition> definition) {
     List<String> names =
         definition
             .map(SagaDefinition::stepNames)
-            .orElseGet(() -> state.steps().stream().map(SagaState.StepState::name).toList());
-    SagaState.Cursor cursor = state.cursor();
+            .orElseGet(() -> state.steps().stream().map(StepSnapshot::name).toList());
+    Cursor cursor = state.cursor();
     var steps = new ArrayList<StepView>(names.size());
     for (String name : names) {
-      SagaState.StepState s = state.step(name);
+      StepSnapshot s = state.step(name);
       if (s == null) {
         steps.add(new StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
         continue;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.sagaflow.orchestrator.history.SagaEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -24,26 +25,11 @@ class EventSerializationTest {
 
   @Test
   void everyEventIsJsonWithASchemaVersionAndRoundTrips() throws Exception {
-    var now = Instant.parse("2026-11-26T10:15:30.123456Z");
-    var output = JsonNodeFactory.instance.objectNode().put("id", "r-1");
-    List<SagaEntity.Event> events =
-        List.of(
-            new SagaEntity.SagaStarted("order", 1, output, "f", "t", "reserve", null, now),
-            new SagaEntity.StepSucceeded("reserve", 1, output, "charge", now),
-            new SagaEntity.SagaCompleted("ship", 1, output, now),
-            new SagaEntity.StepAttemptFailed("charge", 1, "503", now, now),
-            new SagaEntity.StepFailed(
-                "charge", 2, "422", false, "rejected", List.of("reserve"), now),
-            new SagaEntity.CompensationStarted("cancelled", "cmd-1", List.of("reserve"), now),
-            new SagaEntity.CompensationAttemptFailed("reserve", 1, "503", now, now),
-            new SagaEntity.StepCompensated("reserve", 1, true, now),
-            new SagaEntity.CompensationFailed("reserve", 3, "503", "gave up", now),
-            new SagaEntity.SagaFailed("definition gone", now),
-            new SagaEntity.SagaResumed("cmd-2", now));
+    List<SagaEvent> events = everyEvent();
     var serialization = SerializationExtension.get(testKit.system().classicSystem());
     var mapper = new ObjectMapper();
 
-    for (SagaEntity.Event event : events) {
+    for (SagaEvent event : events) {
       var serializer = serialization.findSerializerFor(event);
       byte[] bytes = serializer.toBinary(event);
       String json = new String(bytes, StandardCharsets.UTF_8);
@@ -51,12 +37,53 @@ class EventSerializationTest {
       assertThat(serializer.getClass().getSimpleName()).isEqualTo("JacksonJsonSerializer");
       assertThat(mapper.readTree(json).get("schemaVersion").asInt()).as(json).isEqualTo(1);
       assertThat(mapper.readTree(json).get("at").asText()).isEqualTo("2026-11-26T10:15:30.123456Z");
+      assertThat(mapper.readTree(json).has("statusChange")).as(json).isFalse();
       Object back =
           serialization
               .deserialize(
                   bytes, serializer.identifier(), Serializers.manifestFor(serializer, event))
               .get();
       assertThat(back).isEqualTo(event);
+    }
+  }
+
+  private static List<SagaEvent> everyEvent() {
+    var now = Instant.parse("2026-11-26T10:15:30.123456Z");
+    var output = JsonNodeFactory.instance.objectNode().put("id", "r-1");
+    List<SagaEvent> events =
+        List.of(
+            new SagaEvent.SagaStarted("order", 1, output, "f", "t", "reserve", null, now),
+            new SagaEvent.StepSucceeded("reserve", 1, output, "charge", now),
+            new SagaEvent.SagaCompleted("ship", 1, output, now),
+            new SagaEvent.StepAttemptFailed("charge", 1, "503", now, now),
+            new SagaEvent.StepFailed(
+                "charge", 2, "422", false, "rejected", List.of("reserve"), now),
+            new SagaEvent.CompensationStarted("cancelled", "cmd-1", List.of("reserve"), now),
+            new SagaEvent.CompensationAttemptFailed("reserve", 1, "503", now, now),
+            new SagaEvent.StepCompensated("reserve", 1, true, now),
+            new SagaEvent.CompensationFailed("reserve", 3, "503", "gave up", now),
+            new SagaEvent.SagaFailed("definition gone", now),
+            new SagaEvent.SagaResumed("cmd-2", now));
+    assertThat(events).hasSize(SagaEvent.class.getPermittedSubclasses().length);
+    return events;
+  }
+
+  @Test
+  void eventsWrittenUnderTheirNamesInSagaEntityStillLoad() throws Exception {
+    var serialization = SerializationExtension.get(testKit.system().classicSystem());
+    for (SagaEvent event : everyEvent()) {
+      var serializer = serialization.findSerializerFor(event);
+      String manifest = Serializers.manifestFor(serializer, event);
+      String oldManifest =
+          "io.sagaflow.orchestrator.SagaEntity$" + event.getClass().getSimpleName();
+
+      Object back =
+          serialization
+              .deserialize(serializer.toBinary(event), serializer.identifier(), oldManifest)
+              .get();
+
+      assertThat(back).isEqualTo(event);
+      assertThat(manifest).isEqualTo(event.getClass().getName());
     }
   }
 }

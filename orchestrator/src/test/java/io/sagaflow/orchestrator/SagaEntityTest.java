@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
-import io.sagaflow.orchestrator.SagaEntity.Event;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Conflict;
 import io.sagaflow.orchestrator.SagaReplies.Done;
@@ -18,6 +17,9 @@ import io.sagaflow.orchestrator.SagaReplies.StartReply;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
+import io.sagaflow.orchestrator.history.Phase;
+import io.sagaflow.orchestrator.history.SagaEvent;
+import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
 import io.sagaflow.orchestrator.testing.Eventually;
@@ -133,7 +135,7 @@ class SagaEntityTest {
     testKit.shutdownTestKit();
   }
 
-  private EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> entity(
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
       SagaRegistry reg) {
     ParticipantClient noHttp =
         request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
@@ -144,7 +146,7 @@ class SagaEntityTest {
         new EventSourcedBehaviorTestKit.SerializationSettings(true, true, true, true, true));
   }
 
-  private EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> entity() {
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity() {
     return entity(registry);
   }
 
@@ -152,8 +154,8 @@ class SagaEntityTest {
     return JsonNodeFactory.instance.objectNode().put("key", key);
   }
 
-  private CommandResultWithReply<SagaEntity.Command, Event, SagaState, StartReply> start(
-      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit,
+  private CommandResultWithReply<SagaEntity.Command, SagaEvent, SagaSnapshot, StartReply> start(
+      EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> kit,
       String type,
       JsonNode in) {
     return kit.runCommand(replyTo -> new SagaEntity.Start(type, null, in, replyTo));
@@ -163,12 +165,13 @@ class SagaEntityTest {
     return journal.persistedInStorage("saga|" + sagaId);
   }
 
-  private SagaState.Active awaitStatus(
-      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit, SagaStatus status) {
+  private SagaSnapshot.Started awaitStatus(
+      EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> kit,
+      SagaStatus status) {
     return Eventually.await(
         "status " + status,
         WAIT,
-        () -> kit.getState() instanceof SagaState.Active a && a.status() == status ? a : null);
+        () -> kit.getState() instanceof SagaSnapshot.Started a && a.status() == status ? a : null);
   }
 
   private void awaitEvents(int n) {
@@ -180,8 +183,8 @@ class SagaEntityTest {
     var kit = entity();
     var result = start(kit, "three", input("a"));
 
-    assertThat(result.events()).singleElement().isInstanceOf(SagaEntity.SagaStarted.class);
-    var started = (SagaEntity.SagaStarted) result.event();
+    assertThat(result.events()).singleElement().isInstanceOf(SagaEvent.SagaStarted.class);
+    var started = (SagaEvent.SagaStarted) result.event();
     assertThat(started.firstStep()).isEqualTo("s1");
     assertThat(started.fingerprint()).hasSize(64);
     assertThat(result.reply())
@@ -290,7 +293,7 @@ class SagaEntityTest {
     assertThat(badVersion.reply())
         .isInstanceOfSatisfying(
             Invalid.class, i -> assertThat(i.detail()).contains("no version 7"));
-    assertThat(kit.getState()).isInstanceOf(SagaState.Empty.class);
+    assertThat(kit.getState()).isInstanceOf(SagaSnapshot.NotStarted.class);
   }
 
   record Order(String orderId, int quantity) {
@@ -336,7 +339,7 @@ class SagaEntityTest {
 
     var second = script.awaitAction("s1", 2);
     awaitEvents(2);
-    var failed = (SagaEntity.StepAttemptFailed) events().get(1);
+    var failed = (SagaEvent.StepAttemptFailed) events().get(1);
     assertThat(failed.attempt()).isEqualTo(1);
     assertThat(failed.error()).contains("flaky");
     Duration planned = Duration.between(failed.at(), failed.retryAt());
@@ -344,7 +347,7 @@ class SagaEntityTest {
     assertThat(second.at()).isAfterOrEqualTo(failed.retryAt());
     second.succeed();
     Eventually.until("s2 invoked", WAIT, () -> script.count(c -> c.step().equals("s2")) == 1);
-    assertThat(((SagaState.Active) kit.getState()).step("s1").attempts()).isEqualTo(2);
+    assertThat(((SagaSnapshot.Started) kit.getState()).step("s1").attempts()).isEqualTo(2);
   }
 
   @Test
@@ -358,7 +361,7 @@ class SagaEntityTest {
     script.awaitCompensation("s1", 1).succeed();
 
     var state = awaitStatus(kit, SagaStatus.COMPENSATED);
-    var failed = (SagaEntity.StepFailed) events().get(3);
+    var failed = (SagaEvent.StepFailed) events().get(3);
     assertThat(failed.uncertain()).isFalse();
     assertThat(failed.compensations()).containsExactly("s2", "s1");
     assertThat(state.step("s3").status()).isEqualTo(StepStatus.REJECTED);
@@ -381,8 +384,8 @@ class SagaEntityTest {
     assertThat(state.step("s2").status()).isEqualTo(StepStatus.COMPENSATED);
     var failed =
         events().stream()
-            .filter(SagaEntity.StepFailed.class::isInstance)
-            .map(SagaEntity.StepFailed.class::cast)
+            .filter(SagaEvent.StepFailed.class::isInstance)
+            .map(SagaEvent.StepFailed.class::cast)
             .findFirst()
             .orElseThrow();
     assertThat(failed.uncertain()).isTrue();
@@ -427,7 +430,7 @@ class SagaEntityTest {
     assertThat(failed.step("s1").status()).isEqualTo(StepStatus.COMPENSATION_FAILED);
 
     var resumed = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("cmd-1", replyTo));
-    assertThat(resumed.event()).isInstanceOf(SagaEntity.SagaResumed.class);
+    assertThat(resumed.event()).isInstanceOf(SagaEvent.SagaResumed.class);
     assertThat(resumed.reply()).isInstanceOf(Done.class);
     script.awaitCompensation("s1", 3).succeed();
     awaitStatus(kit, SagaStatus.COMPENSATED);
@@ -467,7 +470,7 @@ class SagaEntityTest {
 
     assertThat(cancel.event())
         .isInstanceOfSatisfying(
-            SagaEntity.CompensationStarted.class,
+            SagaEvent.CompensationStarted.class,
             c -> assertThat(c.compensations()).containsExactly("s2", "s1"));
     assertThat(cancel.reply()).isInstanceOf(Done.class);
     inFlight.succeed(); // a late reply of the cancelled step changes nothing
@@ -579,8 +582,8 @@ class SagaEntityTest {
     assertThat(state.failure()).startsWith("deadline passed");
     var compensation =
         events().stream()
-            .filter(SagaEntity.CompensationStarted.class::isInstance)
-            .map(SagaEntity.CompensationStarted.class::cast)
+            .filter(SagaEvent.CompensationStarted.class::isInstance)
+            .map(SagaEvent.CompensationStarted.class::cast)
             .findFirst()
             .orElseThrow();
     assertThat(compensation.at()).isAfterOrEqualTo(state.deadline());
@@ -593,18 +596,18 @@ class SagaEntityTest {
     var first = script.awaitAction("only", 1);
     var second = script.awaitAction("only", 2); // attempt 1 timed out after 200 ms
     awaitEvents(2);
-    assertThat(((SagaEntity.StepAttemptFailed) events().get(1)).error()).contains("timed out");
+    assertThat(((SagaEvent.StepAttemptFailed) events().get(1)).error()).contains("timed out");
 
     first.succeed();
     // The entity handles messages in order: once it has answered this Get, it has seen the late
     // reply.
-    var state = (SagaState.Active) kit.getState();
+    var state = (SagaSnapshot.Started) kit.getState();
     assertThat(state.status()).isEqualTo(SagaStatus.RUNNING);
     assertThat(events()).hasSize(2);
 
     second.succeed();
     var done = awaitStatus(kit, SagaStatus.COMPLETED);
-    assertThat(((SagaEntity.SagaCompleted) events().get(2)).attempt()).isEqualTo(2);
+    assertThat(((SagaEvent.SagaCompleted) events().get(2)).attempt()).isEqualTo(2);
     assertThat(done.step("only").output().get("attempt").asInt()).isEqualTo(2);
   }
 
@@ -651,7 +654,7 @@ class SagaEntityTest {
     Instant due = firstAttemptFailed(kit);
 
     // What the scheduler sends when it fires the retry timer, here well before the due time.
-    kit.runCommand(new SagaEntity.RetryDue(SagaState.Phase.FORWARD, "only", 2));
+    kit.runCommand(new SagaEntity.RetryDue(Phase.FORWARD, "only", 2));
 
     assertThat(script.calls()).hasSize(1);
     var retried = script.awaitAction("only", 2);
@@ -669,11 +672,11 @@ class SagaEntityTest {
 
   /** Starts the patient saga, fails its first attempt, and returns when the retry is due. */
   private Instant firstAttemptFailed(
-      EventSourcedBehaviorTestKit<SagaEntity.Command, Event, SagaState> kit) {
+      EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> kit) {
     start(kit, "patient", input("a"));
     script.awaitAction("only", 1).fail(new IllegalStateException("busy"));
     awaitEvents(2);
-    return ((SagaEntity.StepAttemptFailed) events().get(1)).retryAt();
+    return ((SagaEvent.StepAttemptFailed) events().get(1)).retryAt();
   }
 
   @Test
@@ -707,7 +710,7 @@ class SagaEntityTest {
     Eventually.until(
         "SagaFailed written",
         WAIT,
-        () -> events().get(events().size() - 1) instanceof SagaEntity.SagaFailed);
+        () -> events().get(events().size() - 1) instanceof SagaEvent.SagaFailed);
     TestProbe<SagaReplies.GetReply> probe = testKit.createTestProbe();
     recovered.tell(new SagaEntity.Get(probe.ref()));
     var view = ((SagaReplies.Found) probe.receiveMessage()).saga();

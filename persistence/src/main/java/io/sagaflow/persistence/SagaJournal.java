@@ -2,8 +2,10 @@ package io.sagaflow.persistence;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sagaflow.orchestrator.SagaEntity;
-import io.sagaflow.orchestrator.SagaState;
+import io.sagaflow.orchestrator.history.EventType;
+import io.sagaflow.orchestrator.history.SagaEvent;
+import io.sagaflow.orchestrator.history.SagaHistory;
+import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.persistence.index.IndexUnavailableException;
 import java.io.IOException;
 import java.sql.Connection;
@@ -26,6 +28,9 @@ public final class SagaJournal {
       "select sequence_number, write_timestamp, event_ser_id, event_ser_manifest, event_payload"
           + " from event_journal where persistence_id = ? and not deleted order by sequence_number";
 
+  private static final String EXISTS =
+      "select 1 from event_journal where persistence_id = ? and not deleted limit 1";
+
   private final DataSource dataSource;
   private final Serialization serialization;
   private final ObjectMapper json = new ObjectMapper();
@@ -35,28 +40,29 @@ public final class SagaJournal {
     this.serialization = serialization;
   }
 
-  /** One persisted event: its position, when it was written, its type name and its JSON. */
+  /** One persisted event: its position, when it was written, its public type, its JSON. */
   public record StoredEvent(
-      long sequenceNr, Instant writtenAt, String type, JsonNode payload, SagaEntity.Event event) {}
+      long sequenceNr, Instant writtenAt, EventType type, JsonNode payload, SagaEvent event) {}
 
   /** The saga's events, oldest first; empty when no saga has this id. */
   public List<StoredEvent> events(String sagaId) {
     var events = new ArrayList<StoredEvent>();
     try (Connection connection = dataSource.getConnection();
         PreparedStatement statement = connection.prepareStatement(SELECT)) {
-      statement.setString(1, persistenceId(sagaId));
+      statement.setString(1, SagaHistory.persistenceId(sagaId).id());
       try (ResultSet rows = statement.executeQuery()) {
         while (rows.next()) {
           byte[] payload = rows.getBytes(5);
-          String manifest = rows.getString(4);
-          Object event = serialization.deserialize(payload, rows.getInt(3), manifest).get();
+          var event =
+              (SagaEvent)
+                  serialization.deserialize(payload, rows.getInt(3), rows.getString(4)).get();
           events.add(
               new StoredEvent(
                   rows.getLong(1),
                   Instant.ofEpochMilli(rows.getLong(2)),
-                  event.getClass().getSimpleName(),
+                  EventType.of(event),
                   readJson(payload),
-                  (SagaEntity.Event) event));
+                  event));
         }
       }
     } catch (SQLException e) {
@@ -65,13 +71,22 @@ public final class SagaJournal {
     return events;
   }
 
-  /** The saga's state folded from its events, as the entity would recover it. */
-  public Optional<SagaState.Active> state(String sagaId) {
-    SagaState state = new SagaState.Empty();
-    for (StoredEvent e : events(sagaId)) {
-      state = state.apply(e.event());
+  /** The saga as its events leave it, folded as the entity recovers it. */
+  public Optional<SagaSnapshot.Started> snapshot(String sagaId) {
+    return SagaHistory.fold(events(sagaId).stream().map(StoredEvent::event).toList());
+  }
+
+  /** Whether a saga with this id has been started; reads one row and deserializes nothing. */
+  public boolean exists(String sagaId) {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement(EXISTS)) {
+      statement.setString(1, SagaHistory.persistenceId(sagaId).id());
+      try (ResultSet rows = statement.executeQuery()) {
+        return rows.next();
+      }
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("journal read failed for saga " + sagaId, e);
     }
-    return state instanceof SagaState.Active active ? Optional.of(active) : Optional.empty();
   }
 
   private JsonNode readJson(byte[] payload) {
@@ -80,9 +95,5 @@ public final class SagaJournal {
     } catch (IOException e) {
       return json.getNodeFactory().textNode("(not JSON)");
     }
-  }
-
-  private static String persistenceId(String sagaId) {
-    return SagaEntity.ENTITY_TYPE_KEY.name() + "|" + sagaId;
   }
 }

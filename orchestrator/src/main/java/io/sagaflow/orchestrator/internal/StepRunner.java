@@ -3,14 +3,15 @@ package io.sagaflow.orchestrator.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
-import io.sagaflow.orchestrator.SagaState;
-import io.sagaflow.orchestrator.SagaState.Phase;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.RetryPolicy;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.orchestrator.dsl.StepContext;
+import io.sagaflow.orchestrator.history.Phase;
+import io.sagaflow.orchestrator.history.SagaSnapshot;
+import io.sagaflow.orchestrator.history.StepSnapshot;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -33,7 +34,7 @@ public final class StepRunner {
 
   /** One attempt to run: which saga, its written state, which step, phase and attempt. */
   public record Invocation(
-      String sagaId, SagaState.Active state, Step step, Phase phase, int attempt) {
+      String sagaId, SagaSnapshot.Started state, Step step, Phase phase, int attempt) {
 
     public String idempotencyKey() {
       return phase == Phase.FORWARD
@@ -145,7 +146,7 @@ public final class StepRunner {
     Context(Invocation invocation, ObjectMapper mapper) {
       this.invocation = invocation;
       this.mapper = mapper;
-      for (SagaState.StepState s : invocation.state().steps()) {
+      for (StepSnapshot s : invocation.state().steps()) {
         if (s.output() != null) {
           outputs.put(s.name(), s.output());
         }

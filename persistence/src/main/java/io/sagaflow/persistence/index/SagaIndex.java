@@ -1,8 +1,8 @@
 package io.sagaflow.persistence.index;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.persistence.DatabaseSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -195,7 +195,7 @@ public final class SagaIndex implements AutoCloseable {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement("SELECT max(event_id) FROM event_tag WHERE tag = ?")) {
-      for (String tag : SagaEntity.INDEX_TAGS) {
+      for (String tag : SagaHistory.INDEX_TAGS) {
         ps.setString(1, tag);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();

@@ -2,7 +2,7 @@ package io.sagaflow.persistence.index;
 
 import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariDataSource;
-import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.persistence.DatabaseSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps {@code saga_index} up to date from the journal: one exactly-once JDBC projection per index
- * tag ({@link SagaEntity#INDEX_TAGS}), run as a sharded daemon process so that each tag runs on
+ * tag ({@link SagaHistory#INDEX_TAGS}), run as a sharded daemon process so that each tag runs on
  * exactly one node of the cluster. Events are applied in groups ({@code sagaflow.index.group-*}): a
  * group's row changes and the projection's offset are committed in one transaction.
  */
@@ -80,7 +80,7 @@ public final class SagaIndexProjection {
         throw new IllegalStateException("Could not check whether saga_index needs a rebuild", e);
       }
     }
-    List<String> tags = SagaEntity.INDEX_TAGS;
+    List<String> tags = SagaHistory.INDEX_TAGS;
     ShardedDaemonProcess.get(system)
         .init(
             ProjectionBehavior.Command.class,

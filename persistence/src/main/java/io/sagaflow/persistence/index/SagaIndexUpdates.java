@@ -1,7 +1,10 @@
 package io.sagaflow.persistence.index;
 
-import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.history.SagaEvent;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaHistory;
+import io.sagaflow.orchestrator.history.StatusChange;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,8 +19,8 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -63,7 +66,7 @@ final class SagaIndexUpdates {
           + " seq_nr = EXCLUDED.seq_nr"
           + " WHERE saga_index.seq_nr < EXCLUDED.seq_nr";
 
-  // failure: the event's reason, or the row's when the event has none (as SagaState keeps it).
+  // failure: the event's reason, or the row's when the event has none (as SagaSnapshot keeps it).
   private static final String UPDATE_STATUS =
       "UPDATE saga_index SET status = ?, failure = COALESCE(?, failure),"
           + " status_before_failure = NULL, updated_at = "
@@ -71,7 +74,8 @@ final class SagaIndexUpdates {
           + ", seq_nr = ?"
           + " WHERE saga_id = ? AND seq_nr < ?";
 
-  // Remembers what a resume returns to: the given status, or else the row's status before this.
+  // Remembers what a resume returns to (StatusChange.ToFailed.resumesFrom): the given status, or
+  // else the row's status before this.
   private static final String UPDATE_FAILED =
       "UPDATE saga_index SET status = 'FAILED', failure = ?,"
           + " status_before_failure = COALESCE(?,"
@@ -81,7 +85,8 @@ final class SagaIndexUpdates {
           + ", seq_nr = ?"
           + " WHERE saga_id = ? AND seq_nr < ?";
 
-  // A FAILED row always has status_before_failure; COMPENSATING only covers a row that lost it.
+  // StatusChange.Resumed. A FAILED row always has status_before_failure; COMPENSATING only covers a
+  // row that lost it.
   private static final String UPDATE_RESUMED =
       "UPDATE saga_index SET status = CASE WHEN status = 'FAILED'"
           + " THEN COALESCE(status_before_failure, 'COMPENSATING') ELSE status END,"
@@ -96,9 +101,6 @@ final class SagaIndexUpdates {
 
   /** One event of a group, as the projection hands it over. */
   record Change(String persistenceId, long seqNr, Object event) {}
-
-  /** The row change of an event that sets a status (and maybe a reason) and nothing else. */
-  private record StatusChange(SagaStatus status, String failure, Instant at) {}
 
   /**
    * Applies a group of events in journal order, as {@link #apply} would one by one, with one
@@ -130,54 +132,32 @@ final class SagaIndexUpdates {
         continue;
       }
       Change change = changes.get(i);
-      if (change.event() instanceof SagaEntity.SagaStarted started
-          && isSaga(change.persistenceId())) {
+      Optional<String> sagaId = SagaHistory.sagaId(change.persistenceId());
+      if (change.event() instanceof SagaStarted started && sagaId.isPresent()) {
+        SagaEvent end = null;
         long lastSeqNr = change.seqNr();
-        StatusChange end = null;
         String failure = null;
         for (int j = next[i]; j >= 0; j = next[j]) {
-          StatusChange status = statusChange(changes.get(j).event());
-          if (status == null) {
+          if (!(changes.get(j).event() instanceof SagaEvent following
+              && following.statusChange() instanceof StatusChange.To to)) {
             break;
           }
           applied[j] = true;
           lastSeqNr = changes.get(j).seqNr();
-          end = status;
-          failure = status.failure() != null ? status.failure() : failure;
+          end = following;
+          failure = to.failure() != null ? to.failure() : failure;
         }
         if (end != null) {
-          batch.add(
-              PersistenceId.extractEntityId(change.persistenceId()),
-              started,
-              lastSeqNr,
-              end.status(),
-              failure,
-              end.at());
+          SagaStatus status = ((StatusChange.To) end.statusChange()).status();
+          batch.add(sagaId.get(), started, lastSeqNr, status, failure, end.at());
           continue;
         }
       }
-      if (batch.holds(PersistenceId.extractEntityId(change.persistenceId()))) {
+      if (sagaId.isPresent() && batch.holds(sagaId.get())) {
         batch.flush(); // this event needs the saga's row as the batched write leaves it
       }
       apply(c, change.persistenceId(), change.seqNr(), change.event());
     }
-  }
-
-  private static boolean isSaga(String persistenceId) {
-    return SagaEntity.ENTITY_TYPE_KEY.name().equals(PersistenceId.extractEntityType(persistenceId));
-  }
-
-  private static StatusChange statusChange(Object event) {
-    if (event instanceof SagaEntity.SagaCompleted e) {
-      return new StatusChange(SagaStatus.COMPLETED, null, e.at());
-    } else if (event instanceof SagaEntity.StepFailed e) {
-      return new StatusChange(compensating(e.compensations()), e.reason(), e.at());
-    } else if (event instanceof SagaEntity.CompensationStarted e) {
-      return new StatusChange(compensating(e.compensations()), e.reason(), e.at());
-    } else if (event instanceof SagaEntity.StepCompensated e && e.sagaCompensated()) {
-      return new StatusChange(SagaStatus.COMPENSATED, null, e.at());
-    }
-    return null;
   }
 
   /**
@@ -187,38 +167,30 @@ final class SagaIndexUpdates {
    */
   static void apply(Connection c, String persistenceId, long seqNr, Object event)
       throws SQLException {
-    if (!isSaga(persistenceId)) {
+    Optional<String> saga = SagaHistory.sagaId(persistenceId);
+    if (saga.isEmpty()) {
       log.debug("Ignoring an event of {}: not a saga", persistenceId);
       return;
     }
-    String sagaId = PersistenceId.extractEntityId(persistenceId);
+    String sagaId = saga.get();
     try (MDC.MDCCloseable ignored = MDC.putCloseable("sagaId", sagaId)) {
-      StatusChange change = statusChange(event);
-      if (event instanceof SagaEntity.SagaStarted e) {
-        started(c, sagaId, seqNr, e);
-      } else if (change != null) {
-        status(c, sagaId, seqNr, change.status(), change.failure(), change.at());
-      } else if (event instanceof SagaEntity.CompensationFailed e) {
-        // Only a compensation can fail this way: a resume compensates again.
-        failed(c, sagaId, seqNr, SagaStatus.COMPENSATING, e.reason(), e.at());
-      } else if (event instanceof SagaEntity.SagaFailed e) {
-        // Running or compensating, the index row knows which: status_before_failure takes it.
-        failed(c, sagaId, seqNr, null, e.reason(), e.at());
-      } else if (event instanceof SagaEntity.SagaResumed e) {
-        resumed(c, sagaId, seqNr, e.at());
-      } else if (event instanceof SagaEntity.Event e && !e.changesStatus()) {
-        log.debug("Ignoring {} #{}: it does not change the status", name(event), seqNr);
-      } else {
+      if (!(event instanceof SagaEvent e)) {
         log.debug("Ignoring {} #{}: not an event the saga index knows", name(event), seqNr);
+      } else if (e instanceof SagaStarted started) {
+        started(c, sagaId, seqNr, started);
+      } else if (e.statusChange() instanceof StatusChange.To to) {
+        status(c, sagaId, seqNr, to.status(), to.failure(), e.at());
+      } else if (e.statusChange() instanceof StatusChange.ToFailed failed) {
+        failed(c, sagaId, seqNr, failed.resumesTo(), failed.reason(), e.at());
+      } else if (e.statusChange() instanceof StatusChange.Resumed) {
+        resumed(c, sagaId, seqNr, e.at());
+      } else {
+        log.debug("Ignoring {} #{}: it does not change the status", name(event), seqNr);
       }
     }
   }
 
-  private static SagaStatus compensating(List<String> compensations) {
-    return compensations.isEmpty() ? SagaStatus.COMPENSATED : SagaStatus.COMPENSATING;
-  }
-
-  private static void started(Connection c, String sagaId, long seqNr, SagaEntity.SagaStarted e)
+  private static void started(Connection c, String sagaId, long seqNr, SagaStarted e)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(INSERT_STARTED)) {
       ps.setString(1, sagaId);
@@ -253,7 +225,7 @@ final class SagaIndexUpdates {
 
     void add(
         String sagaId,
-        SagaEntity.SagaStarted started,
+        SagaStarted started,
         long seqNr,
         SagaStatus status,
         String failure,

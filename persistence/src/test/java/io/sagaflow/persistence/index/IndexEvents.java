@@ -1,7 +1,7 @@
 package io.sagaflow.persistence.index;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.sagaflow.orchestrator.SagaEntity;
+import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -53,18 +53,18 @@ final class IndexEvents implements AutoCloseable {
     connection.close();
   }
 
-  static SagaEntity.SagaStarted started(String type, Instant at) {
-    return new SagaEntity.SagaStarted(
+  static SagaEvent.SagaStarted started(String type, Instant at) {
+    return new SagaEvent.SagaStarted(
         type, 1, JsonNodeFactory.instance.objectNode(), "f", "t", "reserve", null, at);
   }
 
-  static SagaEntity.StepFailed stepRejected(List<String> compensations, Instant at) {
-    return new SagaEntity.StepFailed(
+  static SagaEvent.StepFailed stepRejected(List<String> compensations, Instant at) {
+    return new SagaEvent.StepFailed(
         "charge", 1, "no", false, "step 'charge' was rejected: no", compensations, at);
   }
 
-  static SagaEntity.CompensationFailed compensationRejected(Instant at) {
-    return new SagaEntity.CompensationFailed(
+  static SagaEvent.CompensationFailed compensationRejected(Instant at) {
+    return new SagaEvent.CompensationFailed(
         "reserve", 1, "cannot", "compensation of step 'reserve' was rejected: cannot", at);
   }
 }

@@ -8,8 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
-import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -61,7 +61,7 @@ class SagaIndexIT {
       Instant created = T0.plusMillis(i / 2);
       events.apply(id, 1, started(type, created));
       switch (i % 5) {
-        case 1 -> events.apply(id, 2, new SagaEntity.SagaCompleted("charge", 1, null, created));
+        case 1 -> events.apply(id, 2, new SagaEvent.SagaCompleted("charge", 1, null, created));
         case 2 -> events.apply(id, 2, stepRejected(List.of("reserve"), created));
         case 3 -> events.apply(id, 2, stepRejected(List.of(), created));
         case 4 -> {

@@ -14,6 +14,7 @@ import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
+import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.ScriptedSteps;
@@ -86,7 +87,7 @@ class SagaIndexProjectionIT {
       awaitIndexed(index, "done-1", SagaStatus.COMPLETED);
       // Nothing else was written to its tag: the last transaction of the tag's projection wrote
       // both the row and the offset, which points at the saga's last event.
-      String tag = SagaEntity.indexTag("done-1");
+      String tag = SagaHistory.indexTag("done-1");
       String offsetRow = " FROM pekko_projection_offset_store WHERE projection_key = '" + tag + "'";
       assertThat(db.scalar("SELECT current_offset" + offsetRow))
           .isEqualTo(
@@ -196,7 +197,7 @@ class SagaIndexProjectionIT {
     db.execute(
         "CREATE FUNCTION refuse_offset() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
             + " IF NEW.projection_key = '"
-            + SagaEntity.indexTag(sagaId)
+            + SagaHistory.indexTag(sagaId)
             + "' THEN PERFORM nextval('offset_write_attempts');"
             + " RAISE EXCEPTION 'offset store refuses writes (test)'; END IF;"
             + " RETURN NEW; END $$");
@@ -315,10 +316,10 @@ class SagaIndexProjectionIT {
   }
 
   private static String idWithTagOf(String sagaId, String prefix) {
-    String tag = SagaEntity.indexTag(sagaId);
+    String tag = SagaHistory.indexTag(sagaId);
     return IntStream.range(0, 100)
         .mapToObj(i -> prefix + i)
-        .filter(id -> SagaEntity.indexTag(id).equals(tag))
+        .filter(id -> SagaHistory.indexTag(id).equals(tag))
         .findFirst()
         .orElseThrow();
   }
@@ -376,7 +377,7 @@ class SagaIndexProjectionIT {
 
     NewerSaga(String sagaId) {
       super(PersistenceId.of(SagaEntity.ENTITY_TYPE_KEY.name(), sagaId, "|"));
-      this.tag = SagaEntity.indexTag(sagaId);
+      this.tag = SagaHistory.indexTag(sagaId);
     }
 
     @Override

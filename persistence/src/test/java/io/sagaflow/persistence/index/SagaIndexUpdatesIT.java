@@ -6,8 +6,8 @@ import static io.sagaflow.persistence.index.IndexEvents.stepRejected;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
-import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -56,8 +56,8 @@ class SagaIndexUpdatesIT {
   @Test
   void completedSagaKeepsItsCreationTime() {
     events.apply("s1", 1, started("order", T0));
-    events.apply("s1", 2, new SagaEntity.StepSucceeded("reserve", 1, null, "charge", at(1)));
-    events.apply("s1", 3, new SagaEntity.SagaCompleted("charge", 1, null, at(2)));
+    events.apply("s1", 2, new SagaEvent.StepSucceeded("reserve", 1, null, "charge", at(1)));
+    events.apply("s1", 3, new SagaEvent.SagaCompleted("charge", 1, null, at(2)));
 
     SagaIndex.Row row = index.find("s1").orElseThrow();
     assertThat(row.status()).isEqualTo(SagaStatus.COMPLETED);
@@ -73,7 +73,7 @@ class SagaIndexUpdatesIT {
         .extracting(SagaIndex.Row::status, SagaIndex.Row::failure)
         .containsExactly(SagaStatus.COMPENSATING, "step 'charge' was rejected: no");
 
-    events.apply("s1", 3, new SagaEntity.StepCompensated("reserve", 1, true, at(2)));
+    events.apply("s1", 3, new SagaEvent.StepCompensated("reserve", 1, true, at(2)));
 
     assertThat(index.find("s1").orElseThrow())
         .extracting(SagaIndex.Row::status, SagaIndex.Row::failure)
@@ -85,7 +85,7 @@ class SagaIndexUpdatesIT {
     events.apply("s1", 1, started("order", T0));
     events.apply("s1", 2, stepRejected(List.of(), at(1)));
     events.apply("s2", 1, started("order", T0));
-    events.apply("s2", 2, new SagaEntity.CompensationStarted("cancelled", "c1", List.of(), at(1)));
+    events.apply("s2", 2, new SagaEvent.CompensationStarted("cancelled", "c1", List.of(), at(1)));
 
     assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.COMPENSATED);
     assertThat(index.find("s2").orElseThrow().status()).isEqualTo(SagaStatus.COMPENSATED);
@@ -95,10 +95,10 @@ class SagaIndexUpdatesIT {
   void compensationStepThatIsNotTheLastChangesNothing() {
     events.apply("s1", 1, started("order", T0));
     events.apply(
-        "s1", 2, new SagaEntity.CompensationStarted("cancelled", "c1", List.of("b", "a"), at(1)));
+        "s1", 2, new SagaEvent.CompensationStarted("cancelled", "c1", List.of("b", "a"), at(1)));
     String before = rowText("s1");
 
-    events.apply("s1", 3, new SagaEntity.StepCompensated("b", 1, false, at(2)));
+    events.apply("s1", 3, new SagaEvent.StepCompensated("b", 1, false, at(2)));
 
     assertThat(rowText("s1")).isEqualTo(before);
     assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.COMPENSATING);
@@ -113,7 +113,7 @@ class SagaIndexUpdatesIT {
         .extracting(SagaIndex.Row::status, SagaIndex.Row::failure)
         .containsExactly(SagaStatus.FAILED, "compensation of step 'reserve' was rejected: cannot");
 
-    events.apply("s1", 4, new SagaEntity.SagaResumed("cmd-1", at(3)));
+    events.apply("s1", 4, new SagaEvent.SagaResumed("cmd-1", at(3)));
 
     assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.COMPENSATING);
     assertThat(db.scalar("SELECT status_before_failure FROM saga_index")).isNull();
@@ -122,11 +122,11 @@ class SagaIndexUpdatesIT {
   @Test
   void sagaThatFailedWhileRunningResumesToRunning() {
     events.apply("s1", 1, started("order", T0));
-    events.apply("s1", 2, new SagaEntity.SagaFailed("definition gone", at(1)));
+    events.apply("s1", 2, new SagaEvent.SagaFailed("definition gone", at(1)));
     assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.FAILED);
     assertThat(db.scalar("SELECT status_before_failure FROM saga_index")).isEqualTo("RUNNING");
 
-    events.apply("s1", 3, new SagaEntity.SagaResumed("cmd-1", at(2)));
+    events.apply("s1", 3, new SagaEvent.SagaResumed("cmd-1", at(2)));
 
     assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.RUNNING);
   }
@@ -134,11 +134,10 @@ class SagaIndexUpdatesIT {
   @Test
   void sagaThatFailedWhileCompensatingResumesToCompensating() {
     events.apply("s1", 1, started("order", T0));
-    events.apply(
-        "s1", 2, new SagaEntity.CompensationStarted("deadline", null, List.of("a"), at(1)));
-    events.apply("s1", 3, new SagaEntity.SagaFailed("definition gone", at(2)));
+    events.apply("s1", 2, new SagaEvent.CompensationStarted("deadline", null, List.of("a"), at(1)));
+    events.apply("s1", 3, new SagaEvent.SagaFailed("definition gone", at(2)));
 
-    events.apply("s1", 4, new SagaEntity.SagaResumed("cmd-1", at(3)));
+    events.apply("s1", 4, new SagaEvent.SagaResumed("cmd-1", at(3)));
 
     assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.COMPENSATING);
   }
@@ -150,8 +149,8 @@ class SagaIndexUpdatesIT {
             started("order", T0),
             stepRejected(List.of("reserve"), at(1)),
             compensationRejected(at(2)),
-            new SagaEntity.SagaResumed("cmd-1", at(3)),
-            new SagaEntity.StepCompensated("reserve", 2, true, at(4)));
+            new SagaEvent.SagaResumed("cmd-1", at(3)),
+            new SagaEvent.StepCompensated("reserve", 2, true, at(4)));
     for (int i = 0; i < history.size(); i++) {
       events.apply("s1", i + 1, history.get(i));
     }
@@ -174,8 +173,8 @@ class SagaIndexUpdatesIT {
 
     events.apply("s1", 2, "an event from a newer version");
     events.apply("s1", 3, Map.of("kind", "SagaArchived"));
-    events.apply("s1", 4, new SagaEntity.StepAttemptFailed("reserve", 1, "503", at(5), at(4)));
-    events.applyAs("payment|s1", 5, new SagaEntity.SagaCompleted("charge", 1, null, at(5)));
+    events.apply("s1", 4, new SagaEvent.StepAttemptFailed("reserve", 1, "503", at(5), at(4)));
+    events.applyAs("payment|s1", 5, new SagaEvent.SagaCompleted("charge", 1, null, at(5)));
     events.applyAs("no-separator", 1, started("order", T0));
 
     assertThat(rowText("s1")).isEqualTo(before);
@@ -184,7 +183,7 @@ class SagaIndexUpdatesIT {
 
   @Test
   void eventOfASagaWithoutRowIsSkipped() {
-    events.apply("ghost", 7, new SagaEntity.SagaCompleted("charge", 1, null, at(1)));
+    events.apply("ghost", 7, new SagaEvent.SagaCompleted("charge", 1, null, at(1)));
 
     assertThat(db.count("SELECT count(*) FROM saga_index")).isZero();
   }
@@ -198,18 +197,18 @@ class SagaIndexUpdatesIT {
   void aGroupEndsEveryRowAsItsEventsOneByOne() {
     List<List<Object>> histories =
         List.of(
-            List.of(started("order", T0), new SagaEntity.SagaCompleted("charge", 1, null, at(1))),
+            List.of(started("order", T0), new SagaEvent.SagaCompleted("charge", 1, null, at(1))),
             List.of(
                 started("order", T0),
                 stepRejected(List.of("reserve"), at(1)),
-                new SagaEntity.StepCompensated("reserve", 1, true, at(2))),
+                new SagaEvent.StepCompensated("reserve", 1, true, at(2))),
             List.of(started("order", T0), stepRejected(List.of(), at(1))),
             List.of(
                 started("order", T0),
                 stepRejected(List.of("reserve"), at(1)),
                 compensationRejected(at(2)),
-                new SagaEntity.SagaResumed("cmd-1", at(3)),
-                new SagaEntity.StepCompensated("reserve", 2, true, at(4))),
+                new SagaEvent.SagaResumed("cmd-1", at(3)),
+                new SagaEvent.StepCompensated("reserve", 2, true, at(4))),
             List.of(started("order", T0)));
     // One by one, as "one-<n>"; interleaved in one group, as "group-<n>".
     List<SagaIndexUpdates.Change> group = new java.util.ArrayList<>();
@@ -250,7 +249,7 @@ class SagaIndexUpdatesIT {
         List.of(
             new SagaIndexUpdates.Change("saga|s1", 1, started("order", T0)),
             new SagaIndexUpdates.Change(
-                "saga|s1", 4, new SagaEntity.SagaCompleted("charge", 1, null, at(2)))));
+                "saga|s1", 4, new SagaEvent.SagaCompleted("charge", 1, null, at(2)))));
 
     SagaIndex.Row row = index.find("s1").orElseThrow();
     assertThat(row.status()).isEqualTo(SagaStatus.COMPLETED);

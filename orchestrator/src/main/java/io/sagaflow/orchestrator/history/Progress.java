@@ -1,0 +1,83 @@
+package io.sagaflow.orchestrator.history;
+
+import io.sagaflow.orchestrator.SagaSerializable;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * What every phase of a started saga carries: how it started, its steps as far as it got, why it
+ * compensates or failed, the operator commands it has handled, and when it last changed.
+ */
+public record Progress(
+    SagaStarted start,
+    List<StepSnapshot> steps,
+    String failure,
+    Set<String> commandIds,
+    Instant updatedAt)
+    implements SagaSerializable {
+
+  public Progress {
+    steps = List.copyOf(steps);
+    commandIds = Set.copyOf(commandIds);
+  }
+
+  static Progress of(SagaStarted started) {
+    return new Progress(
+        started,
+        List.of(StepSnapshot.running(started.firstStep(), started.at())),
+        null,
+        Set.of(),
+        started.at());
+  }
+
+  /** The step of this name, or null when the saga has not reached it. */
+  public StepSnapshot step(String name) {
+    for (StepSnapshot s : steps) {
+      if (s.name().equals(name)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  Progress changeStep(String name, UnaryOperator<StepSnapshot> change) {
+    var changed = new ArrayList<StepSnapshot>(steps.size());
+    boolean found = false;
+    for (StepSnapshot s : steps) {
+      found |= s.name().equals(name);
+      changed.add(s.name().equals(name) ? change.apply(s) : s);
+    }
+    if (!found) {
+      throw new IllegalStateException("saga has no step state for " + name);
+    }
+    return new Progress(start, changed, failure, commandIds, updatedAt);
+  }
+
+  Progress plusStep(StepSnapshot step) {
+    var more = new ArrayList<>(steps);
+    more.add(step);
+    return new Progress(start, more, failure, commandIds, updatedAt);
+  }
+
+  Progress failedBecause(String reason) {
+    return new Progress(start, steps, reason, commandIds, updatedAt);
+  }
+
+  Progress handled(String commandId) {
+    if (commandId == null) {
+      return this;
+    }
+    var ids = new HashSet<>(commandIds);
+    ids.add(commandId);
+    return new Progress(start, steps, failure, ids, updatedAt);
+  }
+
+  Progress at(Instant at) {
+    return new Progress(start, steps, failure, commandIds, at);
+  }
+}

@@ -1,0 +1,155 @@
+package io.sagaflow.orchestrator.history;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.SagaSerializable;
+import io.sagaflow.orchestrator.SagaStatus;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What happened to a saga: the records the journal keeps, one per transition. Events name steps,
+ * never indices, and are never edited: an incompatible change ships a {@code JacksonMigration}
+ * keyed on {@link #schemaVersion()} (see the package documentation).
+ */
+public sealed interface SagaEvent extends SagaSerializable {
+
+  Instant at();
+
+  /** What this event does to the saga's status: the one rule every reader of the journal uses. */
+  @JsonIgnore
+  StatusChange statusChange();
+
+  /** Whether the saga's status changes with this event; such events feed the saga index. */
+  @JsonIgnore
+  default boolean changesStatus() {
+    return !(statusChange() instanceof StatusChange.Unchanged);
+  }
+
+  /** Written into every event's JSON so that migrations can tell old shapes apart. */
+  @JsonProperty("schemaVersion")
+  default int schemaVersion() {
+    return 1;
+  }
+
+  /** The saga was accepted; its first step is due now. */
+  record SagaStarted(
+      String type,
+      int version,
+      JsonNode input,
+      String fingerprint,
+      String traceId,
+      String firstStep,
+      Instant deadline,
+      Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return new StatusChange.To(SagaStatus.RUNNING, null);
+    }
+  }
+
+  /** A step succeeded and the next one is due now: one write for both. */
+  record StepSucceeded(String step, int attempt, JsonNode output, String nextStep, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.UNCHANGED;
+    }
+  }
+
+  /** The last step succeeded: the saga is complete. */
+  record SagaCompleted(String step, int attempt, JsonNode output, Instant at) implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return new StatusChange.To(SagaStatus.COMPLETED, null);
+    }
+  }
+
+  /** An attempt failed retryably; the next one is due at {@code retryAt}. */
+  record StepAttemptFailed(String step, int attempt, String error, Instant retryAt, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.UNCHANGED;
+    }
+  }
+
+  /**
+   * A step was rejected, or gave no answer before its attempts ran out ({@code uncertain}); the
+   * listed steps are compensated, newest first.
+   */
+  record StepFailed(
+      String step,
+      int attempt,
+      String error,
+      boolean uncertain,
+      String reason,
+      List<String> compensations,
+      Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.compensating(compensations, reason);
+    }
+  }
+
+  /** Compensation began for a cancel or the deadline; the step in flight counts as uncertain. */
+  record CompensationStarted(
+      String reason, String commandId, List<String> compensations, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.compensating(compensations, reason);
+    }
+  }
+
+  /** A compensation attempt failed retryably; the next one is due at {@code retryAt}. */
+  record CompensationAttemptFailed(
+      String step, int attempt, String error, Instant retryAt, Instant at) implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.UNCHANGED;
+    }
+  }
+
+  /**
+   * A step was undone; the next compensation (if any) is due now. {@code sagaCompensated} says it
+   * was the last one, so that readers of the journal need no state to know the saga's status.
+   */
+  record StepCompensated(String step, int attempt, boolean sagaCompensated, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return sagaCompensated
+          ? new StatusChange.To(SagaStatus.COMPENSATED, null)
+          : StatusChange.UNCHANGED;
+    }
+  }
+
+  /** A compensation was rejected or ran out of attempts: the saga waits for an operator. */
+  record CompensationFailed(String step, int attempt, String error, String reason, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return new StatusChange.ToFailed(reason, SagaStatus.COMPENSATING);
+    }
+  }
+
+  /** The saga cannot go on (e.g. its definition version is gone); an operator must act. */
+  record SagaFailed(String reason, Instant at) implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return new StatusChange.ToFailed(reason, null);
+    }
+  }
+
+  /** An operator resumed a {@code FAILED} saga with a fresh retry budget. */
+  record SagaResumed(String commandId, Instant at) implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.RESUMED;
+    }
+  }
+}

@@ -1,0 +1,327 @@
+package io.sagaflow.orchestrator.history;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.SagaSerializable;
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.StepStatus;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaResumed;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A saga as its events leave it: one immutable record per lifecycle phase, each with the
+ * transitions that phase allows, as pure methods. An event a phase does not allow is an {@link
+ * IllegalStateException}: the history is not one this state machine can have written.
+ */
+public sealed interface SagaSnapshot extends SagaSerializable {
+
+  /** The snapshot after {@code event}. */
+  SagaSnapshot apply(SagaEvent event);
+
+  /** No saga with this id has been started. */
+  record NotStarted() implements SagaSnapshot {
+    @Override
+    public SagaSnapshot apply(SagaEvent event) {
+      if (event instanceof SagaStarted e) {
+        return new Running(Progress.of(e), Cursor.first(Phase.FORWARD, e.firstStep()));
+      }
+      throw illegal(event, "not started");
+    }
+  }
+
+  /** A saga that has started, in whatever phase. */
+  sealed interface Started extends SagaSnapshot {
+    Progress progress();
+
+    SagaStatus status();
+
+    /**
+     * What is due next (or, for a {@code FAILED} saga, where a resume carries on); null once ended.
+     */
+    Cursor cursor();
+
+    /** The steps still to be undone after the cursor's, newest first. */
+    List<String> compensations();
+
+    default String type() {
+      return progress().start().type();
+    }
+
+    default int version() {
+      return progress().start().version();
+    }
+
+    default JsonNode input() {
+      return progress().start().input();
+    }
+
+    default String fingerprint() {
+      return progress().start().fingerprint();
+    }
+
+    default String traceId() {
+      return progress().start().traceId();
+    }
+
+    default Instant deadline() {
+      return progress().start().deadline();
+    }
+
+    default Instant createdAt() {
+      return progress().start().at();
+    }
+
+    default Instant updatedAt() {
+      return progress().updatedAt();
+    }
+
+    default List<StepSnapshot> steps() {
+      return progress().steps();
+    }
+
+    /** The step of this name, or null when the saga has not reached it. */
+    default StepSnapshot step(String name) {
+      return progress().step(name);
+    }
+
+    default String failure() {
+      return progress().failure();
+    }
+
+    /** Whether an operator command with this id has been applied already. */
+    default boolean handledCommand(String commandId) {
+      return progress().commandIds().contains(commandId);
+    }
+  }
+
+  /** Forward steps are being driven; {@code cursor} is the one due. */
+  record Running(Progress progress, Cursor cursor) implements Started {
+    @Override
+    public SagaStatus status() {
+      return SagaStatus.RUNNING;
+    }
+
+    @Override
+    public List<String> compensations() {
+      return List.of();
+    }
+
+    @Override
+    public SagaSnapshot apply(SagaEvent event) {
+      if (event instanceof StepSucceeded e) {
+        return succeeded(e);
+      } else if (event instanceof StepAttemptFailed e) {
+        return attemptFailed(e);
+      } else if (event instanceof SagaCompleted e) {
+        return completed(e);
+      } else if (event instanceof StepFailed e) {
+        return failed(e);
+      } else if (event instanceof CompensationStarted e) {
+        return compensationStarted(e);
+      } else if (event instanceof SagaFailed e) {
+        return new Failed(progress.failedBecause(e.reason()).at(e.at()), cursor, List.of());
+      }
+      throw illegal(event, "RUNNING");
+    }
+
+    private Running succeeded(StepSucceeded e) {
+      Progress next =
+          progress
+              .changeStep(
+                  e.step(),
+                  s -> s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at()))
+              .plusStep(StepSnapshot.running(e.nextStep(), e.at()))
+              .at(e.at());
+      return new Running(next, Cursor.first(Phase.FORWARD, e.nextStep()));
+    }
+
+    private Running attemptFailed(StepAttemptFailed e) {
+      Progress next =
+          progress.changeStep(e.step(), s -> s.retrying(e.attempt(), e.error())).at(e.at());
+      return new Running(next, cursor.next(e.retryAt()));
+    }
+
+    private Completed completed(SagaCompleted e) {
+      return new Completed(
+          progress
+              .changeStep(
+                  e.step(),
+                  s -> s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at()))
+              .at(e.at()));
+    }
+
+    private Started failed(StepFailed e) {
+      StepStatus outcome = e.uncertain() ? StepStatus.UNCERTAIN : StepStatus.REJECTED;
+      Progress next =
+          progress
+              .changeStep(e.step(), s -> s.finished(outcome, e.attempt(), null, e.error(), e.at()))
+              .failedBecause(e.reason());
+      return compensate(next, e.compensations(), e.at());
+    }
+
+    /**
+     * A cancel or the deadline: the step in flight may have happened, so it counts as uncertain.
+     */
+    private Started compensationStarted(CompensationStarted e) {
+      Progress next =
+          progress
+              .changeStep(
+                  cursor.step(),
+                  s -> s.finished(StepStatus.UNCERTAIN, s.attempts(), null, s.lastError(), e.at()))
+              .failedBecause(e.reason())
+              .handled(e.commandId());
+      return compensate(next, e.compensations(), e.at());
+    }
+  }
+
+  /** Steps are being undone, newest first; {@code cursor} is the compensation due. */
+  record Compensating(Progress progress, Cursor cursor, List<String> compensations)
+      implements Started {
+    public Compensating {
+      compensations = List.copyOf(compensations);
+    }
+
+    @Override
+    public SagaStatus status() {
+      return SagaStatus.COMPENSATING;
+    }
+
+    @Override
+    public SagaSnapshot apply(SagaEvent event) {
+      if (event instanceof StepCompensated e) {
+        return compensate(
+            progress.changeStep(
+                e.step(),
+                s -> s.compensationEnded(StepStatus.COMPENSATED, e.attempt(), s.lastError())),
+            compensations,
+            e.at());
+      } else if (event instanceof CompensationAttemptFailed e) {
+        Progress next =
+            progress.changeStep(e.step(), s -> s.compensating(e.attempt(), e.error())).at(e.at());
+        return new Compensating(next, cursor.next(e.retryAt()), compensations);
+      } else if (event instanceof CompensationFailed e) {
+        Progress next =
+            progress
+                .changeStep(
+                    e.step(),
+                    s ->
+                        s.compensationEnded(StepStatus.COMPENSATION_FAILED, e.attempt(), e.error()))
+                .failedBecause(e.reason())
+                .at(e.at());
+        return new Failed(next, cursor, compensations);
+      } else if (event instanceof SagaFailed e) {
+        return new Failed(progress.failedBecause(e.reason()).at(e.at()), cursor, compensations);
+      }
+      throw illegal(event, "COMPENSATING");
+    }
+  }
+
+  /**
+   * An operator must act. {@code cursor} is where a resume carries on: forward (a failure after the
+   * pivot, or a saga whose definition is gone) or with the compensation that failed.
+   */
+  record Failed(Progress progress, Cursor cursor, List<String> compensations) implements Started {
+    public Failed {
+      compensations = List.copyOf(compensations);
+    }
+
+    @Override
+    public SagaStatus status() {
+      return SagaStatus.FAILED;
+    }
+
+    @Override
+    public SagaSnapshot apply(SagaEvent event) {
+      if (event instanceof SagaResumed e) {
+        return resumed(e);
+      }
+      throw illegal(event, "FAILED");
+    }
+
+    private Started resumed(SagaResumed e) {
+      boolean forward = cursor.phase() == Phase.FORWARD;
+      Progress next =
+          progress
+              .changeStep(
+                  cursor.step(),
+                  s -> s.withStatus(forward ? StepStatus.RUNNING : StepStatus.COMPENSATING))
+              .handled(e.commandId())
+              .at(e.at());
+      return forward
+          ? new Running(next, cursor.resumed())
+          : new Compensating(next, cursor.resumed(), compensations);
+    }
+  }
+
+  /** Every step succeeded. */
+  record Completed(Progress progress) implements Started {
+    @Override
+    public SagaStatus status() {
+      return SagaStatus.COMPLETED;
+    }
+
+    @Override
+    public Cursor cursor() {
+      return null;
+    }
+
+    @Override
+    public List<String> compensations() {
+      return List.of();
+    }
+
+    @Override
+    public SagaSnapshot apply(SagaEvent event) {
+      throw illegal(event, "COMPLETED");
+    }
+  }
+
+  /** Every step that applied (or may have) has been undone. */
+  record Compensated(Progress progress) implements Started {
+    @Override
+    public SagaStatus status() {
+      return SagaStatus.COMPENSATED;
+    }
+
+    @Override
+    public Cursor cursor() {
+      return null;
+    }
+
+    @Override
+    public List<String> compensations() {
+      return List.of();
+    }
+
+    @Override
+    public SagaSnapshot apply(SagaEvent event) {
+      throw illegal(event, "COMPENSATED");
+    }
+  }
+
+  /** Undoes {@code queue} newest first, or ends compensated when it is empty. */
+  private static Started compensate(Progress progress, List<String> queue, Instant at) {
+    if (queue.isEmpty()) {
+      return new Compensated(progress.at(at));
+    }
+    String first = queue.get(0);
+    Progress next = progress.changeStep(first, s -> s.compensating(1, s.lastError())).at(at);
+    return new Compensating(
+        next, Cursor.first(Phase.COMPENSATION, first), queue.subList(1, queue.size()));
+  }
+
+  private static IllegalStateException illegal(SagaEvent event, String phase) {
+    return new IllegalStateException(
+        "a " + EventType.of(event).publicName() + " cannot follow a saga that is " + phase);
+  }
+}

@@ -1,0 +1,172 @@
+package io.sagaflow.orchestrator.history;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.StepStatus;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaResumed;
+import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SagaSnapshotTest {
+  private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
+  private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+  private static Instant t(int seconds) {
+    return T0.plusSeconds(seconds);
+  }
+
+  private static SagaStarted started() {
+    return new SagaStarted("order", 1, JSON.objectNode(), "f", "trace", "reserve", t(600), t(0));
+  }
+
+  /** Histories the entity writes, one per path through the state machine. */
+  static Stream<List<SagaEvent>> histories() {
+    return Stream.of(
+        completed(),
+        List.of(
+            started(),
+            new StepSucceeded("reserve", 1, JSON.objectNode().put("id", "r-1"), "charge", t(1)),
+            new StepFailed("charge", 1, "402", false, "rejected", List.of("reserve"), t(2)),
+            new StepCompensated("reserve", 1, true, t(3))),
+        List.of(started(), new StepFailed("reserve", 1, "422", false, "rejected", List.of(), t(1))),
+        List.of(
+            started(),
+            new StepSucceeded("reserve", 1, JSON.objectNode(), "charge", t(1)),
+            new StepAttemptFailed("charge", 1, "503", t(5), t(2)),
+            new CompensationStarted("cancelled", "c-1", List.of("charge", "reserve"), t(3)),
+            new CompensationAttemptFailed("charge", 1, "503", t(9), t(4)),
+            new StepCompensated("charge", 2, false, t(9)),
+            new CompensationFailed("reserve", 1, "400", "gave up", t(10)),
+            new SagaResumed("r-1", t(20)),
+            new StepCompensated("reserve", 2, true, t(21))),
+        List.of(
+            started(),
+            new StepSucceeded("reserve", 1, JSON.objectNode(), "charge", t(1)),
+            new SagaFailed("definition gone", t(2)),
+            new SagaResumed("r-1", t(3)),
+            new SagaCompleted("charge", 2, JSON.objectNode(), t(4))));
+  }
+
+  private static List<SagaEvent> completed() {
+    return List.of(
+        started(),
+        new StepSucceeded("reserve", 1, JSON.objectNode().put("id", "r-1"), "charge", t(1)),
+        new StepAttemptFailed("charge", 1, "503", t(3), t(2)),
+        new SagaCompleted("charge", 2, JSON.objectNode().put("id", "c-1"), t(3)));
+  }
+
+  @ParameterizedTest
+  @MethodSource("histories")
+  void theStatusAfterEveryEventIsWhatTheEventsStatusChangeSays(List<SagaEvent> history) {
+    SagaSnapshot snapshot = new SagaSnapshot.NotStarted();
+    SagaStatus status = null;
+    SagaStatus beforeFailure = null;
+    for (SagaEvent event : history) {
+      StatusChange change = event.statusChange();
+      SagaStatus expected = change.after(status, beforeFailure);
+      if (change instanceof StatusChange.ToFailed failed) {
+        beforeFailure = failed.resumesFrom(status);
+      }
+      snapshot = snapshot.apply(event);
+
+      assertThat(((SagaSnapshot.Started) snapshot).status())
+          .as(event.toString())
+          .isEqualTo(expected);
+      assertThat(event.changesStatus()).isEqualTo(expected != status);
+      status = expected;
+    }
+  }
+
+  @Test
+  void foldsAHistoryIntoTheSagaItDescribes() {
+    SagaSnapshot.Started saga = SagaHistory.fold(completed()).orElseThrow();
+
+    assertThat(saga).isInstanceOf(SagaSnapshot.Completed.class);
+    assertThat(saga.type()).isEqualTo("order");
+    assertThat(saga.createdAt()).isEqualTo(t(0));
+    assertThat(saga.updatedAt()).isEqualTo(t(3));
+    assertThat(saga.deadline()).isEqualTo(t(600));
+    assertThat(saga.cursor()).isNull();
+    assertThat(saga.steps())
+        .extracting(StepSnapshot::name, StepSnapshot::status, StepSnapshot::attempts)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("reserve", StepStatus.SUCCEEDED, 1),
+            org.assertj.core.groups.Tuple.tuple("charge", StepStatus.SUCCEEDED, 2));
+    assertThat(saga.step("charge").output().get("id").asText()).isEqualTo("c-1");
+  }
+
+  @Test
+  void aRetryIsDueWhereTheFailedAttemptSaidWithTheNextAttemptNumber() {
+    var history = new ArrayList<>(completed().subList(0, 3));
+
+    var saga = (SagaSnapshot.Running) SagaHistory.fold(history).orElseThrow();
+
+    assertThat(saga.cursor()).isEqualTo(new Cursor(Phase.FORWARD, "charge", 2, 1, t(3)));
+    assertThat(saga.step("charge").status()).isEqualTo(StepStatus.RETRYING);
+    assertThat(saga.step("charge").lastError()).isEqualTo("503");
+  }
+
+  @Test
+  void aCancelCountsTheStepInFlightAsUncertainAndUndoesNewestFirst() {
+    var saga =
+        (SagaSnapshot.Compensating)
+            SagaHistory.fold(
+                    List.of(
+                        started(),
+                        new StepSucceeded("reserve", 1, JSON.objectNode(), "charge", t(1)),
+                        new CompensationStarted(
+                            "cancelled", "c-1", List.of("charge", "reserve"), t(2))))
+                .orElseThrow();
+
+    assertThat(saga.step("charge").status()).isEqualTo(StepStatus.COMPENSATING);
+    assertThat(saga.cursor()).isEqualTo(Cursor.first(Phase.COMPENSATION, "charge"));
+    assertThat(saga.compensations()).containsExactly("reserve");
+    assertThat(saga.failure()).isEqualTo("cancelled");
+    assertThat(saga.handledCommand("c-1")).isTrue();
+  }
+
+  @Test
+  void aResumeCarriesOnWhereTheSagaFailedWithAFreshBudget() {
+    var history = new ArrayList<>(histories().toList().get(3));
+    var failed = (SagaSnapshot.Failed) SagaHistory.fold(history.subList(0, 7)).orElseThrow();
+    assertThat(failed.cursor().phase()).isEqualTo(Phase.COMPENSATION);
+    assertThat(failed.step("reserve").status()).isEqualTo(StepStatus.COMPENSATION_FAILED);
+
+    var resumed = (SagaSnapshot.Compensating) failed.apply(history.get(7));
+
+    assertThat(resumed.cursor()).isEqualTo(new Cursor(Phase.COMPENSATION, "reserve", 2, 2, null));
+    assertThat(resumed.cursor().attemptsInBudget()).isEqualTo(1);
+    assertThat(resumed.step("reserve").status()).isEqualTo(StepStatus.COMPENSATING);
+  }
+
+  @Test
+  void refusesAnEventItsPhaseCannotHaveWritten() {
+    SagaSnapshot.Started done = SagaHistory.fold(completed()).orElseThrow();
+
+    assertThatThrownBy(() -> done.apply(new SagaResumed("r-1", t(9))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("a SagaResumed cannot follow a saga that is COMPLETED");
+    assertThatThrownBy(
+            () -> new SagaSnapshot.NotStarted().apply(new StepCompensated("x", 1, true, t(1))))
+        .hasMessage("a StepCompensated cannot follow a saga that is not started");
+    assertThat(SagaHistory.fold(List.of())).isEmpty();
+  }
+}
