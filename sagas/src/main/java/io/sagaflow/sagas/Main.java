@@ -6,10 +6,7 @@ import io.sagaflow.node.SagaflowNode;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.internal.ParticipantDirectory;
 import io.sagaflow.persistence.EmbeddedDatabase;
-import io.sagaflow.sagas.bench.Bench;
-import io.sagaflow.sagas.bench.WaitingBench;
 import io.sagaflow.sagas.demo.DemoParticipants;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -40,8 +37,6 @@ public final class Main {
           "usage: java -jar sagaflow.jar [command]",
           "  node          (default) a Sagaflow node with the example sagas; demo participants too",
           "                when no participant URL is configured",
-          "  bench ...     the benchmark (bench --help)",
-          "  bench-waiting ...  sagas parked on a long backoff: heap and wake-up (--help)",
           "  postgres      only the embedded PostgreSQL, for a cluster of nodes on one machine",
           "                (-Dsagaflow.db.embedded.port, -Dsagaflow.db.embedded.data-dir)",
           "  participants  only the demo participants (SAGAFLOW_DEMO_PORT)");
@@ -50,9 +45,6 @@ public final class Main {
     String command = args.length == 0 ? "node" : args[0];
     switch (command) {
       case "node" -> runNode();
-      case "bench" -> System.exit(Bench.run(Arrays.copyOfRange(args, 1, args.length)));
-      case "bench-waiting" ->
-          System.exit(WaitingBench.run(Arrays.copyOfRange(args, 1, args.length)));
       case "postgres" -> runPostgres();
       case "participants" -> runParticipants();
       case "help", "--help", "-h" -> System.out.println(USAGE);

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -56,6 +56,6 @@ class WaitingBenchIT {
     assertThat(exit).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8))
         .contains("--sagas must be a positive integer, was 0")
-        .contains("Usage: java -Xmx1g -jar sagaflow.jar bench-waiting");
+        .contains("Usage: java -Xmx1g -jar sagaflow-bench.jar bench-waiting");
   }
 }

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;

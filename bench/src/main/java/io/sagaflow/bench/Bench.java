@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
@@ -11,9 +11,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code sagaflow.jar bench}: measures a node's throughput, latency and work per saga, and checks
- * that every saga of the run did what it should. See {@link BenchOptions#USAGE}; figures and how to
- * read them are in BENCHMARKS.md.
+ * {@code sagaflow-bench.jar bench}: measures a node's throughput, latency and work per saga, and
+ * checks that every saga of the run did what it should. See {@link BenchOptions#USAGE}; figures and
+ * how to read them are in BENCHMARKS.md.
  */
 public final class Bench {
 

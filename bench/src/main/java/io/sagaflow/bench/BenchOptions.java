@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,10 +87,10 @@ public record BenchOptions(
    */
   static final int DEFAULT_LEAD_IN_SECONDS = 10;
 
-  /** The usage text of {@code sagaflow.jar bench}. */
+  /** The usage text of {@code sagaflow-bench.jar bench}. */
   public static final String USAGE =
       """
-      Usage: java -jar sagaflow.jar bench [options]
+      Usage: java -jar sagaflow-bench.jar bench [options]
 
       Starts a Sagaflow node in this JVM (embedded PostgreSQL in a fresh temporary directory, or
       the server named by SAGAFLOW_DB_URL / SAGAFLOW_DB_USER / SAGAFLOW_DB_PASSWORD), registers a
@@ -138,7 +138,7 @@ public record BenchOptions(
                              which moments made the tail (16 bytes of heap per saga)
         --help               print this text
 
-      Example: java -jar sagaflow.jar bench --sagas 20000 --concurrency 64 --steps 3 \\
+      Example: java -jar sagaflow-bench.jar bench --sagas 20000 --concurrency 64 --steps 3 \\
                  --participants local --fail-at 0 --json
       """;
 

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import java.io.PrintStream;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.SagaflowNode;

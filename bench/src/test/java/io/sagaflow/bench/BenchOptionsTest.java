@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -93,7 +93,7 @@ class BenchOptionsTest {
     assertThat(code).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8))
         .contains("--fail-at must be between 0")
-        .contains("Usage: java -jar sagaflow.jar bench");
+        .contains("Usage: java -jar sagaflow-bench.jar bench");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
@@ -14,9 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Guards the work a saga costs, not its speed: runs small benchmarks through the same code as
- * {@code sagaflow.jar bench} (one saga at a time, on a fresh test database) and checks journal
- * rows, participant calls and database write transactions per saga. A change that adds a write per
- * step fails here; timings are the benchmark's business (BENCHMARKS.md), never a test's.
+ * {@code sagaflow-bench.jar bench} (one saga at a time, on a fresh test database) and checks
+ * journal rows, participant calls and database write transactions per saga. A change that adds a
+ * write per step fails here; timings are the benchmark's business (BENCHMARKS.md), never a test's.
  *
  * <p>Transactions are counted as transaction ids used ({@code txid_current_snapshot()}'s xmax
  * before and after): only a transaction that writes takes one, so reads (the index projection's

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import io.sagaflow.persistence.DatabaseSettings;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The benchmark's HTTP participant, run in its own JVM so that its cost does not count as the
- * node's: {@code java -cp sagaflow.jar io.sagaflow.sagas.bench.BenchParticipant [port]}. It answers
+ * node's: {@code java -cp sagaflow-bench.jar io.sagaflow.bench.BenchParticipant [port]}. It answers
  * every {@code POST} at once with {@code 200 {}}, and {@code 422} when the path ends in {@code
  * /reject}. It counts calls per path and checks that no {@code Idempotency-Key} arrives twice;
  * {@code GET /stats} reports both. Once listening it prints {@value #READY} and the port on stdout;

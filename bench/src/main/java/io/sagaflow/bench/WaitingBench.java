@@ -1,4 +1,4 @@
-package io.sagaflow.sagas.bench;
+package io.sagaflow.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagaflow.node.SagaflowNode;
@@ -24,12 +24,12 @@ import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
 
 /**
- * {@code sagaflow.jar bench-waiting}: how many sagas waiting on a long backoff one node holds, and
- * whether they wake on time. Starts {@code --sagas} sagas of one local step that fails its first
- * attempt (a retryable failure) and succeeds its second, {@code --backoff} seconds later; measures
- * the heap once every saga waits (after a full GC), then how late each second attempt came (against
- * first attempt + backoff), and checks every saga's journal. Run it with the heap to test, e.g.
- * {@code java -Xmx1g -jar sagaflow.jar bench-waiting --sagas 100000 --backoff 180}.
+ * {@code sagaflow-bench.jar bench-waiting}: how many sagas waiting on a long backoff one node
+ * holds, and whether they wake on time. Starts {@code --sagas} sagas of one local step that fails
+ * its first attempt (a retryable failure) and succeeds its second, {@code --backoff} seconds later;
+ * measures the heap once every saga waits (after a full GC), then how late each second attempt came
+ * (against first attempt + backoff), and checks every saga's journal. Run it with the heap to test,
+ * e.g. {@code java -Xmx1g -jar sagaflow-bench.jar bench-waiting --sagas 100000 --backoff 180}.
  */
 public final class WaitingBench {
 
@@ -38,7 +38,7 @@ public final class WaitingBench {
 
   static final String USAGE =
       """
-      Usage: java -Xmx1g -jar sagaflow.jar bench-waiting [options]
+      Usage: java -Xmx1g -jar sagaflow-bench.jar bench-waiting [options]
 
       Starts a node in this JVM (embedded PostgreSQL in a fresh temporary directory, or
       SAGAFLOW_DB_URL), starts N sagas whose one local step fails its first attempt (retryable)
