@@ -285,7 +285,7 @@ public final class SagaEntity
     if (state.handledCommand(cmd.commandId())) {
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
-    if (state.status() != SagaStatus.RUNNING) {
+    if (!(state instanceof SagaSnapshot.Running)) {
       return Effect()
           .reply(
               cmd.replyTo(),
@@ -326,7 +326,7 @@ public final class SagaEntity
     if (state.handledCommand(cmd.commandId())) {
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
-    if (state.status() != SagaStatus.FAILED) {
+    if (!(state instanceof SagaSnapshot.Failed)) {
       return Effect()
           .reply(
               cmd.replyTo(),
@@ -404,7 +404,7 @@ public final class SagaEntity
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> deadlineDue(Started state, DeadlineDue cmd) {
-    if (state.status() != SagaStatus.RUNNING) {
+    if (!(state instanceof SagaSnapshot.Running)) {
       return Effect().noReply();
     }
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
@@ -571,8 +571,9 @@ public final class SagaEntity
         .findFirst();
   }
 
+  /** Whether nothing is due until an operator acts (FAILED) or ever again (ended). */
   private static boolean waitsForOperator(Started state) {
-    return state.status() == SagaStatus.FAILED || state.status().isTerminal();
+    return !(state instanceof SagaSnapshot.Running || state instanceof SagaSnapshot.Compensating);
   }
 
   private String missingDefinition(Started state) {
@@ -627,7 +628,7 @@ public final class SagaEntity
 
   private void scheduleDeadline(Started state) {
     if (state.deadline() != null
-        && state.status() == SagaStatus.RUNNING
+        && state instanceof SagaSnapshot.Running
         && !timers.isTimerActive(DEADLINE_TIMER)) {
       Duration left = Duration.between(Instant.now(), state.deadline());
       timers.startSingleTimer(

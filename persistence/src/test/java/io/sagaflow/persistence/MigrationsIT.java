@@ -2,6 +2,7 @@ package io.sagaflow.persistence;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -67,6 +68,8 @@ class MigrationsIT {
 
   @Test
   void aJournalRowWhoseAdapterManifestNamesATagIsFiledUnderItInTheSameInsert() throws SQLException {
+    // The trigger reads what SagaHistory writes: the tag manifests and persistence ids below are
+    // the history package's, so a change on either side fails here.
     EmbeddedDatabase server = TestDatabase.server();
     String database = createEmptyDatabase(server);
     TestDatabase db =
@@ -76,10 +79,14 @@ class MigrationsIT {
     db.execute(
         "INSERT INTO event_journal (persistence_id, sequence_number, writer, write_timestamp,"
             + " adapter_manifest, event_ser_id, event_ser_manifest, event_payload) VALUES"
-            + " ('saga|a', 1, 'w', 0, 'tag:saga-index-2', 33, 'm', '\\x7b7d'),"
-            + " ('saga|a', 2, 'w', 0, '', 33, 'm', '\\x7b7d'),"
-            + " ('saga|a', 3, 'w', 0, 'other', 33, 'm', '\\x7b7d'),"
-            + " ('saga|a', 4, 'w', 0, 'tag:saga-index-0', 33, 'm', '\\x7b7d')");
+            + String.format(
+                " ('%1$s', 1, 'w', 0, '%2$s', 33, 'm', '\\x7b7d'),"
+                    + " ('%1$s', 2, 'w', 0, '', 33, 'm', '\\x7b7d'),"
+                    + " ('%1$s', 3, 'w', 0, 'other', 33, 'm', '\\x7b7d'),"
+                    + " ('%1$s', 4, 'w', 0, '%3$s', 33, 'm', '\\x7b7d')",
+                SagaHistory.persistenceId("a").id(),
+                SagaHistory.tagManifest("saga-index-2"),
+                SagaHistory.tagManifest("saga-index-0")));
 
     assertThat(
             db.scalar(

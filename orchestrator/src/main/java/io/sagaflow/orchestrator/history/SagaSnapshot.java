@@ -263,49 +263,37 @@ public sealed interface SagaSnapshot extends SagaSerializable {
     }
   }
 
+  /** A saga that has ended: nothing is due, and no event can follow. */
+  sealed interface Ended extends Started {
+    @Override
+    default Cursor cursor() {
+      return null;
+    }
+
+    @Override
+    default List<String> compensations() {
+      return List.of();
+    }
+
+    @Override
+    default SagaSnapshot apply(SagaEvent event) {
+      throw illegal(event, status().name());
+    }
+  }
+
   /** Every step succeeded. */
-  record Completed(Progress progress) implements Started {
+  record Completed(Progress progress) implements Ended {
     @Override
     public SagaStatus status() {
       return SagaStatus.COMPLETED;
     }
-
-    @Override
-    public Cursor cursor() {
-      return null;
-    }
-
-    @Override
-    public List<String> compensations() {
-      return List.of();
-    }
-
-    @Override
-    public SagaSnapshot apply(SagaEvent event) {
-      throw illegal(event, "COMPLETED");
-    }
   }
 
   /** Every step that applied (or may have) has been undone. */
-  record Compensated(Progress progress) implements Started {
+  record Compensated(Progress progress) implements Ended {
     @Override
     public SagaStatus status() {
       return SagaStatus.COMPENSATED;
-    }
-
-    @Override
-    public Cursor cursor() {
-      return null;
-    }
-
-    @Override
-    public List<String> compensations() {
-      return List.of();
-    }
-
-    @Override
-    public SagaSnapshot apply(SagaEvent event) {
-      throw illegal(event, "COMPENSATED");
     }
   }
 

@@ -134,7 +134,8 @@ final class SagaIndexUpdates {
       Change change = changes.get(i);
       Optional<String> sagaId = SagaHistory.sagaId(change.persistenceId());
       if (change.event() instanceof SagaStarted started && sagaId.isPresent()) {
-        SagaEvent end = null;
+        StatusChange.To end = null;
+        Instant endedAt = null;
         long lastSeqNr = change.seqNr();
         String failure = null;
         for (int j = next[i]; j >= 0; j = next[j]) {
@@ -144,12 +145,12 @@ final class SagaIndexUpdates {
           }
           applied[j] = true;
           lastSeqNr = changes.get(j).seqNr();
-          end = following;
+          end = to;
+          endedAt = following.at();
           failure = to.failure() != null ? to.failure() : failure;
         }
         if (end != null) {
-          SagaStatus status = ((StatusChange.To) end.statusChange()).status();
-          batch.add(sagaId.get(), started, lastSeqNr, status, failure, end.at());
+          batch.add(sagaId.get(), started, lastSeqNr, end.status(), failure, endedAt);
           continue;
         }
       }
