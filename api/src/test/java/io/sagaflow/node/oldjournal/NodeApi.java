@@ -67,6 +67,18 @@ final class NodeApi {
     throw new AssertionError("no step " + name + " in " + saga);
   }
 
+  /** The body as JSON; one that is not JSON as a text node, so that a failure can show it. */
+  private static JsonNode parse(String body) {
+    if (body.isEmpty()) {
+      return JSON.nullNode();
+    }
+    try {
+      return JSON.readTree(body);
+    } catch (IOException e) {
+      return JSON.getNodeFactory().textNode(body);
+    }
+  }
+
   private HttpRequest.Builder request(String path) {
     return HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
   }
@@ -75,9 +87,7 @@ final class NodeApi {
     try {
       HttpResponse<String> response =
           http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-      String body = response.body();
-      return new Answer(
-          response.statusCode(), body.isEmpty() ? JSON.nullNode() : JSON.readTree(body));
+      return new Answer(response.statusCode(), parse(response.body()));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {

@@ -137,6 +137,10 @@ class OldJournalIT {
             FixtureSagas.DEFINITIONS);
     try {
       var api = new NodeApi(node.httpPort());
+      // Every old event reads back through today's code before anything waits for the sagas.
+      for (FixtureSaga saga : SAGAS) {
+        assertHistoryStartsWithTheOldEvents(fixture, api, saga);
+      }
       // A backoff of a fixture made moments ago is still running: the saga waits for it.
       Instant due = Instant.parse(fixture.meta().get("latestRetryAt").asText());
       Duration wait = WAIT.plus(max(Duration.ZERO, Duration.between(Instant.now(), due)));
@@ -167,7 +171,7 @@ class OldJournalIT {
 
       assertParticipantCalls(fixture, stub);
       for (FixtureSaga saga : SAGAS) {
-        assertHistoryStartsWithTheOldEvents(fixture, api, saga);
+        assertHistory(fixture, api, saga);
         assertView(api, saga);
       }
       assertIndexLists(api);
@@ -370,11 +374,11 @@ class OldJournalIT {
   }
 
   /** Read back through the API: the old events first, as written, then what the node added. */
-  private static void assertHistoryStartsWithTheOldEvents(
+  private static List<JsonNode> assertHistoryStartsWithTheOldEvents(
       Fixture fixture, NodeApi api, FixtureSaga saga) {
     List<JsonNode> events = api.events(saga.id());
     List<ObjectNode> old = fixture.events(saga.id());
-    assertThat(events).hasSize(old.size() + saga.eventsAfterLoad().size());
+    assertThat(events).as("history of %s", saga.id()).hasSizeGreaterThanOrEqualTo(old.size());
     for (int i = 0; i < old.size(); i++) {
       ObjectNode row = old.get(i);
       JsonNode event = events.get(i);
@@ -385,7 +389,14 @@ class OldJournalIT {
           .isEqualTo(Instant.ofEpochMilli(row.get("write_timestamp").asLong()).toString());
       assertThat(event.get("data")).isEqualTo(fixture.payload(row));
     }
-    assertThat(events.subList(old.size(), events.size()))
+    return events;
+  }
+
+  /** Once the saga has ended: its old events, then exactly the ones its definition adds. */
+  private static void assertHistory(Fixture fixture, NodeApi api, FixtureSaga saga) {
+    List<JsonNode> events = assertHistoryStartsWithTheOldEvents(fixture, api, saga);
+    int old = fixture.events(saga.id()).size();
+    assertThat(events.subList(old, events.size()))
         .extracting(e -> e.get("type").asText())
         .as("events %s added after loading", saga.id())
         .containsExactlyElementsOf(saga.eventsAfterLoad());
