@@ -238,6 +238,61 @@ class ManifestsTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {"base", "overlays/dev", "overlays/prod"})
+  void remotingAndManagementAdmitOnlyTheNodesOwnPodsAndTheApiAdmitsTheCluster(String overlay) {
+    Rendering r = rendering(overlay);
+    JsonNode podLabels = r.podTemplate().path("metadata").path("labels");
+    List<ObjectNode> policies =
+        r.all("NetworkPolicy").stream()
+            .filter(p -> selects(p.path("spec").path("podSelector"), podLabels))
+            .toList();
+    assertThat(policies).as("one NetworkPolicy selects the node pods").hasSize(1);
+    JsonNode spec = policies.get(0).path("spec");
+    assertThat(strings(spec.path("policyTypes"))).contains("Ingress");
+
+    Map<String, Integer> ports = r.containerPorts();
+    var admitted = new HashMap<Integer, JsonNode>();
+    for (JsonNode rule : spec.path("ingress")) {
+      for (JsonNode port : rule.path("ports")) {
+        admitted.put(r.port(port.path("port")), rule.path("from"));
+      }
+    }
+    assertThat(admitted.keySet())
+        .as("every port of the node container has a rule (else NetworkPolicy blocks it)")
+        .containsExactlyInAnyOrderElementsOf(ports.values());
+    assertThat(admitted.get(ports.get("http")).isMissingNode())
+        .as("the API admits every client")
+        .isTrue();
+    for (String internal : List.of("remoting", "management")) {
+      JsonNode from = admitted.get(ports.get(internal));
+      assertThat(from).as("%s admits some peers only", internal).hasSize(1);
+      assertThat(from.get(0).has("namespaceSelector") || from.get(0).has("ipBlock"))
+          .as("%s admits pods of this namespace only", internal)
+          .isFalse();
+      assertThat(selects(from.get(0).path("podSelector"), podLabels))
+          .as("%s admits the node pods", internal)
+          .isTrue();
+      assertThat(from.get(0).path("podSelector").path("matchLabels").size())
+          .as("%s admits nothing but the node pods' discovery label", internal)
+          .isPositive();
+    }
+  }
+
+  private static boolean selects(JsonNode selector, JsonNode labels) {
+    JsonNode match = selector.path("matchLabels");
+    if (match.isEmpty() || selector.has("matchExpressions")) {
+      return false;
+    }
+    for (var it = match.fields(); it.hasNext(); ) {
+      var entry = it.next();
+      if (!entry.getValue().asText().equals(labels.path(entry.getKey()).asText(null))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"overlays/dev", "overlays/prod"})
   void everyContainerHasRequestsWithinLimits(String overlay) {
     Rendering r = rendering(overlay);
