@@ -6,12 +6,10 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonPointer;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sagaflow.orchestrator.SagaEngine;
@@ -25,7 +23,6 @@ import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.persistence.SagaJournal;
-import io.sagaflow.persistence.index.IndexUnavailableException;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -36,50 +33,29 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
-import org.apache.pekko.event.LoggingAdapter;
-import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
-import org.apache.pekko.http.javadsl.server.MethodRejection;
-import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
-import org.apache.pekko.http.scaladsl.model.ErrorInfo;
-import org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo;
-import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
-import org.apache.pekko.http.scaladsl.settings.ServerSettings;
-import org.apache.pekko.pattern.AskTimeoutException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP API v1: start, read, list, cancel and retry sagas, and describe saga types. Every error
  * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written.
  */
 public final class SagaRoutes extends AllDirectives {
-  private static final Logger log = LoggerFactory.getLogger(SagaRoutes.class);
-
   /** Saga ids, from a body, a header or a path. */
   public static final Pattern SAGA_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
 
-  private static final ContentType.WithFixedCharset PROBLEM_JSON =
-      ContentTypes.create(
-          MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
   private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
   private static final int MAX_JSON_NUMBER_LENGTH = 100;
 
@@ -91,6 +67,9 @@ public final class SagaRoutes extends AllDirectives {
   private final ObjectMapper json;
   private final byte[][] tokenDigests;
   private final Executor blockingExecutor;
+  private final JsonResponses responses;
+  private final ExceptionProblems failures;
+  private final RejectionProblems rejections;
 
   public SagaRoutes(
       SagaEngine engine,
@@ -106,7 +85,10 @@ public final class SagaRoutes extends AllDirectives {
     this.journal = journal;
     this.settings = settings;
     this.blockingExecutor = blockingExecutor;
-    this.json = mapper.copy().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    this.responses = new JsonResponses(mapper);
+    this.failures = new ExceptionProblems(responses, settings);
+    this.rejections = new RejectionProblems(responses);
+    this.json = mapper.copy();
     // A hostile body must not exhaust the node: bound nesting and string sizes while parsing.
     this.json
         .getFactory()
@@ -122,10 +104,10 @@ public final class SagaRoutes extends AllDirectives {
   /** Every route, with problem answers for rejections and failures. */
   public Route routes() {
     return handleExceptions(
-        exceptions(),
+        failures.handler(),
         () ->
             handleRejections(
-                rejections(),
+                rejections.handler(),
                 () ->
                     concat(
                         path(
@@ -169,24 +151,25 @@ public final class SagaRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> start(JsonNode body, Optional<String> headerKey) {
     if (!body.isObject()) {
-      return done(problem(Problem.badRequest("the body must be a JSON object", null)));
+      return done(responses.problem(Problem.badRequest("the body must be a JSON object", null)));
     }
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (!START_FIELDS.contains(field)) {
         return done(
-            problem(
+            responses.problem(
                 Problem.badRequest(
                     "unknown field '" + clip(field) + "'; expected " + START_FIELDS, clip(field))));
       }
     }
     JsonNode type = body.get("type");
     if (type == null || !type.isTextual() || type.asText().isBlank()) {
-      return done(problem(Problem.badRequest("'type' must be a non-empty string", "type")));
+      return done(
+          responses.problem(Problem.badRequest("'type' must be a non-empty string", "type")));
     }
     JsonNode input = body.get("input");
     if (input == null || !input.isObject()) {
-      return done(problem(Problem.badRequest("'input' must be a JSON object", "input")));
+      return done(responses.problem(Problem.badRequest("'input' must be a JSON object", "input")));
     }
     JsonNode versionNode = body.get("version");
     Integer version = null;
@@ -194,7 +177,9 @@ public final class SagaRoutes extends AllDirectives {
       if (!versionNode.isIntegralNumber()
           || !versionNode.canConvertToInt()
           || versionNode.asInt() < 1) {
-        return done(problem(Problem.badRequest("'version' must be a positive integer", "version")));
+        return done(
+            responses.problem(
+                Problem.badRequest("'version' must be a positive integer", "version")));
       }
       version = versionNode.asInt();
     }
@@ -202,12 +187,13 @@ public final class SagaRoutes extends AllDirectives {
     String id;
     if (idNode != null && !idNode.isNull()) {
       if (!idNode.isTextual() || !SAGA_ID.matcher(idNode.asText()).matches()) {
-        return done(problem(Problem.badRequest("'id' must match " + SAGA_ID.pattern(), "id")));
+        return done(
+            responses.problem(Problem.badRequest("'id' must match " + SAGA_ID.pattern(), "id")));
       }
       id = idNode.asText();
       if (headerKey.isPresent() && !headerKey.get().equals(id)) {
         return done(
-            problem(
+            responses.problem(
                 Problem.badRequest(
                     "the Idempotency-Key header and the body's 'id' differ; send one, or the same",
                     "Idempotency-Key")));
@@ -215,7 +201,7 @@ public final class SagaRoutes extends AllDirectives {
     } else if (headerKey.isPresent()) {
       if (!SAGA_ID.matcher(headerKey.get()).matches()) {
         return done(
-            problem(
+            responses.problem(
                 Problem.badRequest(
                     "the Idempotency-Key header must match " + SAGA_ID.pattern(),
                     "Idempotency-Key")));
@@ -232,12 +218,12 @@ public final class SagaRoutes extends AllDirectives {
     return engine
         .start(id, type.asText(), version, input)
         .thenApply(this::startAnswer)
-        .exceptionally(e -> unknownOutcome(e, "the start of saga '" + id + "'"));
+        .exceptionally(e -> failures.unknownOutcome(e, "the start of saga '" + id + "'"));
   }
 
   private HttpResponse startAnswer(SagaReplies.StartReply reply) {
     if (reply instanceof SagaReplies.Accepted accepted) {
-      HttpResponse response = ok(accepted.created() ? 201 : 200, accepted.saga());
+      HttpResponse response = responses.ok(accepted.created() ? 201 : 200, accepted.saga());
       String location = "/v1/sagas/" + accepted.saga().id();
       return accepted.created()
           ? response.addHeader(Location.create(location))
@@ -246,14 +232,9 @@ public final class SagaRoutes extends AllDirectives {
               .addHeader(RawHeader.create("Idempotent-Replayed", "true"));
     }
     if (reply instanceof SagaReplies.Conflict conflict) {
-      return problem(Problem.conflict(conflict.detail()));
+      return responses.problem(Problem.conflict(conflict.detail()));
     }
-    var invalid = (SagaReplies.Invalid) reply;
-    return problem(
-        invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
-            ? Problem.unprocessable(
-                "unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
-            : Problem.unprocessable("invalid-input", "Invalid input", invalid.detail(), "input"));
+    return responses.problem(Problem.refusedStart((SagaReplies.Invalid) reply));
   }
 
   private Route getSaga(String id) {
@@ -267,7 +248,7 @@ public final class SagaRoutes extends AllDirectives {
                     .state(id)
                     .map(
                         state ->
-                            ok(
+                            responses.ok(
                                 200,
                                 SagaView.of(
                                     id, state, registry.find(state.type(), state.version()))))
@@ -295,7 +276,7 @@ public final class SagaRoutes extends AllDirectives {
                     .put("writtenAt", e.writtenAt().toString())
                     .set("data", e.payload());
               }
-              return ok(200, body);
+              return responses.ok(200, body);
             }));
   }
 
@@ -324,7 +305,7 @@ public final class SagaRoutes extends AllDirectives {
       parsedStatus = status.map(s -> SagaStatus.valueOf(s.toUpperCase(Locale.ROOT)));
     } catch (IllegalArgumentException e) {
       return done(
-          problem(
+          responses.problem(
               Problem.badRequest(
                   "'status' must be one of " + List.of(SagaStatus.values()), "status")));
     }
@@ -333,13 +314,13 @@ public final class SagaRoutes extends AllDirectives {
       size = limit.map(Integer::parseInt).orElse(50);
     } catch (NumberFormatException e) {
       return done(
-          problem(
+          responses.problem(
               Problem.badRequest(
                   "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
     }
     if (size < 1 || size > SagaIndex.MAX_LIMIT) {
       return done(
-          problem(
+          responses.problem(
               Problem.badRequest(
                   "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
     }
@@ -349,7 +330,7 @@ public final class SagaRoutes extends AllDirectives {
           try {
             page = index.list(type, parsedStatus, size, cursor);
           } catch (IllegalArgumentException e) {
-            return problem(
+            return responses.problem(
                 Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
           }
           ObjectNode body = json.createObjectNode();
@@ -370,7 +351,7 @@ public final class SagaRoutes extends AllDirectives {
           }
           page.nextCursor()
               .ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
-          return ok(200, body);
+          return responses.ok(200, body);
         });
   }
 
@@ -384,11 +365,13 @@ public final class SagaRoutes extends AllDirectives {
                   JsonNode reason = body == null ? null : body.get("reason");
                   if (body != null && !body.isObject()) {
                     return complete(
-                        problem(Problem.badRequest("the body must be a JSON object", null)));
+                        responses.problem(
+                            Problem.badRequest("the body must be a JSON object", null)));
                   }
                   if (reason != null && !reason.isNull() && !reason.isTextual()) {
                     return complete(
-                        problem(Problem.badRequest("'reason' must be a string", "reason")));
+                        responses.problem(
+                            Problem.badRequest("'reason' must be a string", "reason")));
                   }
                   String text = reason == null || reason.isNull() ? "" : reason.asText();
                   return operatorCommand(id, key, commandId -> engine.cancel(id, commandId, text));
@@ -407,7 +390,7 @@ public final class SagaRoutes extends AllDirectives {
       java.util.function.Function<String, CompletionStage<SagaReplies.OperatorReply>> send) {
     if (key.isPresent() && !SAGA_ID.matcher(key.get()).matches()) {
       return complete(
-          problem(
+          responses.problem(
               Problem.badRequest(
                   "the Idempotency-Key header must match " + SAGA_ID.pattern(),
                   "Idempotency-Key")));
@@ -426,20 +409,22 @@ public final class SagaRoutes extends AllDirectives {
                             .thenApply(
                                 reply -> {
                                   if (reply instanceof SagaReplies.Done d) {
-                                    return ok(202, d.saga());
+                                    return responses.ok(202, d.saga());
                                   }
                                   if (reply instanceof SagaReplies.Refused r) {
-                                    return problem(Problem.conflict(r.detail()));
+                                    return responses.problem(Problem.conflict(r.detail()));
                                   }
                                   return sagaNotFound(id);
                                 })
                             .exceptionally(
-                                e -> unknownOutcome(e, "the command to saga '" + id + "'"))));
+                                e ->
+                                    failures.unknownOutcome(
+                                        e, "the command to saga '" + id + "'"))));
   }
 
   /** A path id that no saga can have is not looked up (NUL, for one, would fail the query). */
   private HttpResponse sagaNotFound(String id) {
-    return problem(
+    return responses.problem(
         Problem.notFound(
             SAGA_ID.matcher(id).matches()
                 ? "no saga with id '" + id + "'"
@@ -462,12 +447,12 @@ public final class SagaRoutes extends AllDirectives {
       registry.versions(type).forEach(d -> versions.add(d.version()));
       item.put("latestVersion", registry.find(type, null).orElseThrow().version());
     }
-    return complete(ok(200, body));
+    return complete(responses.ok(200, body));
   }
 
   private Route describeType(String type) {
     if (registry.versions(type).isEmpty()) {
-      return complete(problem(Problem.notFound("no saga type '" + type + "'")));
+      return complete(responses.problem(Problem.notFound("no saga type '" + type + "'")));
     }
     ObjectNode body = json.createObjectNode().put("type", type);
     ArrayNode versions = body.putArray("versions");
@@ -489,7 +474,7 @@ public final class SagaRoutes extends AllDirectives {
         step.put("timeout", s.timeout().toString());
       }
     }
-    return complete(ok(200, body));
+    return complete(responses.ok(200, body));
   }
 
   private ObjectNode describe(StepAction action) {
@@ -534,7 +519,8 @@ public final class SagaRoutes extends AllDirectives {
             return inner.get();
           }
           HttpResponse response =
-              problem(
+              responses
+                  .problem(
                       Problem.of(
                           401,
                           "unauthorized",
@@ -584,7 +570,7 @@ public final class SagaRoutes extends AllDirectives {
           }
           if (!isJson(entity.getContentType())) {
             return complete(
-                problem(
+                responses.problem(
                     Problem.of(
                         415,
                         "unsupported-media-type",
@@ -592,7 +578,7 @@ public final class SagaRoutes extends AllDirectives {
                         "send the body as application/json, not " + entity.getContentType())));
           }
           if (entity.getContentLengthOption().orElse(-1L) > settings.maxBodyBytes()) {
-            return complete(tooLarge());
+            return complete(responses.problem(Problem.tooLarge(settings.maxBodyBytes())));
           }
           // Limiting the stream too makes an oversized chunked body fail with
           // EntityStreamSizeException (413), not toStrict's status-less "Request too large".
@@ -613,17 +599,19 @@ public final class SagaRoutes extends AllDirectives {
     byte[] bytes = strict.getData().toArray();
     if (bytes.length == 0) {
       return required
-          ? complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)))
+          ? complete(
+              responses.problem(Problem.badRequest("the body is empty; send a JSON object", null)))
           : inner.apply(null);
     }
     JsonNode body;
     try {
       body = readJson(bytes);
     } catch (BadJson e) {
-      return complete(problem(e.problem));
+      return complete(responses.problem(e.problem));
     }
     if (body == null || body.isMissingNode()) {
-      return complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)));
+      return complete(
+          responses.problem(Problem.badRequest("the body is empty; send a JSON object", null)));
     }
     return inner.apply(body);
   }
@@ -709,210 +697,12 @@ public final class SagaRoutes extends AllDirectives {
         && (media.subType().equals("json") || media.subType().endsWith("+json"));
   }
 
-  private HttpResponse tooLarge() {
-    return problem(
-        Problem.of(
-            413,
-            "payload-too-large",
-            "Payload too large",
-            "the body exceeds " + settings.maxBodyBytes() + " bytes"));
-  }
-
-  private ExceptionHandler exceptions() {
-    return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> complete(tooLarge()))
-        .match(
-            IndexUnavailableException.class,
-            e -> {
-              log.warn("Database read failed: {}", e.getMessage());
-              return complete(
-                  withRetryAfter(
-                      problem(
-                          Problem.unavailable("the database cannot be read right now; retry"))));
-            })
-        .matchAny(
-            e -> {
-              Throwable cause =
-                  e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-              if (cause instanceof EntityStreamSizeException) {
-                return complete(tooLarge());
-              }
-              if (cause instanceof ExceptionWithErrorInfo unreadable) {
-                return complete(unreadableBody(unreadable));
-              }
-              if (cause instanceof java.util.concurrent.TimeoutException) {
-                // Only reading a body (toStrict) times out here: the engine's asks answer 503
-                // above.
-                return complete(
-                    problem(
-                        Problem.of(
-                            408,
-                            "request-timeout",
-                            "Request timeout",
-                            "the body did not arrive within "
-                                + settings.bodyReadTimeout().toMillis()
-                                + " ms")));
-              }
-              log.error("Unexpected error answering a request", e);
-              return complete(
-                  problem(
-                      Problem.of(
-                          500,
-                          "internal-error",
-                          "Internal error",
-                          "the request failed unexpectedly; see the node's log")));
-            })
-        .build();
-  }
-
-  /**
-   * The body broke off, was mis-framed or grew too large while streaming in: the client's fault.
-   */
-  private HttpResponse unreadableBody(ExceptionWithErrorInfo e) {
-    int status = e instanceof IllegalRequestException illegal ? illegal.status().intValue() : 400;
-    if (status == 413) {
-      return tooLarge();
-    }
-    log.debug("Unreadable request body: {}", e.info().summary());
-    return problem(
-        status == 400
-            ? Problem.badRequest("the body cannot be read: " + e.info().summary(), null)
-            : Problem.of(
-                status, "request-rejected", StatusCodes.get(status).reason(), e.info().summary()));
-  }
-
-  private RejectionHandler rejections() {
-    return RejectionHandler.newBuilder()
-        .handleAll(
-            MethodRejection.class,
-            rejections -> {
-              String allowed =
-                  String.join(
-                      ", ", rejections.stream().map(r -> r.supported().name()).distinct().toList());
-              return complete(
-                  problem(
-                          Problem.of(
-                              405,
-                              "method-not-allowed",
-                              "Method not allowed",
-                              "allowed: " + allowed))
-                      .addHeader(RawHeader.create("Allow", allowed)));
-            })
-        .handleNotFound(complete(problem(Problem.notFound("no such resource"))))
-        .build()
-        .withFallback(RejectionHandler.defaultHandler())
-        .mapRejectionResponse(this::asProblem);
-  }
-
-  /** Turns Pekko's plain-text rejection answers into problems. */
-  private HttpResponse asProblem(HttpResponse response) {
-    if (response.entity().getContentType().equals(PROBLEM_JSON)) {
-      return response;
-    }
-    int status = response.status().intValue();
-    String detail =
-        response.entity() instanceof HttpEntity.Strict strict
-            ? strict.getData().utf8String()
-            : response.status().reason();
-    return response.withEntity(
-        HttpEntities.create(
-            PROBLEM_JSON,
-            write(Problem.of(status, "request-rejected", response.status().reason(), detail))));
-  }
-
-  private HttpResponse unknownOutcome(Throwable e, String what) {
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    if (cause instanceof SagaEngine.OverloadedException overloaded) {
-      log.warn("{} was refused: {}", what, overloaded.getMessage());
-      return withRetryAfter(
-          problem(
-              Problem.of(
-                  503,
-                  "overloaded",
-                  "Overloaded",
-                  what
-                      + " was refused, nothing was started: "
-                      + overloaded.getMessage()
-                      + ". Retry later with the same id.")));
-    }
-    if (cause instanceof AskTimeoutException
-        || cause instanceof java.util.concurrent.TimeoutException) {
-      log.warn("{} was not confirmed in time", what);
-      return withRetryAfter(
-          problem(
-              Problem.unavailable(
-                  what
-                      + " was not confirmed in time (the journal may be slow or down): its outcome is unknown. Retry with the same id; a retry never starts a second saga.")));
-    }
-    log.error("{} failed", what, cause);
-    return problem(
-        Problem.of(
-            500,
-            "internal-error",
-            "Internal error",
-            what + " failed unexpectedly; see the node's log"));
-  }
-
-  private static HttpResponse withRetryAfter(HttpResponse response) {
-    return response.addHeader(RawHeader.create("Retry-After", "1"));
-  }
-
-  private HttpResponse ok(int status, Object body) {
-    return HttpResponse.create()
-        .withStatus(status)
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, write(body)));
-  }
-
-  private HttpResponse problem(Problem problem) {
-    return HttpResponse.create()
-        .withStatus(problem.status())
-        .withEntity(HttpEntities.create(PROBLEM_JSON, write(problem)));
-  }
-
-  private byte[] write(Object body) {
-    try {
-      return json.writeValueAsBytes(body);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write " + body.getClass().getSimpleName(), e);
-    }
-  }
-
   private static ContentType yaml() {
     return ContentTypes.create(MediaTypes.applicationWithOpenCharset("yaml"), HttpCharsets.UTF_8);
   }
 
   private static CompletionStage<HttpResponse> done(HttpResponse response) {
     return CompletableFuture.completedFuture(response);
-  }
-
-  /**
-   * Answers requests too malformed to reach the routes (request line, headers, framing) with a
-   * problem instead of Pekko's plain text: {@code pekko.http.server.parsing.error-handler}.
-   */
-  public static final class ParsingErrors extends ParsingErrorHandler {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    @Override
-    public HttpResponse handle(
-        org.apache.pekko.http.scaladsl.model.StatusCode status,
-        ErrorInfo info,
-        LoggingAdapter log,
-        ServerSettings settings) {
-      // The summary only: the detail may quote a header, and headers carry tokens.
-      log.warning("Illegal request, responding with status '{}': {}", status, info.summary());
-      int code = status.intValue();
-      Problem problem =
-          code == 400
-              ? Problem.badRequest(info.summary(), null)
-              : Problem.of(code, "request-rejected", status.reason(), info.summary());
-      try {
-        return HttpResponse.create()
-            .withStatus(code)
-            .withEntity(HttpEntities.create(PROBLEM_JSON, JSON.writeValueAsBytes(problem)));
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException("cannot write a problem", e);
-      }
-    }
   }
 
   /** JDBC reads run on the blocking dispatcher, off the HTTP threads. */
