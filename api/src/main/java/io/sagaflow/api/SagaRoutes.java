@@ -24,8 +24,6 @@ import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.persistence.SagaJournal;
 import io.sagaflow.persistence.index.SagaIndex;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -65,11 +63,11 @@ public final class SagaRoutes extends AllDirectives {
   private final SagaJournal journal;
   private final ApiSettings settings;
   private final ObjectMapper json;
-  private final byte[][] tokenDigests;
   private final Executor blockingExecutor;
   private final JsonResponses responses;
   private final ExceptionProblems failures;
   private final RejectionProblems rejections;
+  private final BearerAuth auth;
 
   public SagaRoutes(
       SagaEngine engine,
@@ -88,6 +86,7 @@ public final class SagaRoutes extends AllDirectives {
     this.responses = new JsonResponses(mapper);
     this.failures = new ExceptionProblems(responses, settings);
     this.rejections = new RejectionProblems(responses);
+    this.auth = new BearerAuth(settings, responses);
     this.json = mapper.copy();
     // A hostile body must not exhaust the node: bound nesting and string sizes while parsing.
     this.json
@@ -98,7 +97,6 @@ public final class SagaRoutes extends AllDirectives {
                 .maxStringLength(settings.maxJsonStringLength())
                 .maxNumberLength(MAX_JSON_NUMBER_LENGTH)
                 .build());
-    this.tokenDigests = settings.tokens().stream().map(SagaRoutes::sha256).toArray(byte[][]::new);
   }
 
   /** Every route, with problem answers for rejections and failures. */
@@ -113,7 +111,7 @@ public final class SagaRoutes extends AllDirectives {
                         path(
                             "openapi.yaml",
                             () -> get(() -> getFromResource("openapi.yaml", yaml()))),
-                        pathPrefix("v1", () -> authenticated(this::v1)))));
+                        pathPrefix("v1", () -> auth.authenticated(this::v1)))));
   }
 
   private Route v1() {
@@ -501,55 +499,6 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
-
-  /** Auth for /v1 when tokens are configured: a bearer token compared in constant time. */
-  private Route authenticated(Supplier<Route> inner) {
-    if (!settings.authRequired()) {
-      return inner.get();
-    }
-    return headerValueByNameOrEmpty(
-        "Authorization",
-        header -> {
-          String token =
-              header
-                  .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-                  .map(h -> h.substring(7).trim())
-                  .orElse(null);
-          if (token != null && knownToken(token)) {
-            return inner.get();
-          }
-          HttpResponse response =
-              responses
-                  .problem(
-                      Problem.of(
-                          401,
-                          "unauthorized",
-                          "Unauthorized",
-                          token == null
-                              ? "send 'Authorization: Bearer <token>'"
-                              : "the bearer token is not valid"))
-                  .addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"sagaflow\""));
-          return complete(response);
-        });
-  }
-
-  private boolean knownToken(String token) {
-    byte[] digest = sha256(token);
-    boolean known = false;
-    for (byte[] candidate : tokenDigests) {
-      // Every token is compared, each in constant time: timing tells nothing about which matched.
-      known |= MessageDigest.isEqual(candidate, digest);
-    }
-    return known;
-  }
-
-  private static byte[] sha256(String value) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   private Route headerValueByNameOrEmpty(
       String name, java.util.function.Function<Optional<String>, Route> inner) {
