@@ -2,12 +2,6 @@ package io.sagaflow.api;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonPointer;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -38,7 +32,6 @@ import java.util.regex.Pattern;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
-import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
@@ -55,19 +48,18 @@ public final class SagaRoutes extends AllDirectives {
   public static final Pattern SAGA_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
 
   private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
-  private static final int MAX_JSON_NUMBER_LENGTH = 100;
 
   private final SagaEngine engine;
   private final SagaRegistry registry;
   private final SagaIndex index;
   private final SagaJournal journal;
-  private final ApiSettings settings;
   private final ObjectMapper json;
   private final Executor blockingExecutor;
   private final JsonResponses responses;
   private final ExceptionProblems failures;
   private final RejectionProblems rejections;
   private final BearerAuth auth;
+  private final StrictJsonBody jsonBody;
 
   public SagaRoutes(
       SagaEngine engine,
@@ -81,22 +73,13 @@ public final class SagaRoutes extends AllDirectives {
     this.registry = registry;
     this.index = index;
     this.journal = journal;
-    this.settings = settings;
     this.blockingExecutor = blockingExecutor;
     this.responses = new JsonResponses(mapper);
     this.failures = new ExceptionProblems(responses, settings);
     this.rejections = new RejectionProblems(responses);
     this.auth = new BearerAuth(settings, responses);
+    this.jsonBody = new StrictJsonBody(mapper, settings, responses);
     this.json = mapper.copy();
-    // A hostile body must not exhaust the node: bound nesting and string sizes while parsing.
-    this.json
-        .getFactory()
-        .setStreamReadConstraints(
-            StreamReadConstraints.builder()
-                .maxNestingDepth(settings.maxJsonDepth())
-                .maxStringLength(settings.maxJsonStringLength())
-                .maxNumberLength(MAX_JSON_NUMBER_LENGTH)
-                .build());
   }
 
   /** Every route, with problem answers for rejections and failures. */
@@ -140,7 +123,7 @@ public final class SagaRoutes extends AllDirectives {
   // ---- sagas ----------------------------------------------------------------------------------
 
   private Route startSaga() {
-    return jsonBody(
+    return jsonBody.read(
         true,
         body ->
             headerValueByNameOrEmpty(
@@ -354,7 +337,7 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   private Route cancel(String id) {
-    return jsonBody(
+    return jsonBody.read(
         false,
         body ->
             headerValueByNameOrEmpty(
@@ -503,147 +486,6 @@ public final class SagaRoutes extends AllDirectives {
   private Route headerValueByNameOrEmpty(
       String name, java.util.function.Function<Optional<String>, Route> inner) {
     return optionalHeaderValueByName(name, inner);
-  }
-
-  /**
-   * Reads a JSON body of at most {@code max-body-bytes}: 415 unless it is JSON, 413 when larger,
-   * 400 when malformed. An absent body passes {@code null} unless {@code required}.
-   */
-  private Route jsonBody(boolean required, java.util.function.Function<JsonNode, Route> inner) {
-    return extractRequest(
-        request -> {
-          HttpEntity entity = request.entity();
-          boolean empty = entity.isKnownEmpty() || entity.getContentLengthOption().orElse(-1L) == 0;
-          if (empty && !required) {
-            return inner.apply(null);
-          }
-          if (!isJson(entity.getContentType())) {
-            return complete(
-                responses.problem(
-                    Problem.of(
-                        415,
-                        "unsupported-media-type",
-                        "Unsupported media type",
-                        "send the body as application/json, not " + entity.getContentType())));
-          }
-          if (entity.getContentLengthOption().orElse(-1L) > settings.maxBodyBytes()) {
-            return complete(responses.problem(Problem.tooLarge(settings.maxBodyBytes())));
-          }
-          // Limiting the stream too makes an oversized chunked body fail with
-          // EntityStreamSizeException (413), not toStrict's status-less "Request too large".
-          return withSizeLimit(
-              settings.maxBodyBytes(),
-              () ->
-                  extractStrictEntity(
-                      settings.bodyReadTimeout(),
-                      settings.maxBodyBytes(),
-                      strict -> parsed(strict, required, inner)));
-        });
-  }
-
-  private Route parsed(
-      HttpEntity.Strict strict,
-      boolean required,
-      java.util.function.Function<JsonNode, Route> inner) {
-    byte[] bytes = strict.getData().toArray();
-    if (bytes.length == 0) {
-      return required
-          ? complete(
-              responses.problem(Problem.badRequest("the body is empty; send a JSON object", null)))
-          : inner.apply(null);
-    }
-    JsonNode body;
-    try {
-      body = readJson(bytes);
-    } catch (BadJson e) {
-      return complete(responses.problem(e.problem));
-    }
-    if (body == null || body.isMissingNode()) {
-      return complete(
-          responses.problem(Problem.badRequest("the body is empty; send a JSON object", null)));
-    }
-    return inner.apply(body);
-  }
-
-  /** A body that is not one well-formed JSON value within the limits, as the problem to answer. */
-  private static final class BadJson extends Exception {
-    final Problem problem;
-
-    BadJson(String detail, String field) {
-      super(detail, null, false, false);
-      this.problem = Problem.badRequest(detail, field);
-    }
-  }
-
-  /**
-   * Exactly one JSON value: duplicate keys and anything after the value are refused, since they
-   * would make the body mean different things to different readers. Null when there is no value.
-   * Jackson's messages name its own classes and features, so every problem is worded here.
-   */
-  private JsonNode readJson(byte[] bytes) throws BadJson {
-    try (JsonParser parser = json.createParser(bytes)) {
-      parser.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-      try {
-        JsonNode body = json.readTree(parser);
-        if (body != null && parser.nextToken() != null) {
-          throw new BadJson(
-              "malformed JSON"
-                  + at(parser.currentTokenLocation())
-                  + ": more data after the JSON value",
-              null);
-        }
-        return body;
-      } catch (StreamConstraintsException e) {
-        throw new BadJson(limitExceeded(e), null);
-      } catch (JsonParseException e) {
-        if (e.getOriginalMessage().startsWith("Duplicate field")) {
-          JsonPointer where = parser.getParsingContext().pathAsPointer();
-          throw new BadJson(
-              "malformed JSON: the field " + where + " appears twice", where.getMatchingProperty());
-        }
-        throw new BadJson("malformed JSON" + at(e.getLocation()) + ": " + describe(e), null);
-      }
-    } catch (java.io.IOException e) {
-      throw new BadJson("malformed JSON: the body cannot be read as JSON", null);
-    }
-  }
-
-  private static String at(JsonLocation location) {
-    return location == null || location.getLineNr() < 1
-        ? ""
-        : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
-  }
-
-  /** Jackson's own words, without what names its classes, features or source. */
-  private static String describe(JsonParseException e) {
-    String message =
-        e.getOriginalMessage()
-            .replaceAll("\\s*\\(start marker at .*?\\]\\)", "")
-            .replaceAll(":? *(?:enable|set) `[^`]*`.*$", "")
-            .replaceAll("\\s*\\([^()]*(?:`|Feature)[^()]*\\)", "");
-    return message.isBlank() || message.contains("`") || message.contains("Source:")
-        ? "not valid JSON"
-        : message;
-  }
-
-  private String limitExceeded(StreamConstraintsException e) {
-    String message = e.getOriginalMessage();
-    if (message.contains("nesting depth")) {
-      return "the JSON nests deeper than " + settings.maxJsonDepth() + " levels";
-    }
-    if (message.contains("String value length")) {
-      return "a JSON string is longer than " + settings.maxJsonStringLength() + " characters";
-    }
-    if (message.contains("Number value length")) {
-      return "a JSON number is longer than " + MAX_JSON_NUMBER_LENGTH + " digits";
-    }
-    return "the JSON exceeds a size limit";
-  }
-
-  private static boolean isJson(ContentType contentType) {
-    var media = contentType.mediaType();
-    return media.mainType().equals("application")
-        && (media.subType().equals("json") || media.subType().endsWith("+json"));
   }
 
   private static ContentType yaml() {
