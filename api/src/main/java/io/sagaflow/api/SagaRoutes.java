@@ -2,14 +2,12 @@ package io.sagaflow.api;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
-import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.SagaView;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.RetryPolicy;
@@ -18,17 +16,13 @@ import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.persistence.SagaJournal;
 import io.sagaflow.persistence.index.SagaIndex;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
@@ -44,11 +38,6 @@ import org.apache.pekko.http.javadsl.server.Route;
  * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written.
  */
 public final class SagaRoutes extends AllDirectives {
-  /** Saga ids, from a body, a header or a path. */
-  public static final Pattern SAGA_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
-
-  private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
-
   private final SagaEngine engine;
   private final SagaRegistry registry;
   private final SagaIndex index;
@@ -126,80 +115,18 @@ public final class SagaRoutes extends AllDirectives {
     return jsonBody.read(
         true,
         body ->
-            headerValueByNameOrEmpty(
-                "Idempotency-Key", key -> completeWithFuture(start(body, key))));
+            optionalHeaderValueByName(
+                "Idempotency-Key",
+                key -> refusable(() -> start(StartRequest.parse(body, key, registry)))));
   }
 
-  private CompletionStage<HttpResponse> start(JsonNode body, Optional<String> headerKey) {
-    if (!body.isObject()) {
-      return done(responses.problem(Problem.badRequest("the body must be a JSON object", null)));
-    }
-    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
-      String field = it.next();
-      if (!START_FIELDS.contains(field)) {
-        return done(
-            responses.problem(
-                Problem.badRequest(
-                    "unknown field '" + clip(field) + "'; expected " + START_FIELDS, clip(field))));
-      }
-    }
-    JsonNode type = body.get("type");
-    if (type == null || !type.isTextual() || type.asText().isBlank()) {
-      return done(
-          responses.problem(Problem.badRequest("'type' must be a non-empty string", "type")));
-    }
-    JsonNode input = body.get("input");
-    if (input == null || !input.isObject()) {
-      return done(responses.problem(Problem.badRequest("'input' must be a JSON object", "input")));
-    }
-    JsonNode versionNode = body.get("version");
-    Integer version = null;
-    if (versionNode != null && !versionNode.isNull()) {
-      if (!versionNode.isIntegralNumber()
-          || !versionNode.canConvertToInt()
-          || versionNode.asInt() < 1) {
-        return done(
-            responses.problem(
-                Problem.badRequest("'version' must be a positive integer", "version")));
-      }
-      version = versionNode.asInt();
-    }
-    JsonNode idNode = body.get("id");
-    String id;
-    if (idNode != null && !idNode.isNull()) {
-      if (!idNode.isTextual() || !SAGA_ID.matcher(idNode.asText()).matches()) {
-        return done(
-            responses.problem(Problem.badRequest("'id' must match " + SAGA_ID.pattern(), "id")));
-      }
-      id = idNode.asText();
-      if (headerKey.isPresent() && !headerKey.get().equals(id)) {
-        return done(
-            responses.problem(
-                Problem.badRequest(
-                    "the Idempotency-Key header and the body's 'id' differ; send one, or the same",
-                    "Idempotency-Key")));
-      }
-    } else if (headerKey.isPresent()) {
-      if (!SAGA_ID.matcher(headerKey.get()).matches()) {
-        return done(
-            responses.problem(
-                Problem.badRequest(
-                    "the Idempotency-Key header must match " + SAGA_ID.pattern(),
-                    "Idempotency-Key")));
-      }
-      id = headerKey.get();
-    } else {
-      id = UUID.randomUUID().toString();
-    }
-    // Checked here, before the saga's entity is asked, so that a rejected start leaves nothing.
-    Optional<SagaReplies.Invalid> invalid = registry.checkStart(type.asText(), version, input);
-    if (invalid.isPresent()) {
-      return done(startAnswer(invalid.get()));
-    }
-    return engine
-        .start(id, type.asText(), version, input)
-        .thenApply(this::startAnswer)
-        .exceptionally(e -> failures.unknownOutcome(e, "the start of saga '" + id + "'"));
+  private Route start(StartRequest start) {
+    return completeWithFuture(
+        engine
+            .start(start.id(), start.type(), start.version(), start.input())
+            .thenApply(this::startAnswer)
+            .exceptionally(
+                e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));
   }
 
   private HttpResponse startAnswer(SagaReplies.StartReply reply) {
@@ -219,8 +146,8 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   private Route getSaga(String id) {
-    if (!SAGA_ID.matcher(id).matches()) {
-      return complete(sagaNotFound(id));
+    if (!SagaIds.valid(id)) {
+      return complete(notFound(id));
     }
     return completeWithFuture(
         blocking(
@@ -233,19 +160,19 @@ public final class SagaRoutes extends AllDirectives {
                                 200,
                                 SagaView.of(
                                     id, state, registry.find(state.type(), state.version()))))
-                    .orElseGet(() -> sagaNotFound(id))));
+                    .orElseGet(() -> notFound(id))));
   }
 
   private Route events(String id) {
-    if (!SAGA_ID.matcher(id).matches()) {
-      return complete(sagaNotFound(id));
+    if (!SagaIds.valid(id)) {
+      return complete(notFound(id));
     }
     return completeWithFuture(
         blocking(
             () -> {
               var events = journal.events(id);
               if (events.isEmpty()) {
-                return sagaNotFound(id);
+                return notFound(id);
               }
               ObjectNode body = json.createObjectNode().put("id", id);
               ArrayNode items = body.putArray("events");
@@ -273,119 +200,84 @@ public final class SagaRoutes extends AllDirectives {
                         limit ->
                             parameterOptional(
                                 "cursor",
-                                cursor -> completeWithFuture(list(type, status, limit, cursor))))));
+                                cursor ->
+                                    refusable(
+                                        () ->
+                                            list(ListQuery.parse(type, status, limit, cursor)))))));
   }
 
-  private CompletionStage<HttpResponse> list(
-      Optional<String> type,
-      Optional<String> status,
-      Optional<String> limit,
-      Optional<String> cursor) {
-    Optional<SagaStatus> parsedStatus;
-    try {
-      parsedStatus = status.map(s -> SagaStatus.valueOf(s.toUpperCase(Locale.ROOT)));
-    } catch (IllegalArgumentException e) {
-      return done(
-          responses.problem(
-              Problem.badRequest(
-                  "'status' must be one of " + List.of(SagaStatus.values()), "status")));
+  private Route list(ListQuery query) {
+    return completeWithFuture(
+        blocking(
+            () -> {
+              try {
+                return responses.ok(200, page(query.read(index)));
+              } catch (InvalidRequest e) {
+                return responses.problem(e.problem());
+              }
+            }));
+  }
+
+  private ObjectNode page(SagaIndex.Page page) {
+    ObjectNode body = json.createObjectNode();
+    ArrayNode items = body.putArray("items");
+    for (SagaIndex.Row row : page.items()) {
+      ObjectNode item =
+          items
+              .addObject()
+              .put("id", row.sagaId())
+              .put("type", row.type())
+              .put("version", row.version())
+              .put("status", row.status().name())
+              .put("createdAt", row.createdAt().toString())
+              .put("updatedAt", row.updatedAt().toString());
+      if (row.failure() != null) {
+        item.put("failure", row.failure());
+      }
     }
-    int size;
-    try {
-      size = limit.map(Integer::parseInt).orElse(50);
-    } catch (NumberFormatException e) {
-      return done(
-          responses.problem(
-              Problem.badRequest(
-                  "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
-    }
-    if (size < 1 || size > SagaIndex.MAX_LIMIT) {
-      return done(
-          responses.problem(
-              Problem.badRequest(
-                  "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
-    }
-    return blocking(
-        () -> {
-          SagaIndex.Page page;
-          try {
-            page = index.list(type, parsedStatus, size, cursor);
-          } catch (IllegalArgumentException e) {
-            return responses.problem(
-                Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
-          }
-          ObjectNode body = json.createObjectNode();
-          ArrayNode items = body.putArray("items");
-          for (SagaIndex.Row row : page.items()) {
-            ObjectNode item =
-                items
-                    .addObject()
-                    .put("id", row.sagaId())
-                    .put("type", row.type())
-                    .put("version", row.version())
-                    .put("status", row.status().name())
-                    .put("createdAt", row.createdAt().toString())
-                    .put("updatedAt", row.updatedAt().toString());
-            if (row.failure() != null) {
-              item.put("failure", row.failure());
-            }
-          }
-          page.nextCursor()
-              .ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
-          return responses.ok(200, body);
-        });
+    page.nextCursor()
+        .ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
+    return body;
   }
 
   private Route cancel(String id) {
     return jsonBody.read(
         false,
         body ->
-            headerValueByNameOrEmpty(
+            optionalHeaderValueByName(
                 "Idempotency-Key",
-                key -> {
-                  JsonNode reason = body == null ? null : body.get("reason");
-                  if (body != null && !body.isObject()) {
-                    return complete(
-                        responses.problem(
-                            Problem.badRequest("the body must be a JSON object", null)));
-                  }
-                  if (reason != null && !reason.isNull() && !reason.isTextual()) {
-                    return complete(
-                        responses.problem(
-                            Problem.badRequest("'reason' must be a string", "reason")));
-                  }
-                  String text = reason == null || reason.isNull() ? "" : reason.asText();
-                  return operatorCommand(id, key, commandId -> engine.cancel(id, commandId, text));
-                }));
+                key ->
+                    refusable(
+                        () -> {
+                          String reason = CancelRequest.parse(body).reason();
+                          return command(
+                              id, key, commandId -> engine.cancel(id, commandId, reason));
+                        })));
   }
 
   private Route retry(String id) {
-    return headerValueByNameOrEmpty(
+    return optionalHeaderValueByName(
         "Idempotency-Key",
-        key -> operatorCommand(id, key, commandId -> engine.resume(id, commandId)));
+        key -> refusable(() -> command(id, key, commandId -> engine.resume(id, commandId))));
   }
 
-  private Route operatorCommand(
+  /** An operator command; an unknown id is answered 404 without waking an entity for it. */
+  private Route command(
       String id,
       Optional<String> key,
-      java.util.function.Function<String, CompletionStage<SagaReplies.OperatorReply>> send) {
-    if (key.isPresent() && !SAGA_ID.matcher(key.get()).matches()) {
-      return complete(
-          responses.problem(
-              Problem.badRequest(
-                  "the Idempotency-Key header must match " + SAGA_ID.pattern(),
-                  "Idempotency-Key")));
+      Function<String, CompletionStage<SagaReplies.OperatorReply>> send)
+      throws InvalidRequest {
+    String commandId =
+        key.isPresent() ? SagaIds.checkIdempotencyKey(key.get()) : UUID.randomUUID().toString();
+    if (!SagaIds.valid(id)) {
+      return complete(notFound(id));
     }
-    if (!SAGA_ID.matcher(id).matches()) {
-      return complete(sagaNotFound(id));
-    }
-    String commandId = key.orElseGet(() -> UUID.randomUUID().toString());
     return completeWithFuture(
         blocking(() -> journal.events(id).isEmpty())
             .thenCompose(
                 missing ->
                     missing
-                        ? done(sagaNotFound(id))
+                        ? CompletableFuture.completedFuture(notFound(id))
                         : send.apply(commandId)
                             .thenApply(
                                 reply -> {
@@ -395,26 +287,12 @@ public final class SagaRoutes extends AllDirectives {
                                   if (reply instanceof SagaReplies.Refused r) {
                                     return responses.problem(Problem.conflict(r.detail()));
                                   }
-                                  return sagaNotFound(id);
+                                  return notFound(id);
                                 })
                             .exceptionally(
                                 e ->
                                     failures.unknownOutcome(
                                         e, "the command to saga '" + id + "'"))));
-  }
-
-  /** A path id that no saga can have is not looked up (NUL, for one, would fail the query). */
-  private HttpResponse sagaNotFound(String id) {
-    return responses.problem(
-        Problem.notFound(
-            SAGA_ID.matcher(id).matches()
-                ? "no saga with id '" + id + "'"
-                : "no saga has this id: saga ids match " + SAGA_ID.pattern()));
-  }
-
-  /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
-  private static String clip(String text) {
-    return text.length() <= 64 ? text : text.substring(0, 64) + "…";
   }
 
   // ---- saga types -----------------------------------------------------------------------------
@@ -483,17 +361,26 @@ public final class SagaRoutes extends AllDirectives {
 
   // ---- plumbing -------------------------------------------------------------------------------
 
-  private Route headerValueByNameOrEmpty(
-      String name, java.util.function.Function<Optional<String>, Route> inner) {
-    return optionalHeaderValueByName(name, inner);
+  /** A route that reads the request first; the problem when the request is refused. */
+  @FunctionalInterface
+  private interface Refusable {
+    Route route() throws InvalidRequest;
+  }
+
+  private Route refusable(Refusable refusable) {
+    try {
+      return refusable.route();
+    } catch (InvalidRequest e) {
+      return complete(responses.problem(e.problem()));
+    }
+  }
+
+  private HttpResponse notFound(String id) {
+    return responses.problem(SagaIds.notFound(id));
   }
 
   private static ContentType yaml() {
     return ContentTypes.create(MediaTypes.applicationWithOpenCharset("yaml"), HttpCharsets.UTF_8);
-  }
-
-  private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return CompletableFuture.completedFuture(response);
   }
 
   /** JDBC reads run on the blocking dispatcher, off the HTTP threads. */
