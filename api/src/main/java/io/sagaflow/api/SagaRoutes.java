@@ -28,8 +28,6 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import org.apache.pekko.http.javadsl.model.headers.Location;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -45,6 +43,7 @@ public final class SagaRoutes extends AllDirectives {
   private final ObjectMapper json;
   private final Executor blockingExecutor;
   private final JsonResponses responses;
+  private final EngineAnswers answers;
   private final ExceptionProblems failures;
   private final RejectionProblems rejections;
   private final BearerAuth auth;
@@ -64,6 +63,7 @@ public final class SagaRoutes extends AllDirectives {
     this.journal = journal;
     this.blockingExecutor = blockingExecutor;
     this.responses = new JsonResponses(mapper);
+    this.answers = new EngineAnswers(responses);
     this.failures = new ExceptionProblems(responses, settings);
     this.rejections = new RejectionProblems(responses);
     this.auth = new BearerAuth(settings, responses);
@@ -124,25 +124,9 @@ public final class SagaRoutes extends AllDirectives {
     return completeWithFuture(
         engine
             .start(start.id(), start.type(), start.version(), start.input())
-            .thenApply(this::startAnswer)
+            .thenApply(answers::started)
             .exceptionally(
                 e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));
-  }
-
-  private HttpResponse startAnswer(SagaReplies.StartReply reply) {
-    if (reply instanceof SagaReplies.Accepted accepted) {
-      HttpResponse response = responses.ok(accepted.created() ? 201 : 200, accepted.saga());
-      String location = "/v1/sagas/" + accepted.saga().id();
-      return accepted.created()
-          ? response.addHeader(Location.create(location))
-          : response
-              .addHeader(Location.create(location))
-              .addHeader(RawHeader.create("Idempotent-Replayed", "true"));
-    }
-    if (reply instanceof SagaReplies.Conflict conflict) {
-      return responses.problem(Problem.conflict(conflict.detail()));
-    }
-    return responses.problem(Problem.refusedStart((SagaReplies.Invalid) reply));
   }
 
   private Route getSaga(String id) {
@@ -279,16 +263,7 @@ public final class SagaRoutes extends AllDirectives {
                     missing
                         ? CompletableFuture.completedFuture(notFound(id))
                         : send.apply(commandId)
-                            .thenApply(
-                                reply -> {
-                                  if (reply instanceof SagaReplies.Done d) {
-                                    return responses.ok(202, d.saga());
-                                  }
-                                  if (reply instanceof SagaReplies.Refused r) {
-                                    return responses.problem(Problem.conflict(r.detail()));
-                                  }
-                                  return notFound(id);
-                                })
+                            .thenApply(reply -> answers.commanded(id, reply))
                             .exceptionally(
                                 e ->
                                     failures.unknownOutcome(
