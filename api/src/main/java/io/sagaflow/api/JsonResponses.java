@@ -19,7 +19,12 @@ final class JsonResponses {
   private final ObjectMapper json;
 
   JsonResponses(ObjectMapper mapper) {
-    this.json = mapper.copy().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    // Times and durations as ISO-8601 text, as openapi.yaml describes them.
+    this.json =
+        mapper
+            .copy()
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
   }
 
   HttpResponse ok(int status, Object body) {

@@ -3,17 +3,10 @@ package io.sagaflow.api;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.SagaView;
-import io.sagaflow.orchestrator.dsl.HttpCall;
-import io.sagaflow.orchestrator.dsl.RetryPolicy;
-import io.sagaflow.orchestrator.dsl.SagaDefinition;
-import io.sagaflow.orchestrator.dsl.Step;
-import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.persistence.SagaJournal;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.util.Optional;
@@ -40,7 +33,6 @@ public final class SagaRoutes extends AllDirectives {
   private final SagaRegistry registry;
   private final SagaIndex index;
   private final SagaJournal journal;
-  private final ObjectMapper json;
   private final Executor blockingExecutor;
   private final JsonResponses responses;
   private final EngineAnswers answers;
@@ -68,7 +60,6 @@ public final class SagaRoutes extends AllDirectives {
     this.rejections = new RejectionProblems(responses);
     this.auth = new BearerAuth(settings, responses);
     this.jsonBody = new StrictJsonBody(mapper, settings, responses);
-    this.json = mapper.copy();
   }
 
   /** Every route, with problem answers for rejections and failures. */
@@ -158,17 +149,16 @@ public final class SagaRoutes extends AllDirectives {
               if (events.isEmpty()) {
                 return notFound(id);
               }
-              ObjectNode body = json.createObjectNode().put("id", id);
-              ArrayNode items = body.putArray("events");
-              for (var e : events) {
-                items
-                    .addObject()
-                    .put("sequenceNr", e.sequenceNr())
-                    .put("type", e.type())
-                    .put("writtenAt", e.writtenAt().toString())
-                    .set("data", e.payload());
-              }
-              return responses.ok(200, body);
+              return responses.ok(
+                  200,
+                  new SagaEvents(
+                      id,
+                      events.stream()
+                          .map(
+                              e ->
+                                  new SagaEvents.Event(
+                                      e.sequenceNr(), e.type(), e.writtenAt(), e.payload()))
+                          .toList()));
             }));
   }
 
@@ -195,33 +185,11 @@ public final class SagaRoutes extends AllDirectives {
         blocking(
             () -> {
               try {
-                return responses.ok(200, page(query.read(index)));
+                return responses.ok(200, SagaPage.of(query.read(index)));
               } catch (InvalidRequest e) {
                 return responses.problem(e.problem());
               }
             }));
-  }
-
-  private ObjectNode page(SagaIndex.Page page) {
-    ObjectNode body = json.createObjectNode();
-    ArrayNode items = body.putArray("items");
-    for (SagaIndex.Row row : page.items()) {
-      ObjectNode item =
-          items
-              .addObject()
-              .put("id", row.sagaId())
-              .put("type", row.type())
-              .put("version", row.version())
-              .put("status", row.status().name())
-              .put("createdAt", row.createdAt().toString())
-              .put("updatedAt", row.updatedAt().toString());
-      if (row.failure() != null) {
-        item.put("failure", row.failure());
-      }
-    }
-    page.nextCursor()
-        .ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
-    return body;
   }
 
   private Route cancel(String id) {
@@ -273,65 +241,14 @@ public final class SagaRoutes extends AllDirectives {
   // ---- saga types -----------------------------------------------------------------------------
 
   private Route listTypes() {
-    ObjectNode body = json.createObjectNode();
-    ArrayNode items = body.putArray("items");
-    for (String type : registry.types()) {
-      ObjectNode item = items.addObject().put("type", type);
-      ArrayNode versions = item.putArray("versions");
-      registry.versions(type).forEach(d -> versions.add(d.version()));
-      item.put("latestVersion", registry.find(type, null).orElseThrow().version());
-    }
-    return complete(responses.ok(200, body));
+    return complete(responses.ok(200, SagaTypeList.of(registry)));
   }
 
   private Route describeType(String type) {
     if (registry.versions(type).isEmpty()) {
       return complete(responses.problem(Problem.notFound("no saga type '" + type + "'")));
     }
-    ObjectNode body = json.createObjectNode().put("type", type);
-    ArrayNode versions = body.putArray("versions");
-    for (SagaDefinition d : registry.versions(type)) {
-      ObjectNode version = versions.addObject().put("version", d.version());
-      version.put("inputType", d.inputType().getSimpleName());
-      d.deadline()
-          .ifPresentOrElse(
-              dl -> version.put("deadline", dl.toString()), () -> version.putNull("deadline"));
-      ArrayNode steps = version.putArray("steps");
-      for (Step s : d.steps()) {
-        ObjectNode step = steps.addObject().put("name", s.name()).put("kind", s.kind().name());
-        step.set("action", describe(s.action()));
-        s.compensation()
-            .ifPresentOrElse(
-                c -> step.set("compensation", describe(c)), () -> step.putNull("compensation"));
-        step.set("retry", describe(s.retry()));
-        step.set("compensationRetry", s.hasCompensation() ? describe(s.compensationRetry()) : null);
-        step.put("timeout", s.timeout().toString());
-      }
-    }
-    return complete(responses.ok(200, body));
-  }
-
-  private ObjectNode describe(StepAction action) {
-    if (action instanceof HttpCall http) {
-      return json.createObjectNode()
-          .put("kind", "http")
-          .put("participant", http.participant())
-          .put("method", http.method());
-    }
-    return json.createObjectNode().put("kind", "local");
-  }
-
-  private ObjectNode describe(RetryPolicy policy) {
-    ObjectNode node = json.createObjectNode();
-    if (policy.unlimited()) {
-      node.putNull("maxAttempts");
-    } else {
-      node.put("maxAttempts", policy.maxAttempts());
-    }
-    return node.put("minBackoff", policy.minBackoff().toString())
-        .put("maxBackoff", policy.maxBackoff().toString())
-        .put("multiplier", policy.multiplier())
-        .put("jitter", policy.jitter());
+    return complete(responses.ok(200, SagaTypeBody.of(type, registry.versions(type))));
   }
 
   // ---- plumbing -------------------------------------------------------------------------------

@@ -50,6 +50,16 @@ final class ApiJson {
     }
   }
 
+  /** {@code json} without white space, its members in the order written: to compare with a body. */
+  static String compact(String json) {
+    try {
+      ObjectMapper mapper = mapper();
+      return mapper.writeValueAsString(mapper.readTree(json));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** The header's value, or null when the response has none. */
   static String header(HttpResponse response, String name) {
     return response.getHeader(name).map(HttpHeader::value).orElse(null);

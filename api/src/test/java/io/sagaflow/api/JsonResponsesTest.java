@@ -2,6 +2,8 @@ package io.sagaflow.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -21,6 +23,18 @@ class JsonResponsesTest {
     assertThat(response.status().intValue()).isEqualTo(202);
     assertThat(response.entity().getContentType()).isEqualTo(ContentTypes.APPLICATION_JSON);
     assertThat(ApiJson.text(response)).isEqualTo("{\"at\":null,\"after\":null}");
+  }
+
+  @Test
+  void timesAndDurationsAreIsoTextWhateverTheMapperWasSetTo() {
+    ObjectMapper timestamps =
+        ApiJson.mapper()
+            .enable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .enable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
+    var times = new Times(Instant.parse("2025-01-02T03:04:05.120Z"), Duration.ofMillis(1500));
+
+    assertThat(ApiJson.text(new JsonResponses(timestamps).ok(200, times)))
+        .isEqualTo("{\"at\":\"2025-01-02T03:04:05.120Z\",\"after\":\"PT1.5S\"}");
   }
 
   @Test
