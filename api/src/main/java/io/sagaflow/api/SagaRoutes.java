@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
-import io.sagaflow.orchestrator.SagaView;
-import io.sagaflow.persistence.SagaJournal;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.util.Optional;
 import java.util.UUID;
@@ -32,7 +30,7 @@ public final class SagaRoutes extends AllDirectives {
   private final SagaEngine engine;
   private final SagaRegistry registry;
   private final SagaIndex index;
-  private final SagaJournal journal;
+  private final SagaReads reads;
   private final Executor blockingExecutor;
   private final JsonResponses responses;
   private final EngineAnswers answers;
@@ -45,14 +43,14 @@ public final class SagaRoutes extends AllDirectives {
       SagaEngine engine,
       SagaRegistry registry,
       SagaIndex index,
-      SagaJournal journal,
+      SagaReads reads,
       ApiSettings settings,
       ObjectMapper mapper,
       Executor blockingExecutor) {
     this.engine = engine;
     this.registry = registry;
     this.index = index;
-    this.journal = journal;
+    this.reads = reads;
     this.blockingExecutor = blockingExecutor;
     this.responses = new JsonResponses(mapper);
     this.answers = new EngineAnswers(responses);
@@ -88,8 +86,8 @@ public final class SagaRoutes extends AllDirectives {
                         segment(),
                         id ->
                             concat(
-                                pathEnd(() -> get(() -> getSaga(id))),
-                                path("events", () -> get(() -> events(id))),
+                                pathEnd(() -> get(() -> read(id, reads::saga))),
+                                path("events", () -> get(() -> read(id, reads::events))),
                                 path("cancel", () -> post(() -> cancel(id))),
                                 path("retry", () -> post(() -> retry(id))))))),
         pathPrefix(
@@ -120,46 +118,17 @@ public final class SagaRoutes extends AllDirectives {
                 e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));
   }
 
-  private Route getSaga(String id) {
+  /** Saga {@code id} read on the blocking dispatcher: 200 with what was found, else 404. */
+  private Route read(String id, Function<String, Optional<?>> read) {
     if (!SagaIds.valid(id)) {
       return complete(notFound(id));
     }
     return completeWithFuture(
         blocking(
             () ->
-                journal
-                    .state(id)
-                    .map(
-                        state ->
-                            responses.ok(
-                                200,
-                                SagaView.of(
-                                    id, state, registry.find(state.type(), state.version()))))
+                read.apply(id)
+                    .<HttpResponse>map(body -> responses.ok(200, body))
                     .orElseGet(() -> notFound(id))));
-  }
-
-  private Route events(String id) {
-    if (!SagaIds.valid(id)) {
-      return complete(notFound(id));
-    }
-    return completeWithFuture(
-        blocking(
-            () -> {
-              var events = journal.events(id);
-              if (events.isEmpty()) {
-                return notFound(id);
-              }
-              return responses.ok(
-                  200,
-                  new SagaEvents(
-                      id,
-                      events.stream()
-                          .map(
-                              e ->
-                                  new SagaEvents.Event(
-                                      e.sequenceNr(), e.type(), e.writtenAt(), e.payload()))
-                          .toList()));
-            }));
   }
 
   private Route listSagas() {
@@ -225,17 +194,15 @@ public final class SagaRoutes extends AllDirectives {
       return complete(notFound(id));
     }
     return completeWithFuture(
-        blocking(() -> journal.events(id).isEmpty())
+        blocking(() -> reads.exists(id))
             .thenCompose(
-                missing ->
-                    missing
-                        ? CompletableFuture.completedFuture(notFound(id))
-                        : send.apply(commandId)
+                exists ->
+                    exists
+                        ? send.apply(commandId)
                             .thenApply(reply -> answers.commanded(id, reply))
                             .exceptionally(
-                                e ->
-                                    failures.unknownOutcome(
-                                        e, "the command to saga '" + id + "'"))));
+                                e -> failures.unknownOutcome(e, "the command to saga '" + id + "'"))
+                        : CompletableFuture.completedFuture(notFound(id))));
   }
 
   // ---- saga types -----------------------------------------------------------------------------
