@@ -1,6 +1,7 @@
 package io.sagaflow.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.sagaflow.orchestrator.SagaReplies;
 
 /**
  * An RFC 9457 problem: what every error of the API answers, as {@code application/problem+json}.
@@ -34,5 +35,31 @@ public record Problem(String type, String title, int status, String detail, Stri
 
   static Problem unavailable(String detail) {
     return of(503, "unavailable", "Service unavailable", detail);
+  }
+
+  static Problem internalError(String detail) {
+    return of(500, "internal-error", "Internal error", detail);
+  }
+
+  static Problem tooLarge(long maxBodyBytes) {
+    return of(
+        413,
+        "payload-too-large",
+        "Payload too large",
+        "the body exceeds " + maxBodyBytes + " bytes");
+  }
+
+  /** A request that cannot be read: a 400 as an invalid request, any other status as rejected. */
+  static Problem rejected(int status, String reason, String detail) {
+    return status == 400
+        ? badRequest(detail, null)
+        : of(status, "request-rejected", reason, detail);
+  }
+
+  /** Why a start was refused, in the registry's words (shared with the saga's entity). */
+  static Problem refusedStart(SagaReplies.Invalid invalid) {
+    return invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
+        ? unprocessable("unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
+        : unprocessable("invalid-input", "Invalid input", invalid.detail(), "input");
   }
 }

@@ -2,136 +2,77 @@ package io.sagaflow.api;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonPointer;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
-import io.sagaflow.orchestrator.SagaStatus;
-import io.sagaflow.orchestrator.SagaView;
-import io.sagaflow.orchestrator.dsl.HttpCall;
-import io.sagaflow.orchestrator.dsl.RetryPolicy;
-import io.sagaflow.orchestrator.dsl.SagaDefinition;
-import io.sagaflow.orchestrator.dsl.Step;
-import io.sagaflow.orchestrator.dsl.StepAction;
-import io.sagaflow.persistence.SagaJournal;
-import io.sagaflow.persistence.index.IndexUnavailableException;
 import io.sagaflow.persistence.index.SagaIndex;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
-import org.apache.pekko.event.LoggingAdapter;
-import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.Location;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
-import org.apache.pekko.http.javadsl.server.MethodRejection;
-import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
-import org.apache.pekko.http.scaladsl.model.ErrorInfo;
-import org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo;
-import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
-import org.apache.pekko.http.scaladsl.settings.ServerSettings;
-import org.apache.pekko.pattern.AskTimeoutException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP API v1: start, read, list, cancel and retry sagas, and describe saga types. Every error
  * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written.
  */
 public final class SagaRoutes extends AllDirectives {
-  private static final Logger log = LoggerFactory.getLogger(SagaRoutes.class);
-
-  /** Saga ids, from a body, a header or a path. */
-  public static final Pattern SAGA_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
-
-  private static final ContentType.WithFixedCharset PROBLEM_JSON =
-      ContentTypes.create(
-          MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
-  private static final Set<String> START_FIELDS = Set.of("type", "id", "input", "version");
-  private static final int MAX_JSON_NUMBER_LENGTH = 100;
-
   private final SagaEngine engine;
   private final SagaRegistry registry;
   private final SagaIndex index;
-  private final SagaJournal journal;
-  private final ApiSettings settings;
-  private final ObjectMapper json;
-  private final byte[][] tokenDigests;
+  private final SagaReads reads;
   private final Executor blockingExecutor;
+  private final JsonResponses responses;
+  private final EngineAnswers answers;
+  private final ExceptionProblems failures;
+  private final RejectionProblems rejections;
+  private final BearerAuth auth;
+  private final StrictJsonBody jsonBody;
 
   public SagaRoutes(
       SagaEngine engine,
       SagaRegistry registry,
       SagaIndex index,
-      SagaJournal journal,
+      SagaReads reads,
       ApiSettings settings,
       ObjectMapper mapper,
       Executor blockingExecutor) {
     this.engine = engine;
     this.registry = registry;
     this.index = index;
-    this.journal = journal;
-    this.settings = settings;
+    this.reads = reads;
     this.blockingExecutor = blockingExecutor;
-    this.json = mapper.copy().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-    // A hostile body must not exhaust the node: bound nesting and string sizes while parsing.
-    this.json
-        .getFactory()
-        .setStreamReadConstraints(
-            StreamReadConstraints.builder()
-                .maxNestingDepth(settings.maxJsonDepth())
-                .maxStringLength(settings.maxJsonStringLength())
-                .maxNumberLength(MAX_JSON_NUMBER_LENGTH)
-                .build());
-    this.tokenDigests = settings.tokens().stream().map(SagaRoutes::sha256).toArray(byte[][]::new);
+    this.responses = new JsonResponses(mapper);
+    this.answers = new EngineAnswers(responses);
+    this.failures = new ExceptionProblems(responses, settings);
+    this.rejections = new RejectionProblems(responses);
+    this.auth = new BearerAuth(settings, responses);
+    this.jsonBody = new StrictJsonBody(mapper, settings, responses);
   }
 
   /** Every route, with problem answers for rejections and failures. */
   public Route routes() {
     return handleExceptions(
-        exceptions(),
+        failures.handler(),
         () ->
             handleRejections(
-                rejections(),
+                rejections.handler(),
                 () ->
                     concat(
                         path(
                             "openapi.yaml",
                             () -> get(() -> getFromResource("openapi.yaml", yaml()))),
-                        pathPrefix("v1", () -> authenticated(this::v1)))));
+                        pathPrefix("v1", () -> auth.authenticated(this::v1)))));
   }
 
   private Route v1() {
@@ -145,8 +86,8 @@ public final class SagaRoutes extends AllDirectives {
                         segment(),
                         id ->
                             concat(
-                                pathEnd(() -> get(() -> getSaga(id))),
-                                path("events", () -> get(() -> events(id))),
+                                pathEnd(() -> get(() -> read(id, reads::saga))),
+                                path("events", () -> get(() -> read(id, reads::events))),
                                 path("cancel", () -> post(() -> cancel(id))),
                                 path("retry", () -> post(() -> retry(id))))))),
         pathPrefix(
@@ -160,143 +101,34 @@ public final class SagaRoutes extends AllDirectives {
   // ---- sagas ----------------------------------------------------------------------------------
 
   private Route startSaga() {
-    return jsonBody(
+    return jsonBody.read(
         true,
         body ->
-            headerValueByNameOrEmpty(
-                "Idempotency-Key", key -> completeWithFuture(start(body, key))));
+            optionalHeaderValueByName(
+                "Idempotency-Key",
+                key -> refusable(() -> start(StartRequest.parse(body, key, registry)))));
   }
 
-  private CompletionStage<HttpResponse> start(JsonNode body, Optional<String> headerKey) {
-    if (!body.isObject()) {
-      return done(problem(Problem.badRequest("the body must be a JSON object", null)));
-    }
-    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
-      String field = it.next();
-      if (!START_FIELDS.contains(field)) {
-        return done(
-            problem(
-                Problem.badRequest(
-                    "unknown field '" + clip(field) + "'; expected " + START_FIELDS, clip(field))));
-      }
-    }
-    JsonNode type = body.get("type");
-    if (type == null || !type.isTextual() || type.asText().isBlank()) {
-      return done(problem(Problem.badRequest("'type' must be a non-empty string", "type")));
-    }
-    JsonNode input = body.get("input");
-    if (input == null || !input.isObject()) {
-      return done(problem(Problem.badRequest("'input' must be a JSON object", "input")));
-    }
-    JsonNode versionNode = body.get("version");
-    Integer version = null;
-    if (versionNode != null && !versionNode.isNull()) {
-      if (!versionNode.isIntegralNumber()
-          || !versionNode.canConvertToInt()
-          || versionNode.asInt() < 1) {
-        return done(problem(Problem.badRequest("'version' must be a positive integer", "version")));
-      }
-      version = versionNode.asInt();
-    }
-    JsonNode idNode = body.get("id");
-    String id;
-    if (idNode != null && !idNode.isNull()) {
-      if (!idNode.isTextual() || !SAGA_ID.matcher(idNode.asText()).matches()) {
-        return done(problem(Problem.badRequest("'id' must match " + SAGA_ID.pattern(), "id")));
-      }
-      id = idNode.asText();
-      if (headerKey.isPresent() && !headerKey.get().equals(id)) {
-        return done(
-            problem(
-                Problem.badRequest(
-                    "the Idempotency-Key header and the body's 'id' differ; send one, or the same",
-                    "Idempotency-Key")));
-      }
-    } else if (headerKey.isPresent()) {
-      if (!SAGA_ID.matcher(headerKey.get()).matches()) {
-        return done(
-            problem(
-                Problem.badRequest(
-                    "the Idempotency-Key header must match " + SAGA_ID.pattern(),
-                    "Idempotency-Key")));
-      }
-      id = headerKey.get();
-    } else {
-      id = UUID.randomUUID().toString();
-    }
-    // Checked here, before the saga's entity is asked, so that a rejected start leaves nothing.
-    Optional<SagaReplies.Invalid> invalid = registry.checkStart(type.asText(), version, input);
-    if (invalid.isPresent()) {
-      return done(startAnswer(invalid.get()));
-    }
-    return engine
-        .start(id, type.asText(), version, input)
-        .thenApply(this::startAnswer)
-        .exceptionally(e -> unknownOutcome(e, "the start of saga '" + id + "'"));
+  private Route start(StartRequest start) {
+    return completeWithFuture(
+        engine
+            .start(start.id(), start.type(), start.version(), start.input())
+            .thenApply(answers::started)
+            .exceptionally(
+                e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));
   }
 
-  private HttpResponse startAnswer(SagaReplies.StartReply reply) {
-    if (reply instanceof SagaReplies.Accepted accepted) {
-      HttpResponse response = ok(accepted.created() ? 201 : 200, accepted.saga());
-      String location = "/v1/sagas/" + accepted.saga().id();
-      return accepted.created()
-          ? response.addHeader(Location.create(location))
-          : response
-              .addHeader(Location.create(location))
-              .addHeader(RawHeader.create("Idempotent-Replayed", "true"));
-    }
-    if (reply instanceof SagaReplies.Conflict conflict) {
-      return problem(Problem.conflict(conflict.detail()));
-    }
-    var invalid = (SagaReplies.Invalid) reply;
-    return problem(
-        invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE
-            ? Problem.unprocessable(
-                "unknown-saga-type", "Unknown saga type", invalid.detail(), "type")
-            : Problem.unprocessable("invalid-input", "Invalid input", invalid.detail(), "input"));
-  }
-
-  private Route getSaga(String id) {
-    if (!SAGA_ID.matcher(id).matches()) {
-      return complete(sagaNotFound(id));
+  /** Saga {@code id} read on the blocking dispatcher: 200 with what was found, else 404. */
+  private Route read(String id, Function<String, Optional<?>> read) {
+    if (!SagaIds.valid(id)) {
+      return complete(notFound(id));
     }
     return completeWithFuture(
         blocking(
             () ->
-                journal
-                    .snapshot(id)
-                    .map(
-                        state ->
-                            ok(
-                                200,
-                                SagaView.of(
-                                    id, state, registry.find(state.type(), state.version()))))
-                    .orElseGet(() -> sagaNotFound(id))));
-  }
-
-  private Route events(String id) {
-    if (!SAGA_ID.matcher(id).matches()) {
-      return complete(sagaNotFound(id));
-    }
-    return completeWithFuture(
-        blocking(
-            () -> {
-              var events = journal.events(id);
-              if (events.isEmpty()) {
-                return sagaNotFound(id);
-              }
-              ObjectNode body = json.createObjectNode().put("id", id);
-              ArrayNode items = body.putArray("events");
-              for (var e : events) {
-                items
-                    .addObject()
-                    .put("sequenceNr", e.sequenceNr())
-                    .put("type", e.type().publicName())
-                    .put("writtenAt", e.writtenAt().toString())
-                    .set("data", e.payload());
-              }
-              return ok(200, body);
-            }));
+                read.apply(id)
+                    .<HttpResponse>map(body -> responses.ok(200, body))
+                    .orElseGet(() -> notFound(id))));
   }
 
   private Route listSagas() {
@@ -311,608 +143,103 @@ public final class SagaRoutes extends AllDirectives {
                         limit ->
                             parameterOptional(
                                 "cursor",
-                                cursor -> completeWithFuture(list(type, status, limit, cursor))))));
+                                cursor ->
+                                    refusable(
+                                        () ->
+                                            list(ListQuery.parse(type, status, limit, cursor)))))));
   }
 
-  private CompletionStage<HttpResponse> list(
-      Optional<String> type,
-      Optional<String> status,
-      Optional<String> limit,
-      Optional<String> cursor) {
-    Optional<SagaStatus> parsedStatus;
-    try {
-      parsedStatus = status.map(s -> SagaStatus.valueOf(s.toUpperCase(Locale.ROOT)));
-    } catch (IllegalArgumentException e) {
-      return done(
-          problem(
-              Problem.badRequest(
-                  "'status' must be one of " + List.of(SagaStatus.values()), "status")));
-    }
-    int size;
-    try {
-      size = limit.map(Integer::parseInt).orElse(50);
-    } catch (NumberFormatException e) {
-      return done(
-          problem(
-              Problem.badRequest(
-                  "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
-    }
-    if (size < 1 || size > SagaIndex.MAX_LIMIT) {
-      return done(
-          problem(
-              Problem.badRequest(
-                  "'limit' must be an integer from 1 to " + SagaIndex.MAX_LIMIT, "limit")));
-    }
-    return blocking(
-        () -> {
-          SagaIndex.Page page;
-          try {
-            page = index.list(type, parsedStatus, size, cursor);
-          } catch (IllegalArgumentException e) {
-            return problem(
-                Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
-          }
-          ObjectNode body = json.createObjectNode();
-          ArrayNode items = body.putArray("items");
-          for (SagaIndex.Row row : page.items()) {
-            ObjectNode item =
-                items
-                    .addObject()
-                    .put("id", row.sagaId())
-                    .put("type", row.type())
-                    .put("version", row.version())
-                    .put("status", row.status().name())
-                    .put("createdAt", row.createdAt().toString())
-                    .put("updatedAt", row.updatedAt().toString());
-            if (row.failure() != null) {
-              item.put("failure", row.failure());
-            }
-          }
-          page.nextCursor()
-              .ifPresentOrElse(c -> body.put("nextCursor", c), () -> body.putNull("nextCursor"));
-          return ok(200, body);
-        });
+  private Route list(ListQuery query) {
+    return completeWithFuture(
+        blocking(
+            () -> {
+              try {
+                return responses.ok(200, SagaPage.of(query.read(index)));
+              } catch (InvalidRequest e) {
+                return responses.problem(e.problem());
+              }
+            }));
   }
 
   private Route cancel(String id) {
-    return jsonBody(
+    return jsonBody.read(
         false,
         body ->
-            headerValueByNameOrEmpty(
+            optionalHeaderValueByName(
                 "Idempotency-Key",
-                key -> {
-                  JsonNode reason = body == null ? null : body.get("reason");
-                  if (body != null && !body.isObject()) {
-                    return complete(
-                        problem(Problem.badRequest("the body must be a JSON object", null)));
-                  }
-                  if (reason != null && !reason.isNull() && !reason.isTextual()) {
-                    return complete(
-                        problem(Problem.badRequest("'reason' must be a string", "reason")));
-                  }
-                  String text = reason == null || reason.isNull() ? "" : reason.asText();
-                  return operatorCommand(id, key, commandId -> engine.cancel(id, commandId, text));
-                }));
+                key ->
+                    refusable(
+                        () -> {
+                          String reason = CancelRequest.parse(body).reason();
+                          return command(
+                              id, key, commandId -> engine.cancel(id, commandId, reason));
+                        })));
   }
 
   private Route retry(String id) {
-    return headerValueByNameOrEmpty(
+    return optionalHeaderValueByName(
         "Idempotency-Key",
-        key -> operatorCommand(id, key, commandId -> engine.resume(id, commandId)));
+        key -> refusable(() -> command(id, key, commandId -> engine.resume(id, commandId))));
   }
 
-  private Route operatorCommand(
+  /** An operator command; an unknown id is answered 404 without waking an entity for it. */
+  private Route command(
       String id,
       Optional<String> key,
-      java.util.function.Function<String, CompletionStage<SagaReplies.OperatorReply>> send) {
-    if (key.isPresent() && !SAGA_ID.matcher(key.get()).matches()) {
-      return complete(
-          problem(
-              Problem.badRequest(
-                  "the Idempotency-Key header must match " + SAGA_ID.pattern(),
-                  "Idempotency-Key")));
+      Function<String, CompletionStage<SagaReplies.OperatorReply>> send)
+      throws InvalidRequest {
+    String commandId =
+        key.isPresent() ? SagaIds.checkIdempotencyKey(key.get()) : UUID.randomUUID().toString();
+    if (!SagaIds.valid(id)) {
+      return complete(notFound(id));
     }
-    if (!SAGA_ID.matcher(id).matches()) {
-      return complete(sagaNotFound(id));
-    }
-    String commandId = key.orElseGet(() -> UUID.randomUUID().toString());
     return completeWithFuture(
-        blocking(() -> !journal.exists(id))
+        blocking(() -> reads.exists(id))
             .thenCompose(
-                missing ->
-                    missing
-                        ? done(sagaNotFound(id))
-                        : send.apply(commandId)
-                            .thenApply(
-                                reply -> {
-                                  if (reply instanceof SagaReplies.Done d) {
-                                    return ok(202, d.saga());
-                                  }
-                                  if (reply instanceof SagaReplies.Refused r) {
-                                    return problem(Problem.conflict(r.detail()));
-                                  }
-                                  return sagaNotFound(id);
-                                })
+                exists ->
+                    exists
+                        ? send.apply(commandId)
+                            .thenApply(reply -> answers.commanded(id, reply))
                             .exceptionally(
-                                e -> unknownOutcome(e, "the command to saga '" + id + "'"))));
-  }
-
-  /** A path id that no saga can have is not looked up (NUL, for one, would fail the query). */
-  private HttpResponse sagaNotFound(String id) {
-    return problem(
-        Problem.notFound(
-            SAGA_ID.matcher(id).matches()
-                ? "no saga with id '" + id + "'"
-                : "no saga has this id: saga ids match " + SAGA_ID.pattern()));
-  }
-
-  /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
-  private static String clip(String text) {
-    return text.length() <= 64 ? text : text.substring(0, 64) + "…";
+                                e -> failures.unknownOutcome(e, "the command to saga '" + id + "'"))
+                        : CompletableFuture.completedFuture(notFound(id))));
   }
 
   // ---- saga types -----------------------------------------------------------------------------
 
   private Route listTypes() {
-    ObjectNode body = json.createObjectNode();
-    ArrayNode items = body.putArray("items");
-    for (String type : registry.types()) {
-      ObjectNode item = items.addObject().put("type", type);
-      ArrayNode versions = item.putArray("versions");
-      registry.versions(type).forEach(d -> versions.add(d.version()));
-      item.put("latestVersion", registry.find(type, null).orElseThrow().version());
-    }
-    return complete(ok(200, body));
+    return complete(responses.ok(200, SagaTypeList.of(registry)));
   }
 
   private Route describeType(String type) {
     if (registry.versions(type).isEmpty()) {
-      return complete(problem(Problem.notFound("no saga type '" + type + "'")));
+      return complete(responses.problem(Problem.notFound("no saga type '" + type + "'")));
     }
-    ObjectNode body = json.createObjectNode().put("type", type);
-    ArrayNode versions = body.putArray("versions");
-    for (SagaDefinition d : registry.versions(type)) {
-      ObjectNode version = versions.addObject().put("version", d.version());
-      version.put("inputType", d.inputType().getSimpleName());
-      d.deadline()
-          .ifPresentOrElse(
-              dl -> version.put("deadline", dl.toString()), () -> version.putNull("deadline"));
-      ArrayNode steps = version.putArray("steps");
-      for (Step s : d.steps()) {
-        ObjectNode step = steps.addObject().put("name", s.name()).put("kind", s.kind().name());
-        step.set("action", describe(s.action()));
-        s.compensation()
-            .ifPresentOrElse(
-                c -> step.set("compensation", describe(c)), () -> step.putNull("compensation"));
-        step.set("retry", describe(s.retry()));
-        step.set("compensationRetry", s.hasCompensation() ? describe(s.compensationRetry()) : null);
-        step.put("timeout", s.timeout().toString());
-      }
-    }
-    return complete(ok(200, body));
-  }
-
-  private ObjectNode describe(StepAction action) {
-    if (action instanceof HttpCall http) {
-      return json.createObjectNode()
-          .put("kind", "http")
-          .put("participant", http.participant())
-          .put("method", http.method());
-    }
-    return json.createObjectNode().put("kind", "local");
-  }
-
-  private ObjectNode describe(RetryPolicy policy) {
-    ObjectNode node = json.createObjectNode();
-    if (policy.unlimited()) {
-      node.putNull("maxAttempts");
-    } else {
-      node.put("maxAttempts", policy.maxAttempts());
-    }
-    return node.put("minBackoff", policy.minBackoff().toString())
-        .put("maxBackoff", policy.maxBackoff().toString())
-        .put("multiplier", policy.multiplier())
-        .put("jitter", policy.jitter());
+    return complete(responses.ok(200, SagaTypeBody.of(type, registry.versions(type))));
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
 
-  /** Auth for /v1 when tokens are configured: a bearer token compared in constant time. */
-  private Route authenticated(Supplier<Route> inner) {
-    if (!settings.authRequired()) {
-      return inner.get();
-    }
-    return headerValueByNameOrEmpty(
-        "Authorization",
-        header -> {
-          String token =
-              header
-                  .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-                  .map(h -> h.substring(7).trim())
-                  .orElse(null);
-          if (token != null && knownToken(token)) {
-            return inner.get();
-          }
-          HttpResponse response =
-              problem(
-                      Problem.of(
-                          401,
-                          "unauthorized",
-                          "Unauthorized",
-                          token == null
-                              ? "send 'Authorization: Bearer <token>'"
-                              : "the bearer token is not valid"))
-                  .addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"sagaflow\""));
-          return complete(response);
-        });
+  /** A route that reads the request first; the problem when the request is refused. */
+  @FunctionalInterface
+  private interface Refusable {
+    Route route() throws InvalidRequest;
   }
 
-  private boolean knownToken(String token) {
-    byte[] digest = sha256(token);
-    boolean known = false;
-    for (byte[] candidate : tokenDigests) {
-      // Every token is compared, each in constant time: timing tells nothing about which matched.
-      known |= MessageDigest.isEqual(candidate, digest);
-    }
-    return known;
-  }
-
-  private static byte[] sha256(String value) {
+  private Route refusable(Refusable refusable) {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+      return refusable.route();
+    } catch (InvalidRequest e) {
+      return complete(responses.problem(e.problem()));
     }
   }
 
-  private Route headerValueByNameOrEmpty(
-      String name, java.util.function.Function<Optional<String>, Route> inner) {
-    return optionalHeaderValueByName(name, inner);
-  }
-
-  /**
-   * Reads a JSON body of at most {@code max-body-bytes}: 415 unless it is JSON, 413 when larger,
-   * 400 when malformed. An absent body passes {@code null} unless {@code required}.
-   */
-  private Route jsonBody(boolean required, java.util.function.Function<JsonNode, Route> inner) {
-    return extractRequest(
-        request -> {
-          HttpEntity entity = request.entity();
-          boolean empty = entity.isKnownEmpty() || entity.getContentLengthOption().orElse(-1L) == 0;
-          if (empty && !required) {
-            return inner.apply(null);
-          }
-          if (!isJson(entity.getContentType())) {
-            return complete(
-                problem(
-                    Problem.of(
-                        415,
-                        "unsupported-media-type",
-                        "Unsupported media type",
-                        "send the body as application/json, not " + entity.getContentType())));
-          }
-          if (entity.getContentLengthOption().orElse(-1L) > settings.maxBodyBytes()) {
-            return complete(tooLarge());
-          }
-          // Limiting the stream too makes an oversized chunked body fail with
-          // EntityStreamSizeException (413), not toStrict's status-less "Request too large".
-          return withSizeLimit(
-              settings.maxBodyBytes(),
-              () ->
-                  extractStrictEntity(
-                      settings.bodyReadTimeout(),
-                      settings.maxBodyBytes(),
-                      strict -> parsed(strict, required, inner)));
-        });
-  }
-
-  private Route parsed(
-      HttpEntity.Strict strict,
-      boolean required,
-      java.util.function.Function<JsonNode, Route> inner) {
-    byte[] bytes = strict.getData().toArray();
-    if (bytes.length == 0) {
-      return required
-          ? complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)))
-          : inner.apply(null);
-    }
-    JsonNode body;
-    try {
-      body = readJson(bytes);
-    } catch (BadJson e) {
-      return complete(problem(e.problem));
-    }
-    if (body == null || body.isMissingNode()) {
-      return complete(problem(Problem.badRequest("the body is empty; send a JSON object", null)));
-    }
-    return inner.apply(body);
-  }
-
-  /** A body that is not one well-formed JSON value within the limits, as the problem to answer. */
-  private static final class BadJson extends Exception {
-    final Problem problem;
-
-    BadJson(String detail, String field) {
-      super(detail, null, false, false);
-      this.problem = Problem.badRequest(detail, field);
-    }
-  }
-
-  /**
-   * Exactly one JSON value: duplicate keys and anything after the value are refused, since they
-   * would make the body mean different things to different readers. Null when there is no value.
-   * Jackson's messages name its own classes and features, so every problem is worded here.
-   */
-  private JsonNode readJson(byte[] bytes) throws BadJson {
-    try (JsonParser parser = json.createParser(bytes)) {
-      parser.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-      try {
-        JsonNode body = json.readTree(parser);
-        if (body != null && parser.nextToken() != null) {
-          throw new BadJson(
-              "malformed JSON"
-                  + at(parser.currentTokenLocation())
-                  + ": more data after the JSON value",
-              null);
-        }
-        return body;
-      } catch (StreamConstraintsException e) {
-        throw new BadJson(limitExceeded(e), null);
-      } catch (JsonParseException e) {
-        if (e.getOriginalMessage().startsWith("Duplicate field")) {
-          JsonPointer where = parser.getParsingContext().pathAsPointer();
-          throw new BadJson(
-              "malformed JSON: the field " + where + " appears twice", where.getMatchingProperty());
-        }
-        throw new BadJson("malformed JSON" + at(e.getLocation()) + ": " + describe(e), null);
-      }
-    } catch (java.io.IOException e) {
-      throw new BadJson("malformed JSON: the body cannot be read as JSON", null);
-    }
-  }
-
-  private static String at(JsonLocation location) {
-    return location == null || location.getLineNr() < 1
-        ? ""
-        : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
-  }
-
-  /** Jackson's own words, without what names its classes, features or source. */
-  private static String describe(JsonParseException e) {
-    String message =
-        e.getOriginalMessage()
-            .replaceAll("\\s*\\(start marker at .*?\\]\\)", "")
-            .replaceAll(":? *(?:enable|set) `[^`]*`.*$", "")
-            .replaceAll("\\s*\\([^()]*(?:`|Feature)[^()]*\\)", "");
-    return message.isBlank() || message.contains("`") || message.contains("Source:")
-        ? "not valid JSON"
-        : message;
-  }
-
-  private String limitExceeded(StreamConstraintsException e) {
-    String message = e.getOriginalMessage();
-    if (message.contains("nesting depth")) {
-      return "the JSON nests deeper than " + settings.maxJsonDepth() + " levels";
-    }
-    if (message.contains("String value length")) {
-      return "a JSON string is longer than " + settings.maxJsonStringLength() + " characters";
-    }
-    if (message.contains("Number value length")) {
-      return "a JSON number is longer than " + MAX_JSON_NUMBER_LENGTH + " digits";
-    }
-    return "the JSON exceeds a size limit";
-  }
-
-  private static boolean isJson(ContentType contentType) {
-    var media = contentType.mediaType();
-    return media.mainType().equals("application")
-        && (media.subType().equals("json") || media.subType().endsWith("+json"));
-  }
-
-  private HttpResponse tooLarge() {
-    return problem(
-        Problem.of(
-            413,
-            "payload-too-large",
-            "Payload too large",
-            "the body exceeds " + settings.maxBodyBytes() + " bytes"));
-  }
-
-  private ExceptionHandler exceptions() {
-    return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> complete(tooLarge()))
-        .match(
-            IndexUnavailableException.class,
-            e -> {
-              log.warn("Database read failed: {}", e.getMessage());
-              return complete(
-                  withRetryAfter(
-                      problem(
-                          Problem.unavailable("the database cannot be read right now; retry"))));
-            })
-        .matchAny(
-            e -> {
-              Throwable cause =
-                  e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-              if (cause instanceof EntityStreamSizeException) {
-                return complete(tooLarge());
-              }
-              if (cause instanceof ExceptionWithErrorInfo unreadable) {
-                return complete(unreadableBody(unreadable));
-              }
-              if (cause instanceof java.util.concurrent.TimeoutException) {
-                // Only reading a body (toStrict) times out here: the engine's asks answer 503
-                // above.
-                return complete(
-                    problem(
-                        Problem.of(
-                            408,
-                            "request-timeout",
-                            "Request timeout",
-                            "the body did not arrive within "
-                                + settings.bodyReadTimeout().toMillis()
-                                + " ms")));
-              }
-              log.error("Unexpected error answering a request", e);
-              return complete(
-                  problem(
-                      Problem.of(
-                          500,
-                          "internal-error",
-                          "Internal error",
-                          "the request failed unexpectedly; see the node's log")));
-            })
-        .build();
-  }
-
-  /**
-   * The body broke off, was mis-framed or grew too large while streaming in: the client's fault.
-   */
-  private HttpResponse unreadableBody(ExceptionWithErrorInfo e) {
-    int status = e instanceof IllegalRequestException illegal ? illegal.status().intValue() : 400;
-    if (status == 413) {
-      return tooLarge();
-    }
-    log.debug("Unreadable request body: {}", e.info().summary());
-    return problem(
-        status == 400
-            ? Problem.badRequest("the body cannot be read: " + e.info().summary(), null)
-            : Problem.of(
-                status, "request-rejected", StatusCodes.get(status).reason(), e.info().summary()));
-  }
-
-  private RejectionHandler rejections() {
-    return RejectionHandler.newBuilder()
-        .handleAll(
-            MethodRejection.class,
-            rejections -> {
-              String allowed =
-                  String.join(
-                      ", ", rejections.stream().map(r -> r.supported().name()).distinct().toList());
-              return complete(
-                  problem(
-                          Problem.of(
-                              405,
-                              "method-not-allowed",
-                              "Method not allowed",
-                              "allowed: " + allowed))
-                      .addHeader(RawHeader.create("Allow", allowed)));
-            })
-        .handleNotFound(complete(problem(Problem.notFound("no such resource"))))
-        .build()
-        .withFallback(RejectionHandler.defaultHandler())
-        .mapRejectionResponse(this::asProblem);
-  }
-
-  /** Turns Pekko's plain-text rejection answers into problems. */
-  private HttpResponse asProblem(HttpResponse response) {
-    if (response.entity().getContentType().equals(PROBLEM_JSON)) {
-      return response;
-    }
-    int status = response.status().intValue();
-    String detail =
-        response.entity() instanceof HttpEntity.Strict strict
-            ? strict.getData().utf8String()
-            : response.status().reason();
-    return response.withEntity(
-        HttpEntities.create(
-            PROBLEM_JSON,
-            write(Problem.of(status, "request-rejected", response.status().reason(), detail))));
-  }
-
-  private HttpResponse unknownOutcome(Throwable e, String what) {
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    if (cause instanceof SagaEngine.OverloadedException overloaded) {
-      log.warn("{} was refused: {}", what, overloaded.getMessage());
-      return withRetryAfter(
-          problem(
-              Problem.of(
-                  503,
-                  "overloaded",
-                  "Overloaded",
-                  what
-                      + " was refused, nothing was started: "
-                      + overloaded.getMessage()
-                      + ". Retry later with the same id.")));
-    }
-    if (cause instanceof AskTimeoutException
-        || cause instanceof java.util.concurrent.TimeoutException) {
-      log.warn("{} was not confirmed in time", what);
-      return withRetryAfter(
-          problem(
-              Problem.unavailable(
-                  what
-                      + " was not confirmed in time (the journal may be slow or down): its outcome is unknown. Retry with the same id; a retry never starts a second saga.")));
-    }
-    log.error("{} failed", what, cause);
-    return problem(
-        Problem.of(
-            500,
-            "internal-error",
-            "Internal error",
-            what + " failed unexpectedly; see the node's log"));
-  }
-
-  private static HttpResponse withRetryAfter(HttpResponse response) {
-    return response.addHeader(RawHeader.create("Retry-After", "1"));
-  }
-
-  private HttpResponse ok(int status, Object body) {
-    return HttpResponse.create()
-        .withStatus(status)
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, write(body)));
-  }
-
-  private HttpResponse problem(Problem problem) {
-    return HttpResponse.create()
-        .withStatus(problem.status())
-        .withEntity(HttpEntities.create(PROBLEM_JSON, write(problem)));
-  }
-
-  private byte[] write(Object body) {
-    try {
-      return json.writeValueAsBytes(body);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write " + body.getClass().getSimpleName(), e);
-    }
+  private HttpResponse notFound(String id) {
+    return responses.problem(SagaIds.notFound(id));
   }
 
   private static ContentType yaml() {
     return ContentTypes.create(MediaTypes.applicationWithOpenCharset("yaml"), HttpCharsets.UTF_8);
-  }
-
-  private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return CompletableFuture.completedFuture(response);
-  }
-
-  /**
-   * Answers requests too malformed to reach the routes (request line, headers, framing) with a
-   * problem instead of Pekko's plain text: {@code pekko.http.server.parsing.error-handler}.
-   */
-  public static final class ParsingErrors extends ParsingErrorHandler {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    @Override
-    public HttpResponse handle(
-        org.apache.pekko.http.scaladsl.model.StatusCode status,
-        ErrorInfo info,
-        LoggingAdapter log,
-        ServerSettings settings) {
-      // The summary only: the detail may quote a header, and headers carry tokens.
-      log.warning("Illegal request, responding with status '{}': {}", status, info.summary());
-      int code = status.intValue();
-      Problem problem =
-          code == 400
-              ? Problem.badRequest(info.summary(), null)
-              : Problem.of(code, "request-rejected", status.reason(), info.summary());
-      try {
-        return HttpResponse.create()
-            .withStatus(code)
-            .withEntity(HttpEntities.create(PROBLEM_JSON, JSON.writeValueAsBytes(problem)));
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException("cannot write a problem", e);
-      }
-    }
   }
 
   /** JDBC reads run on the blocking dispatcher, off the HTTP threads. */

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.api.ApiSettings;
+import io.sagaflow.api.SagaReads;
 import io.sagaflow.api.SagaRoutes;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
@@ -17,7 +18,6 @@ import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.EmbeddedDatabase;
 import io.sagaflow.persistence.JournalConfig;
 import io.sagaflow.persistence.Migrations;
-import io.sagaflow.persistence.SagaJournal;
 import io.sagaflow.persistence.index.IndexPools;
 import io.sagaflow.persistence.index.SagaIndex;
 import io.sagaflow.persistence.index.SagaIndexProjection;
@@ -203,7 +203,7 @@ public final class SagaflowNode implements AutoCloseable {
               engine,
               registry,
               index,
-              new SagaJournal(readPool, SerializationExtension.get(system)),
+              new SagaReads(readPool, SerializationExtension.get(system), registry),
               api,
               SagaEngine.objectMapper(system),
               system.dispatchers().lookup(DispatcherSelector.blocking()));

@@ -30,15 +30,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -46,8 +44,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * A battery of bad requests: each gets its documented status and a problem body, none creates a
  * saga or leaves anything in the journal, and the node still serves valid requests afterwards.
+ *
+ * <p>No test needs another to have run: {@code api} only ever sees bad requests (so that its
+ * journal stays empty of sagas), and the test that starts sagas after the battery has a node of its
+ * own.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BadInputIT {
   /** Every exchange of the battery must be answered (or the connection closed) within this. */
   static final Duration PER_REQUEST = Duration.ofSeconds(5);
@@ -62,18 +63,21 @@ class BadInputIT {
   private static final String JSON_TYPE = "application/json";
 
   private static ApiFixture api;
-  private static Leftovers before;
 
   @BeforeAll
   static void start() {
-    // A short body-read timeout, so that the Content-Length lie below is answered quickly.
-    api =
-        ApiFixture.start(
-            Map.of("sagaflow.http.body-read-timeout", "2s"), Map.of(), List.of(ApiFixture.STRICT));
     // Nothing else writes to the journal (sagas are not remembered by sharding, so its coordinator
     // and shards write nothing): only what a request leaves behind can change it from here on.
-    awaitServing(api);
-    before = Leftovers.of(api);
+    api = startNode();
+  }
+
+  private static ApiFixture startNode() {
+    // A short body-read timeout, so that the Content-Length lie below is answered quickly.
+    var node =
+        ApiFixture.start(
+            Map.of("sagaflow.http.body-read-timeout", "2s"), Map.of(), List.of(ApiFixture.STRICT));
+    awaitServing(node);
+    return node;
   }
 
   /** Until the node answers at all: its first answers are slow (cold code), later ones are not. */
@@ -618,9 +622,13 @@ class BadInputIT {
         expect(400));
   }
 
+  /** Every request of the battery, whatever it is answered: what the tests after it need. */
+  private static void sendTheBattery(ApiFixture node) {
+    battery().forEach(c -> ((Exchange) c.get()[0]).send(node));
+  }
+
   @ParameterizedTest(name = "{argumentSetName}")
   @MethodSource("battery")
-  @Order(1)
   void badRequestGetsItsProblemAndLeavesNothing(Exchange exchange, Expect expected) {
     Leftovers journal = Leftovers.of(api);
     long started = System.nanoTime();
@@ -644,8 +652,10 @@ class BadInputIT {
   }
 
   @Test
-  @Order(2)
   void noBadRequestLeftAnythingBehind() {
+    Leftovers before = Leftovers.of(api);
+    sendTheBattery(api);
+
     assertThat(Leftovers.of(api)).isEqualTo(before);
     assertThat(
             api.db.count("select count(*) from event_journal where persistence_id like 'saga|%'"))
@@ -654,37 +664,47 @@ class BadInputIT {
   }
 
   @Test
-  @Order(3)
   void theNodeStillServesValidRequests() {
+    try (ApiFixture node = startNode()) {
+      sendTheBattery(node);
+      assertServesValidRequests(node);
+    }
+  }
+
+  private static void assertServesValidRequests(ApiFixture node) {
+    String orderId = "after-battery-" + UUID.randomUUID();
+    String strictId = "strict-ok-" + UUID.randomUUID();
     var created =
-        send(
-            api.request(SAGAS)
+        node.send(
+            node.request(SAGAS)
                 .timeout(PER_REQUEST)
                 .header("Content-Type", JSON_TYPE)
                 .POST(
                     HttpRequest.BodyPublishers.ofString(
-                        "{\"type\":\"order\",\"id\":\"after-battery\",\"input\":"
-                            + orderInput("after-battery")
+                        "{\"type\":\"order\",\"id\":\""
+                            + orderId
+                            + "\",\"input\":"
+                            + orderInput(orderId)
                             + "}")));
     assertThat(created.statusCode()).isEqualTo(201);
-    api.awaitStatus("after-battery", "COMPLETED");
+    node.awaitStatus(orderId, "COMPLETED");
 
     var strict =
-        send(
-            api.request(SAGAS)
+        node.send(
+            node.request(SAGAS)
                 .timeout(PER_REQUEST)
                 .header("Content-Type", JSON_TYPE)
-                .header("Idempotency-Key", "strict-ok")
+                .header("Idempotency-Key", strictId)
                 .POST(
                     HttpRequest.BodyPublishers.ofString(
                         "{\"type\":\"strict\",\"input\":{\"customerId\":\"c-1\",\"quantity\":2}}")));
     assertThat(strict.statusCode()).isEqualTo(201);
-    api.awaitStatus("strict-ok", "COMPLETED");
+    node.awaitStatus(strictId, "COMPLETED");
 
     // A well-formed cursor is accepted: the cursor cases above fail for being tampered with.
     var page =
-        send(
-            api.request(
+        node.send(
+            node.request(
                     SAGAS
                         + "?limit=1&cursor="
                         + cursor(Instant.parse("2030-01-01T00:00:00Z"), "zzz"))
@@ -692,7 +712,9 @@ class BadInputIT {
                 .GET());
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(json(page).get("items")).isNotNull();
-    assertThat(send(api.request("/v1/saga-types/strict").timeout(PER_REQUEST).GET()).statusCode())
+    assertThat(
+            node.send(node.request("/v1/saga-types/strict").timeout(PER_REQUEST).GET())
+                .statusCode())
         .isEqualTo(200);
   }
 
@@ -813,7 +835,7 @@ class BadInputIT {
       if (headers.length > 0) {
         request.headers(headers);
       }
-      return answer(send(request));
+      return answer(fixture.send(request));
     };
   }
 
@@ -821,7 +843,7 @@ class BadInputIT {
   static Exchange chunked(String path, byte[] body) {
     return fixture ->
         answer(
-            send(
+            fixture.send(
                 fixture
                     .request(path)
                     .timeout(PER_REQUEST)
@@ -832,13 +854,13 @@ class BadInputIT {
   }
 
   static Exchange get(String path) {
-    return fixture -> answer(send(fixture.request(path).timeout(PER_REQUEST).GET()));
+    return fixture -> answer(fixture.send(fixture.request(path).timeout(PER_REQUEST).GET()));
   }
 
   static Exchange method(String method, String path) {
     return fixture ->
         answer(
-            send(
+            fixture.send(
                 fixture
                     .request(path)
                     .timeout(PER_REQUEST)
@@ -871,10 +893,6 @@ class BadInputIT {
         + extraHeaders
         + "Connection: close\r\n\r\n"
         + body;
-  }
-
-  static HttpResponse<String> send(HttpRequest.Builder request) {
-    return api.send(request);
   }
 
   static Answer answer(HttpResponse<String> response) {

@@ -1,0 +1,96 @@
+package io.sagaflow.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.SagaRegistry;
+import io.sagaflow.orchestrator.SagaReplies;
+import java.util.Iterator;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * A start the API accepts: {@code POST /v1/sagas} {@code {type, id?, input, version?}}.
+ *
+ * @param version null for the type's newest version
+ */
+record StartRequest(String id, String type, Integer version, JsonNode input) {
+  private static final Set<String> FIELDS = Set.of("type", "id", "input", "version");
+
+  /**
+   * The start that {@code body} and the {@code Idempotency-Key} header ask for. The registry checks
+   * the type, version and input here, before the saga's entity is asked, so that a refused start
+   * leaves nothing behind.
+   */
+  static StartRequest parse(JsonNode body, Optional<String> idempotencyKey, SagaRegistry registry)
+      throws InvalidRequest {
+    if (!body.isObject()) {
+      throw invalid("the body must be a JSON object", null);
+    }
+    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!FIELDS.contains(field)) {
+        throw invalid("unknown field '" + clip(field) + "'; expected " + FIELDS, clip(field));
+      }
+    }
+    String type = type(body.get("type"));
+    JsonNode input = input(body.get("input"));
+    Integer version = version(body.get("version"));
+    String id = id(body.get("id"), idempotencyKey);
+    Optional<SagaReplies.Invalid> refused = registry.checkStart(type, version, input);
+    if (refused.isPresent()) {
+      throw new InvalidRequest(Problem.refusedStart(refused.get()));
+    }
+    return new StartRequest(id, type, version, input);
+  }
+
+  private static String type(JsonNode type) throws InvalidRequest {
+    if (type == null || !type.isTextual() || type.asText().isBlank()) {
+      throw invalid("'type' must be a non-empty string", "type");
+    }
+    return type.asText();
+  }
+
+  private static JsonNode input(JsonNode input) throws InvalidRequest {
+    if (input == null || !input.isObject()) {
+      throw invalid("'input' must be a JSON object", "input");
+    }
+    return input;
+  }
+
+  private static Integer version(JsonNode version) throws InvalidRequest {
+    if (version == null || version.isNull()) {
+      return null;
+    }
+    if (!version.isIntegralNumber() || !version.canConvertToInt() || version.asInt() < 1) {
+      throw invalid("'version' must be a positive integer", "version");
+    }
+    return version.asInt();
+  }
+
+  /** The body's id, else the header's, else a new one: the id is the start's idempotency key. */
+  private static String id(JsonNode id, Optional<String> idempotencyKey) throws InvalidRequest {
+    if (id == null || id.isNull()) {
+      return idempotencyKey.isPresent()
+          ? SagaIds.checkIdempotencyKey(idempotencyKey.get())
+          : UUID.randomUUID().toString();
+    }
+    if (!id.isTextual() || !SagaIds.valid(id.asText())) {
+      throw invalid("'id' must match " + SagaIds.PATTERN.pattern(), "id");
+    }
+    if (idempotencyKey.isPresent() && !idempotencyKey.get().equals(id.asText())) {
+      throw invalid(
+          "the Idempotency-Key header and the body's 'id' differ; send one, or the same",
+          "Idempotency-Key");
+    }
+    return id.asText();
+  }
+
+  private static InvalidRequest invalid(String detail, String field) {
+    return new InvalidRequest(Problem.badRequest(detail, field));
+  }
+
+  /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
+  private static String clip(String text) {
+    return text.length() <= 64 ? text : text.substring(0, 64) + "…";
+  }
+}

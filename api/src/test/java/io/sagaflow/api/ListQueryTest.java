@@ -1,0 +1,73 @@
+package io.sagaflow.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.persistence.index.SagaIndex;
+import java.lang.reflect.Proxy;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ListQueryTest {
+
+  @Test
+  void noParametersListFiftyOfEveryTypeAndStatus() throws Exception {
+    assertThat(parse(null, null, null, null))
+        .isEqualTo(new ListQuery(Optional.empty(), Optional.empty(), 50, Optional.empty()));
+  }
+
+  @Test
+  void readsEveryParameterAndTheStatusInAnyCase() throws Exception {
+    assertThat(parse("order", "completed", "500", "c"))
+        .isEqualTo(
+            new ListQuery(
+                Optional.of("order"), Optional.of(SagaStatus.COMPLETED), 500, Optional.of("c")));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"bogus", ""})
+  void anUnknownStatusIsRefused(String status) {
+    assertThat(Refusal.of(() -> parse(null, status, null, null)))
+        .isEqualTo(
+            Problem.badRequest(
+                "'status' must be one of [RUNNING, COMPENSATING, COMPLETED, COMPENSATED, FAILED]",
+                "status"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"0", "501", "abc", "-1", "1.5", "", "99999999999"})
+  void aLimitOutOfRangeIsRefused(String limit) {
+    assertThat(Refusal.of(() -> parse(null, null, limit, null)))
+        .isEqualTo(Problem.badRequest("'limit' must be an integer from 1 to 500", "limit"));
+  }
+
+  @Test
+  void aCursorTheIndexDidNotMakeIsRefusedBeforeAnyQuery() throws Exception {
+    ListQuery query = parse(null, null, null, "garbage!!");
+
+    assertThat(Refusal.of(() -> query.read(new SagaIndex(unusable()))))
+        .isEqualTo(Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
+  }
+
+  private static ListQuery parse(String type, String status, String limit, String cursor)
+      throws InvalidRequest {
+    return ListQuery.parse(
+        Optional.ofNullable(type),
+        Optional.ofNullable(status),
+        Optional.ofNullable(limit),
+        Optional.ofNullable(cursor));
+  }
+
+  private static DataSource unusable() {
+    return (DataSource)
+        Proxy.newProxyInstance(
+            ListQueryTest.class.getClassLoader(),
+            new Class<?>[] {DataSource.class},
+            (proxy, method, args) -> {
+              throw new AssertionError("the database was asked: " + method.getName());
+            });
+  }
+}
