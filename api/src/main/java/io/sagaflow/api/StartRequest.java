@@ -75,7 +75,7 @@ record StartRequest(String id, String type, Integer version, JsonNode input) {
           : UUID.randomUUID().toString();
     }
     if (!id.isTextual() || !SagaIds.valid(id.asText())) {
-      throw invalid("'id' must match " + SagaIds.PATTERN.pattern(), "id");
+      throw invalid("'id' must match " + SagaIds.RULE, "id");
     }
     if (idempotencyKey.isPresent() && !idempotencyKey.get().equals(id.asText())) {
       throw invalid(

@@ -248,20 +248,19 @@ class BadInputIT {
             "id with a control character", "\"a\\u0007b\"",
             "id with NUL", "\"a\\u0000b\"",
             "id with unicode", "\"s\u00e1ga\"",
-            "id with a newline", "\"a\\nb\"");
-    new TreeMap<>(badIds)
-        .forEach(
-            (name, id) ->
-                add(
-                    cases,
-                    name,
-                    startJson(
-                        "{\"type\":\"order\",\"id\":"
-                            + id
-                            + ",\"input\":"
-                            + orderInput("id")
-                            + "}"),
-                    expect(400).field("id")));
+            "id with a newline", "\"a\\nb\"",
+            // Path segments with a meaning: /v1/sagas/.. could never address the saga.
+            "id is a dot", "\".\"");
+    var sorted = new TreeMap<>(badIds);
+    sorted.put("id is two dots", "\"..\"");
+    sorted.forEach(
+        (name, id) ->
+            add(
+                cases,
+                name,
+                startJson(
+                    "{\"type\":\"order\",\"id\":" + id + ",\"input\":" + orderInput("id") + "}"),
+                expect(400).field("id")));
     String body = "{\"type\":\"order\",\"input\":" + orderInput("key") + "}";
     add(
         cases,
@@ -272,6 +271,16 @@ class BadInputIT {
         cases,
         "Idempotency-Key of 201 characters",
         post(SAGAS, JSON_TYPE, body, "Idempotency-Key", "k".repeat(201)),
+        expect(400).field("Idempotency-Key"));
+    add(
+        cases,
+        "Idempotency-Key is a dot",
+        post(SAGAS, JSON_TYPE, body, "Idempotency-Key", "."),
+        expect(400).field("Idempotency-Key"));
+    add(
+        cases,
+        "Idempotency-Key is two dots",
+        post(SAGAS, JSON_TYPE, body, "Idempotency-Key", ".."),
         expect(400).field("Idempotency-Key"));
     add(
         cases,

@@ -94,10 +94,22 @@ class StartRequestTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"5", "\"\"", "\"a b\"", "\"a/b\"", "\"a\\u0000b\"", "\"s\u00e1ga\""})
+  @ValueSource(
+      strings = {
+        "5",
+        "\"\"",
+        "\"a b\"",
+        "\"a/b\"",
+        "\"a\\u0000b\"",
+        "\"s\u00e1ga\"",
+        "\".\"",
+        "\"..\""
+      })
   void theIdMustMatchThePattern(String id) {
     assertThat(refusal("{\"type\":\"order\",\"id\":" + id + ",\"input\":" + INPUT + "}"))
-        .isEqualTo(Problem.badRequest("'id' must match [A-Za-z0-9._:-]{1,200}", "id"));
+        .isEqualTo(
+            Problem.badRequest(
+                "'id' must match [A-Za-z0-9._:-]{1,200} and not be '.' or '..'", "id"));
   }
 
   @Test
@@ -108,12 +120,15 @@ class StartRequestTest {
     assertThat(refusal(body.formatted("a".repeat(201))).field()).isEqualTo("id");
   }
 
-  @Test
-  void theIdempotencyKeyMustMatchThePattern() {
-    assertThat(refusal("{\"type\":\"order\",\"input\":" + INPUT + "}", "a b"))
+  @ParameterizedTest
+  @ValueSource(strings = {"a b", ".", ".."})
+  void theIdempotencyKeyMustMatchThePattern(String key) {
+    assertThat(refusal("{\"type\":\"order\",\"input\":" + INPUT + "}", key))
         .isEqualTo(
             Problem.badRequest(
-                "the Idempotency-Key header must match [A-Za-z0-9._:-]{1,200}", "Idempotency-Key"));
+                "the Idempotency-Key header must match [A-Za-z0-9._:-]{1,200} and not be '.' or"
+                    + " '..'",
+                "Idempotency-Key"));
   }
 
   @Test
