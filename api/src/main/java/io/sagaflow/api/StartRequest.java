@@ -9,7 +9,9 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * A start the API accepts: {@code POST /v1/sagas} {@code {type, id?, input, version?}}.
+ * A start the API accepts: {@code POST /v1/sagas} {@code {type, id?, input, version?}}. An optional
+ * field is left out to mean its default; sent as JSON null it is refused, since a null the client
+ * sent may be a value it lost (an id lost that way would start a new saga per resend).
  *
  * @param version null for the type's newest version
  */
@@ -58,8 +60,11 @@ record StartRequest(String id, String type, Integer version, JsonNode input) {
   }
 
   private static Integer version(JsonNode version) throws InvalidRequest {
-    if (version == null || version.isNull()) {
+    if (version == null) {
       return null;
+    }
+    if (version.isNull()) {
+      throw leaveOut("version");
     }
     if (!version.isIntegralNumber() || !version.canConvertToInt() || version.asInt() < 1) {
       throw invalid("'version' must be a positive integer", "version");
@@ -69,10 +74,13 @@ record StartRequest(String id, String type, Integer version, JsonNode input) {
 
   /** The body's id, else the header's, else a new one: the id is the start's idempotency key. */
   private static String id(JsonNode id, Optional<String> idempotencyKey) throws InvalidRequest {
-    if (id == null || id.isNull()) {
+    if (id == null) {
       return idempotencyKey.isPresent()
           ? SagaIds.checkIdempotencyKey(idempotencyKey.get())
           : UUID.randomUUID().toString();
+    }
+    if (id.isNull()) {
+      throw leaveOut("id");
     }
     if (!id.isTextual() || !SagaIds.valid(id.asText())) {
       throw invalid("'id' must match " + SagaIds.RULE, "id");
@@ -83,6 +91,10 @@ record StartRequest(String id, String type, Integer version, JsonNode input) {
           "Idempotency-Key");
     }
     return id.asText();
+  }
+
+  private static InvalidRequest leaveOut(String field) {
+    return invalid("'" + field + "' is null; leave it out for its default", field);
   }
 
   private static InvalidRequest invalid(String detail, String field) {

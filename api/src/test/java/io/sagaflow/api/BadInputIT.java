@@ -216,7 +216,7 @@ class BadInputIT {
         "input is null",
         startJson("{\"type\":\"order\",\"input\":null}"),
         expect(400).field("input"));
-    for (String version : List.of("0", "-1", "1.5", "\"1\"", "1e0", "2147483648", "true")) {
+    for (String version : List.of("0", "-1", "1.5", "\"1\"", "1e0", "2147483648", "true", "null")) {
       add(
           cases,
           "version " + version,
@@ -253,6 +253,8 @@ class BadInputIT {
             "id is a dot", "\".\"");
     var sorted = new TreeMap<>(badIds);
     sorted.put("id is two dots", "\"..\"");
+    // Null is not absent: a null id under a generated one would start a saga per resend.
+    sorted.put("id is null", "null");
     sorted.forEach(
         (name, id) ->
             add(
@@ -402,6 +404,11 @@ class BadInputIT {
         cases,
         "cancel with a numeric reason",
         post(cancel, JSON_TYPE, "{\"reason\":5}"),
+        expect(400).field("reason"));
+    add(
+        cases,
+        "cancel with a null reason",
+        post(cancel, JSON_TYPE, "{\"reason\":null}"),
         expect(400).field("reason"));
     add(
         cases,

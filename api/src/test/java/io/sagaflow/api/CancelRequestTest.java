@@ -16,9 +16,15 @@ class CancelRequestTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"{}", "{\"reason\":null}", "{\"other\":1}"})
+  @ValueSource(strings = {"{}", "{\"other\":1}"})
   void noReasonInTheBodyGivesNoReason(String body) throws Exception {
     assertThat(CancelRequest.parse(json(body)).reason()).isEmpty();
+  }
+
+  @Test
+  void aNullReasonIsRefusedNotTakenForNone() {
+    assertThat(Refusal.of(() -> CancelRequest.parse(json("{\"reason\":null}"))))
+        .isEqualTo(Problem.badRequest("'reason' is null; leave it out for no reason", "reason"));
   }
 
   @Test

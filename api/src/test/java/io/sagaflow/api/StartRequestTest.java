@@ -22,11 +22,17 @@ class StartRequestTest {
   }
 
   @Test
-  void aMissingOrNullVersionMeansTheNewest() throws Exception {
+  void aMissingVersionMeansTheNewest() throws Exception {
     assertThat(parse("{\"type\":\"order\",\"id\":\"s-1\",\"input\":" + INPUT + "}").version())
         .isNull();
-    assertThat(parse("{\"type\":\"order\",\"version\":null,\"input\":" + INPUT + "}").version())
-        .isNull();
+  }
+
+  /** Null is not absent: a client that sent a null may have lost a value on its way. */
+  @Test
+  void aNullVersionIsRefusedNotTakenForTheNewest() {
+    assertThat(refusal("{\"type\":\"order\",\"version\":null,\"input\":" + INPUT + "}"))
+        .isEqualTo(
+            Problem.badRequest("'version' is null; leave it out for its default", "version"));
   }
 
   @Test
@@ -51,8 +57,17 @@ class StartRequestTest {
 
   @Test
   void anIdIsGeneratedWhenNeitherBodyNorHeaderHasOne() throws Exception {
-    assertThat(parse("{\"type\":\"order\",\"id\":null,\"input\":" + INPUT + "}").id())
-        .matches("[0-9a-f-]{36}");
+    assertThat(parse("{\"type\":\"order\",\"input\":" + INPUT + "}").id()).matches("[0-9a-f-]{36}");
+  }
+
+  /** A null id under a random one would start another saga at every resend of the same body. */
+  @Test
+  void aNullIdIsRefusedNotReplacedByARandomOne() {
+    String body = "{\"type\":\"order\",\"id\":null,\"input\":" + INPUT + "}";
+    Problem expected = Problem.badRequest("'id' is null; leave it out for its default", "id");
+
+    assertThat(refusal(body)).isEqualTo(expected);
+    assertThat(refusal(body, "k-1")).isEqualTo(expected);
   }
 
   @ParameterizedTest
