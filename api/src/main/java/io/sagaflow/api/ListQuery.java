@@ -4,21 +4,26 @@ import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /** The parameters of {@code GET /v1/sagas?type=&status=&limit=&cursor=}. */
 record ListQuery(
     Optional<String> type, Optional<SagaStatus> status, int limit, Optional<String> cursor) {
   private static final int DEFAULT_LIMIT = 50;
+  private static final List<String> PARAMETERS = List.of("type", "status", "limit", "cursor");
 
-  /** The query the parameters ask for; the cursor is the index's to check, when it is read. */
-  static ListQuery parse(
-      Optional<String> type,
-      Optional<String> status,
-      Optional<String> limit,
-      Optional<String> cursor)
-      throws InvalidRequest {
-    return new ListQuery(type, status(status), limit(limit), cursor);
+  /**
+   * The query the request's parameters ask for; an unknown or repeated parameter is refused. The
+   * cursor is the index's to check, when it is read.
+   */
+  static ListQuery parse(List<Map.Entry<String, String>> parameters) throws InvalidRequest {
+    Map<String, String> values = QueryParameters.check(parameters, PARAMETERS);
+    return new ListQuery(
+        Optional.ofNullable(values.get("type")),
+        status(Optional.ofNullable(values.get("status"))),
+        limit(Optional.ofNullable(values.get("limit"))),
+        Optional.ofNullable(values.get("cursor")));
   }
 
   /** The page this query selects from the index. */

@@ -56,6 +56,11 @@ public record Problem(String type, String title, int status, String detail, Stri
         : of(status, "request-rejected", reason, detail);
   }
 
+  /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
+  static String clip(String text) {
+    return text.length() <= 64 ? text : text.substring(0, 64) + "…";
+  }
+
   /** Why a start was refused, in the registry's words (shared with the saga's entity). */
   static Problem refusedStart(SagaReplies.Invalid invalid) {
     return invalid.problem() == SagaReplies.Problem.UNKNOWN_TYPE

@@ -7,6 +7,7 @@ import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.persistence.index.SagaIndex;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -81,21 +82,26 @@ public final class SagaRoutes extends AllDirectives {
             "sagas",
             () ->
                 concat(
-                    pathEnd(() -> concat(post(this::startSaga), get(this::listSagas))),
+                    pathEnd(
+                        () -> concat(post(() -> noQuery(this::startSaga)), get(this::listSagas))),
                     pathPrefix(
                         segment(),
                         id ->
                             concat(
-                                pathEnd(() -> get(() -> read(id, reads::saga))),
-                                path("events", () -> get(() -> read(id, reads::events))),
-                                path("cancel", () -> post(() -> cancel(id))),
-                                path("retry", () -> post(() -> retry(id))))))),
+                                pathEnd(() -> get(() -> noQuery(() -> read(id, reads::saga)))),
+                                path(
+                                    "events",
+                                    () -> get(() -> noQuery(() -> read(id, reads::events)))),
+                                path("cancel", () -> post(() -> noQuery(() -> cancel(id)))),
+                                path("retry", () -> post(() -> noQuery(() -> retry(id)))))))),
         pathPrefix(
             "saga-types",
             () ->
                 concat(
-                    pathEnd(() -> get(this::listTypes)),
-                    path(segment(), type -> pathEnd(() -> get(() -> describeType(type)))))));
+                    pathEnd(() -> get(() -> noQuery(this::listTypes))),
+                    path(
+                        segment(),
+                        type -> pathEnd(() -> get(() -> noQuery(() -> describeType(type))))))));
   }
 
   // ---- sagas ----------------------------------------------------------------------------------
@@ -132,21 +138,7 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   private Route listSagas() {
-    return parameterOptional(
-        "type",
-        type ->
-            parameterOptional(
-                "status",
-                status ->
-                    parameterOptional(
-                        "limit",
-                        limit ->
-                            parameterOptional(
-                                "cursor",
-                                cursor ->
-                                    refusable(
-                                        () ->
-                                            list(ListQuery.parse(type, status, limit, cursor)))))));
+    return parameterList(parameters -> refusable(() -> list(ListQuery.parse(parameters))));
   }
 
   private Route list(ListQuery query) {
@@ -232,6 +224,17 @@ public final class SagaRoutes extends AllDirectives {
     } catch (InvalidRequest e) {
       return complete(responses.problem(e.problem()));
     }
+  }
+
+  /** An operation that takes no query parameters refuses any, as the list refuses unknown ones. */
+  private Route noQuery(Supplier<Route> inner) {
+    return parameterList(
+        parameters ->
+            refusable(
+                () -> {
+                  QueryParameters.check(parameters, List.of());
+                  return inner.get();
+                }));
   }
 
   private HttpResponse notFound(String id) {

@@ -31,7 +31,8 @@ record StartRequest(String id, String type, Integer version, JsonNode input) {
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (!FIELDS.contains(field)) {
-        throw invalid("unknown field '" + clip(field) + "'; expected " + FIELDS, clip(field));
+        throw invalid(
+            "unknown field '" + Problem.clip(field) + "'; expected " + FIELDS, Problem.clip(field));
       }
     }
     String type = type(body.get("type"));
@@ -99,10 +100,5 @@ record StartRequest(String id, String type, Integer version, JsonNode input) {
 
   private static InvalidRequest invalid(String detail, String field) {
     return new InvalidRequest(Problem.badRequest(detail, field));
-  }
-
-  /** A client's string in a problem, cut short: an answer must not echo a huge request back. */
-  private static String clip(String text) {
-    return text.length() <= 64 ? text : text.substring(0, 64) + "…";
   }
 }

@@ -111,6 +111,7 @@ class BadInputIT {
     operatorCommands(cases);
     reads(cases);
     listing(cases);
+    queryParameters(cases);
     methods(cases);
     unknownPaths(cases);
     rawProtocol(cases);
@@ -455,6 +456,15 @@ class BadInputIT {
       add(cases, "limit=" + limit, get(SAGAS + "?limit=" + limit), expect(400).field("limit"));
     }
     add(cases, "status=bogus", get(SAGAS + "?status=bogus"), expect(400).field("status"));
+    add(cases, "limit twice", get(SAGAS + "?limit=1&limit=2"), expect(400).field("limit"));
+    add(
+        cases,
+        "status twice",
+        get(SAGAS + "?status=failed&status=failed"),
+        expect(400).field("status"));
+    add(cases, "unknown parameter sort", get(SAGAS + "?sort="), expect(400).field("sort"));
+    add(cases, "misspelt parameter", get(SAGAS + "?limt=5"), expect(400).field("limt"));
+    add(cases, "parameter in another case", get(SAGAS + "?Limit=5"), expect(400).field("Limit"));
     add(cases, "status empty", get(SAGAS + "?status="), expect(400).field("status"));
     String cursor = cursor(Instant.parse("2030-01-01T00:00:00Z"), "some-saga");
     var tampered = new StringBuilder(cursor);
@@ -475,6 +485,44 @@ class BadInputIT {
         .forEach(
             (name, c) ->
                 add(cases, name, get(SAGAS + "?cursor=" + c), expect(400).field("cursor")));
+  }
+
+  /** Operations that take no query parameters refuse any, before anything else is read. */
+  private static void queryParameters(List<Arguments> cases) {
+    add(
+        cases,
+        "start with a query parameter",
+        post(
+            SAGAS + "?dryRun=true",
+            JSON_TYPE,
+            "{\"type\":\"order\",\"id\":\"with-query\",\"input\":" + orderInput("q") + "}"),
+        expect(400).field("dryRun"));
+    add(cases, "get with a query parameter", get(SAGAS + "/ghost?x=1"), expect(400).field("x"));
+    add(
+        cases,
+        "events with a query parameter",
+        get(SAGAS + "/ghost/events?after=3"),
+        expect(400).field("after"));
+    add(
+        cases,
+        "cancel with a query parameter",
+        post(SAGAS + "/ghost/cancel?reason=x", JSON_TYPE, "{}"),
+        expect(400).field("reason"));
+    add(
+        cases,
+        "retry with a query parameter",
+        post(SAGAS + "/ghost/retry?force", null, ""),
+        expect(400).field("force"));
+    add(
+        cases,
+        "saga types with a query parameter",
+        get("/v1/saga-types?x"),
+        expect(400).field("x"));
+    add(
+        cases,
+        "saga type with a query parameter",
+        get("/v1/saga-types/order?version=1"),
+        expect(400).field("version"));
   }
 
   private static void methods(List<Arguments> cases) {
@@ -728,6 +776,12 @@ class BadInputIT {
                 .GET());
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(json(page).get("items")).isNotNull();
+    // Strict about parameters, not about separators: a bare "?" or a trailing "&" is none.
+    for (String query : List.of("?", "?limit=1&", "?&type=order")) {
+      assertThat(node.send(node.request(SAGAS + query).timeout(PER_REQUEST).GET()).statusCode())
+          .as(query)
+          .isEqualTo(200);
+    }
     assertThat(
             node.send(node.request("/v1/saga-types/strict").timeout(PER_REQUEST).GET())
                 .statusCode())

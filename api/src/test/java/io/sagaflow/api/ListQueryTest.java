@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -52,13 +55,32 @@ class ListQueryTest {
         .isEqualTo(Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
   }
 
+  @Test
+  void anUnknownParameterIsRefusedByName() {
+    assertThat(Refusal.of(() -> ListQuery.parse(List.of(Map.entry("sort", "")))))
+        .isEqualTo(
+            Problem.badRequest(
+                "unknown query parameter 'sort'; expected [type, status, limit, cursor]", "sort"));
+  }
+
+  @Test
+  void aRepeatedParameterIsRefusedNotHalfRead() {
+    assertThat(
+            Refusal.of(
+                () -> ListQuery.parse(List.of(Map.entry("limit", "1"), Map.entry("limit", "2")))))
+        .isEqualTo(
+            Problem.badRequest(
+                "the query parameter 'limit' is given more than once; give it once", "limit"));
+  }
+
   private static ListQuery parse(String type, String status, String limit, String cursor)
       throws InvalidRequest {
-    return ListQuery.parse(
-        Optional.ofNullable(type),
-        Optional.ofNullable(status),
-        Optional.ofNullable(limit),
-        Optional.ofNullable(cursor));
+    var parameters = new ArrayList<Map.Entry<String, String>>();
+    Map.of("type", Optional.ofNullable(type), "status", Optional.ofNullable(status))
+        .forEach((name, value) -> value.ifPresent(v -> parameters.add(Map.entry(name, v))));
+    Optional.ofNullable(limit).ifPresent(v -> parameters.add(Map.entry("limit", v)));
+    Optional.ofNullable(cursor).ifPresent(v -> parameters.add(Map.entry("cursor", v)));
+    return ListQuery.parse(parameters);
   }
 
   private static DataSource unusable() {

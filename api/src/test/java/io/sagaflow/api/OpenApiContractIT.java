@@ -409,6 +409,15 @@ class OpenApiContractIT {
             status(
                 contract.check("GET", "/v1/sagas/{id}/events", api.get("/v1/sagas/r-nope/events"))))
         .isEqualTo(404);
+
+    // Neither read takes a query parameter: one is refused, not ignored.
+    JsonNode withQuery = contract.check("GET", "/v1/sagas/{id}", api.get("/v1/sagas/r-1?x=1"));
+    assertThat(status(withQuery)).isEqualTo(400);
+    assertThat(withQuery.get("field").asText()).isEqualTo("x");
+    JsonNode eventsWithQuery =
+        contract.check("GET", "/v1/sagas/{id}/events", api.get("/v1/sagas/r-1/events?after=1"));
+    assertThat(status(eventsWithQuery)).isEqualTo(400);
+    assertThat(eventsWithQuery.get("field").asText()).isEqualTo("after");
   }
 
   @Test
@@ -572,7 +581,14 @@ class OpenApiContractIT {
     contract.check("GET", "/v1/sagas", api.get("/v1/sagas?status=completed&type=order"));
 
     for (String query :
-        List.of("status=NOPE", "limit=0", "limit=501", "limit=x", "cursor=not-a-cursor")) {
+        List.of(
+            "status=NOPE",
+            "limit=0",
+            "limit=501",
+            "limit=x",
+            "cursor=not-a-cursor",
+            "sort=",
+            "limit=1&limit=2")) {
       JsonNode problem = contract.check("GET", "/v1/sagas", api.get("/v1/sagas?" + query));
       assertThat(status(problem)).as(query).isEqualTo(400);
       assertThat(problem.get("field").asText())
@@ -602,6 +618,15 @@ class OpenApiContractIT {
     assertThat(
             status(contract.check("GET", "/v1/saga-types/{type}", api.get("/v1/saga-types/nope"))))
         .isEqualTo(404);
+
+    JsonNode listWithQuery =
+        contract.check("GET", "/v1/saga-types", api.get("/v1/saga-types?type=order"));
+    assertThat(status(listWithQuery)).isEqualTo(400);
+    assertThat(listWithQuery.get("field").asText()).isEqualTo("type");
+    JsonNode typeWithQuery =
+        contract.check("GET", "/v1/saga-types/{type}", api.get("/v1/saga-types/order?version=1"));
+    assertThat(status(typeWithQuery)).isEqualTo(400);
+    assertThat(typeWithQuery.get("field").asText()).isEqualTo("version");
   }
 
   // ---- authentication --------------------------------------------------------------------------
