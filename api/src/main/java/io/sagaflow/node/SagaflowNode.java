@@ -22,6 +22,7 @@ import io.sagaflow.persistence.index.IndexPools;
 import io.sagaflow.persistence.index.SagaIndex;
 import io.sagaflow.persistence.index.SagaIndexProjection;
 import io.sagaflow.persistence.index.SagaIndexSettings;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -233,7 +234,7 @@ public final class SagaflowNode implements AutoCloseable {
               recovery.getDuration("sweep-interval"),
               recovery.getDuration("catch-up-timeout"),
               SagaIndexProjection.offsetTable(system.settings().config())));
-      log.info("HTTP API listening on {} ({})", binding.localAddress(), api);
+      logListening(binding.localAddress(), api);
       log.info(
           "Sagaflow node {} up with saga types {}",
           cluster.selfMember().address(),
@@ -261,6 +262,25 @@ public final class SagaflowNode implements AutoCloseable {
         throw runtime;
       }
       throw new IllegalStateException("node did not start: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * An API open to anyone who can reach it is said loudly: without tokens, whoever reaches a
+   * non-loopback address can start, cancel and retry sagas.
+   */
+  private static void logListening(InetSocketAddress address, ApiSettings api) {
+    if (api.authRequired() || address.getAddress().isLoopbackAddress()) {
+      log.info("HTTP API listening on {} ({})", address, api);
+    } else {
+      // The host as configured: the JVM shows a wildcard bind as [0:0:0:0:0:0:0:0].
+      log.warn(
+          "HTTP API listening on {}:{}{} WITHOUT AUTHENTICATION: anyone who can reach it can start,"
+              + " cancel and retry sagas. Set API tokens with SAGAFLOW_API_TOKENS (or"
+              + " sagaflow.http.tokens), or bind loopback with SAGAFLOW_HTTP_HOST=127.0.0.1",
+          api.host(),
+          address.getPort(),
+          address.getAddress().isAnyLocalAddress() ? " (every interface)" : "");
     }
   }
 

@@ -476,6 +476,10 @@ class ManifestsTest {
 
     assertThat(dockerfile)
         .containsPattern("(?m)^COPY\\s+target/sagaflow\\.jar\\s+/app/sagaflow\\.jar\\s*$");
+    // A node binds the API to loopback unless told otherwise; a published port needs more.
+    assertThat(dockerfile)
+        .as("the image binds the API to every interface of the container")
+        .containsPattern("(?m)^ENV\\s+SAGAFLOW_HTTP_HOST=0\\.0\\.0\\.0\\s*$");
     Matcher entrypoint = Pattern.compile("(?m)^ENTRYPOINT\\s+(\\[.*])\\s*$").matcher(dockerfile);
     assertThat(entrypoint.find()).as("an exec-form ENTRYPOINT, so that java gets SIGTERM").isTrue();
     List<String> command = strings(Kustomize.YAML.readTree(entrypoint.group(1)));
