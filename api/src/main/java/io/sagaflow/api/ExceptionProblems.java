@@ -4,8 +4,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.persistence.index.IndexUnavailableException;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -26,10 +28,16 @@ final class ExceptionProblems {
 
   private final JsonResponses responses;
   private final ApiSettings settings;
+  private final Supplier<Duration> retryAfter;
 
-  ExceptionProblems(JsonResponses responses, ApiSettings settings) {
+  /**
+   * @param retryAfter what a 503 advises in {@code Retry-After} (e.g. until the journal's circuit
+   *     breaker lets calls through again); rounded up to whole seconds, at least 1
+   */
+  ExceptionProblems(JsonResponses responses, ApiSettings settings, Supplier<Duration> retryAfter) {
     this.responses = responses;
     this.settings = settings;
+    this.retryAfter = retryAfter;
   }
 
   ExceptionHandler handler() {
@@ -125,7 +133,9 @@ final class ExceptionProblems {
     return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
   }
 
-  private static HttpResponse withRetryAfter(HttpResponse response) {
-    return response.addHeader(RawHeader.create("Retry-After", "1"));
+  private HttpResponse withRetryAfter(HttpResponse response) {
+    long millis = retryAfter.get().toMillis();
+    long seconds = Math.max(1, (millis + 999) / 1000);
+    return response.addHeader(RawHeader.create("Retry-After", Long.toString(seconds)));
   }
 }

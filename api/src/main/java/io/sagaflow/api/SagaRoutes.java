@@ -7,6 +7,7 @@ import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.persistence.index.SagaIndex;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -46,6 +47,7 @@ public final class SagaRoutes extends AllDirectives {
       SagaIndex index,
       SagaReads reads,
       ApiSettings settings,
+      Supplier<Duration> retryAfter,
       ObjectMapper mapper,
       Executor blockingExecutor) {
     this.engine = engine;
@@ -55,7 +57,7 @@ public final class SagaRoutes extends AllDirectives {
     this.blockingExecutor = blockingExecutor;
     this.responses = new JsonResponses(mapper);
     this.answers = new EngineAnswers(responses);
-    this.failures = new ExceptionProblems(responses, settings);
+    this.failures = new ExceptionProblems(responses, settings, retryAfter);
     this.rejections = new RejectionProblems(responses);
     this.auth = new BearerAuth(settings, responses);
     this.jsonBody = new StrictJsonBody(mapper, settings, responses);

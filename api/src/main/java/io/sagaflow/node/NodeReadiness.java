@@ -1,47 +1,29 @@
 package io.sagaflow.node;
 
-import java.sql.Connection;
+import io.sagaflow.persistence.JournalHealth;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
-import javax.sql.DataSource;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 
 /**
- * What the node's readiness depends on beyond cluster membership: the journal's database answers
- * and the HTTP API is bound. Read by the health checks that pekko-management runs for {@code
- * /ready}.
+ * What the node's readiness depends on beyond cluster membership: the journal takes writes (as
+ * {@link JournalHealth} last saw it) and the HTTP API is bound. Read by the health checks that
+ * pekko-management runs for {@code /ready}; neither blocks, so an unready node answers 503 at once.
  */
 public final class NodeReadiness implements Extension {
   private static final Id ID = new Id();
 
-  private volatile DataSource database;
   private volatile boolean httpBound;
 
   public static NodeReadiness get(ActorSystem<?> system) {
     return ID.apply(system);
   }
 
-  void databaseIs(DataSource pool) {
-    this.database = pool;
-  }
-
   void httpBound(boolean bound) {
     this.httpBound = bound;
-  }
-
-  boolean journalAnswers() {
-    DataSource pool = database;
-    if (pool == null) {
-      return false;
-    }
-    try (Connection connection = pool.getConnection()) {
-      return connection.isValid(2);
-    } catch (Exception e) {
-      return false;
-    }
   }
 
   private static final class Id extends ExtensionId<NodeReadiness> {
@@ -51,18 +33,20 @@ public final class NodeReadiness implements Extension {
     }
   }
 
-  /** Readiness check: the journal's database answers a validation query. */
+  /**
+   * Readiness check: the latest journal call (a write, or the {@link JournalProbe}'s recovery
+   * through the journal's circuit breaker) succeeded.
+   */
   public static final class JournalCheck implements Supplier<CompletionStage<Boolean>> {
-    private final NodeReadiness readiness;
+    private final JournalHealth journal;
 
     public JournalCheck(org.apache.pekko.actor.ActorSystem system) {
-      this.readiness =
-          NodeReadiness.get(org.apache.pekko.actor.typed.javadsl.Adapter.toTyped(system));
+      this.journal = JournalHealth.get(system);
     }
 
     @Override
     public CompletionStage<Boolean> get() {
-      return CompletableFuture.supplyAsync(readiness::journalAnswers);
+      return CompletableFuture.completedFuture(journal.writable());
     }
   }
 

@@ -17,6 +17,7 @@ import io.sagaflow.orchestrator.internal.ParticipantDirectory;
 import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.EmbeddedDatabase;
 import io.sagaflow.persistence.JournalConfig;
+import io.sagaflow.persistence.JournalHealth;
 import io.sagaflow.persistence.Migrations;
 import io.sagaflow.persistence.index.IndexPools;
 import io.sagaflow.persistence.index.SagaIndex;
@@ -184,7 +185,11 @@ public final class SagaflowNode implements AutoCloseable {
               "sagaflow",
               JournalConfig.forDatabase(database, config).withFallback(config));
       readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
-      NodeReadiness.get(system).databaseIs(readPool);
+      JournalProbe.start(
+          system,
+          new JournalProbe.Settings(
+              nodeConfig.getDuration("journal-probe-interval"),
+              nodeConfig.getDuration("journal-probe-timeout")));
       joinCluster(system, config.getString("sagaflow.cluster.formation"));
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
       var cluster = Cluster.get(system);
@@ -206,6 +211,7 @@ public final class SagaflowNode implements AutoCloseable {
               index,
               new SagaReads(readPool, SerializationExtension.get(system), registry),
               api,
+              JournalHealth.get(Adapter.toClassic(system))::retryAfter,
               SagaEngine.objectMapper(system),
               system.dispatchers().lookup(DispatcherSelector.blocking()));
       ServerBinding binding =

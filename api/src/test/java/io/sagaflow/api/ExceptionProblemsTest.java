@@ -7,6 +7,7 @@ import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.persistence.index.IndexUnavailableException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -22,7 +23,8 @@ class ExceptionProblemsTest {
   private static final ApiSettings SETTINGS =
       new ApiSettings("127.0.0.1", 0, 1024, Duration.ofSeconds(2), 64, 1000, List.of());
 
-  private final ExceptionProblems problems = new ExceptionProblems(ApiJson.responses(), SETTINGS);
+  private final ExceptionProblems problems =
+      new ExceptionProblems(ApiJson.responses(), SETTINGS, () -> Duration.ofSeconds(1));
 
   @Test
   void anOverloadedEngineIs503WithRetryAfterAndSaysNothingStarted() {
@@ -38,6 +40,22 @@ class ExceptionProblemsTest {
         "overloaded",
         "the start of saga 's-1' was refused, nothing was started: 100 starts waiting."
             + " Retry later with the same id.");
+  }
+
+  @Test
+  void retryAfterIsWhatTheJournalAdvisesInWholeSecondsAndAtLeastOne() {
+    Map<Duration, String> advised =
+        Map.of(Duration.ofMillis(12_300), "13", Duration.ofSeconds(2), "2", Duration.ZERO, "1");
+    advised.forEach(
+        (advice, header) -> {
+          var journalAdvised = new ExceptionProblems(ApiJson.responses(), SETTINGS, () -> advice);
+
+          HttpResponse response =
+              journalAdvised.unknownOutcome(
+                  new AskTimeoutException("late"), "the start of saga 's-1'");
+
+          assertThat(ApiJson.header(response, "Retry-After")).isEqualTo(header);
+        });
   }
 
   @Test

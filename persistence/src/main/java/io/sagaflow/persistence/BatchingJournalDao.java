@@ -57,6 +57,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   private final JdbcBackend.JdbcDatabaseDef database;
   private final Serialization serialization;
   private final JournalBatchWriter writer;
+  private final JournalHealth health;
   private final String sql;
   private final int timeoutSeconds;
   private final ConcurrentLinkedQueue<Request> pending = new ConcurrentLinkedQueue<>();
@@ -85,6 +86,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
     super(db, profile, journalConfig, serialization, ec, mat);
     this.database = db;
     this.serialization = serialization;
+    this.health = JournalHealth.get(serialization.system());
     this.sql = highestSequenceNumbersSql(journalConfig.eventJournalTableConfiguration());
     Duration timeout = callTimeout(serialization);
     this.timeoutSeconds = JournalBatchWriter.queryTimeoutSeconds(timeout);
@@ -95,7 +97,8 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             journalConfig.daoConfig().parallelism(),
             journalConfig.daoConfig().batchSize(),
             timeout,
-            () -> "sagaflow-journal-writer");
+            () -> "sagaflow-journal-writer",
+            health);
   }
 
   /**
@@ -230,10 +233,12 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   private void answer(List<Request> batch) {
     try {
       Map<String, Long> highest = query(batch);
+      health.succeeded();
       for (Request request : batch) {
         request.answer().success(highest.getOrDefault(request.persistenceId(), 0L));
       }
     } catch (SQLException | RuntimeException e) {
+      health.failed(e);
       for (Request request : batch) {
         request.answer().tryFailure(e);
       }

@@ -26,7 +26,8 @@ import scala.runtime.BoxedUnit;
  * committed go together in the next one, as one multi-row insert in one transaction. At most {@code
  * parallelism} batches are written at once, each up to {@code maxRows} rows (the plugin's {@code
  * jdbc-journal.parallelism} and {@code batchSize}); a write that finds a writer free goes at once.
- * A batch succeeds or fails as a whole, as the plugin's own writes do.
+ * A batch succeeds or fails as a whole, as the plugin's own writes do, and its outcome is reported
+ * to {@link JournalHealth}.
  *
  * <p>Writers are threads of their own (blocking JDBC stays off the actor dispatchers) that end when
  * idle, so a stopped actor system leaves none behind.
@@ -74,6 +75,7 @@ final class JournalBatchWriter {
   private final ConcurrentLinkedQueue<Write> pending = new ConcurrentLinkedQueue<>();
   private final AtomicInteger running = new AtomicInteger();
   private final ThreadPoolExecutor writers;
+  private final JournalHealth health;
 
   JournalBatchWriter(
       Connections connections,
@@ -81,7 +83,8 @@ final class JournalBatchWriter {
       int parallelism,
       int maxRows,
       Duration timeout,
-      Supplier<String> threadName) {
+      Supplier<String> threadName,
+      JournalHealth health) {
     if (parallelism < 1 || maxRows < 1) {
       throw new IllegalArgumentException(
           "jdbc-journal.parallelism and batchSize must be at least 1, not "
@@ -90,6 +93,7 @@ final class JournalBatchWriter {
               + maxRows);
     }
     this.connections = connections;
+    this.health = health;
     this.table = table;
     this.parallelism = parallelism;
     this.maxRows = maxRows;
@@ -198,11 +202,13 @@ final class JournalBatchWriter {
     try {
       insert(batch);
     } catch (SQLException | RuntimeException e) {
+      health.failed(e);
       for (Write write : batch) {
         write.done().tryFailure(e);
       }
       return;
     }
+    health.succeeded();
     for (Write write : batch) {
       write.done().trySuccess(BoxedUnit.UNIT);
     }

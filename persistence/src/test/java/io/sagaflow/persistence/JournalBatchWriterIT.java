@@ -33,6 +33,7 @@ class JournalBatchWriterIT {
 
   private final TestDatabase db = TestDatabase.fresh();
   private final AtomicInteger borrowed = new AtomicInteger();
+  private final JournalHealth health = new JournalHealth();
 
   @Test
   void writesThatArriveDuringACommitShareTheNextOne() throws Exception {
@@ -81,6 +82,7 @@ class JournalBatchWriterIT {
   void aFailedBatchFailsItsWritesAndLeavesNothingAndTheNextBatchIsWritten() throws Exception {
     JournalBatchWriter writer = writer(2, 400, db::connect);
     Await.result(writer.write(List.of(row("saga|a", 1, ""))), TIMEOUT);
+    assertThat(health.writable()).isTrue();
 
     Future<BoxedUnit> duplicate = writer.write(List.of(row("saga|b", 1, ""), row("saga|a", 1, "")));
     assertThatThrownBy(() -> Await.result(duplicate, TIMEOUT))
@@ -88,9 +90,12 @@ class JournalBatchWriterIT {
         .hasMessageContaining("event_journal_pkey");
     assertThat(db.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'saga|b'"))
         .isZero();
+    assertThat(health.writable()).as("after a failed batch").isFalse();
+    assertThat(health.problem()).contains("event_journal_pkey");
 
     Await.result(writer.write(List.of(row("saga|b", 1, ""))), TIMEOUT);
     assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(2);
+    assertThat(health.writable()).as("after the next batch").isTrue();
   }
 
   @Test
@@ -241,7 +246,8 @@ class JournalBatchWriterIT {
         parallelism,
         maxRows,
         timeout,
-        () -> "journal-writer-test");
+        () -> "journal-writer-test",
+        health);
   }
 
   private static JournalBatchWriter.Row row(String persistenceId, long seqNr, String manifest) {
