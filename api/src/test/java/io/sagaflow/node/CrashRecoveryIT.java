@@ -111,7 +111,9 @@ class CrashRecoveryIT {
         Duration.between(up, allDone).toMillis());
 
     assertThat(finishedBeforeCrash).isLessThan(SAGAS);
-    assertThat(firstResumedCall).isBefore(up.plusSeconds(10));
+    // Woken by the sweep at start, not by the periodic one a minute later: the bound tells the two
+    // apart and leaves a loaded machine room (10 s failed once at a load average of 8).
+    assertThat(firstResumedCall).isBefore(up.plusSeconds(30));
     assertThat(stub.maxTimesApplied()).isEqualTo(1);
     assertThat(stub.appliedKeys()).hasSize(SAGAS * 3);
     for (int i = 0; i < SAGAS; i++) {
