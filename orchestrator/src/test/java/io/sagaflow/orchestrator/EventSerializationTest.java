@@ -63,7 +63,9 @@ class EventSerializationTest {
             new SagaEvent.StepCompensated("reserve", 1, true, now),
             new SagaEvent.CompensationFailed("reserve", 3, "503", "gave up", now),
             new SagaEvent.SagaFailed("definition gone", now),
-            new SagaEvent.SagaResumed("cmd-2", now));
+            new SagaEvent.SagaResumed("cmd-2", now),
+            new SagaEvent.StepFailedAfterPivot(
+                "notify", 3, "503", true, "gave no answer after 3 attempts", now));
     assertThat(events).hasSize(SagaEvent.class.getPermittedSubclasses().length);
     return events;
   }
@@ -72,6 +74,9 @@ class EventSerializationTest {
   void eventsWrittenUnderTheirNamesInSagaEntityStillLoad() throws Exception {
     var serialization = SerializationExtension.get(testKit.system().classicSystem());
     for (SagaEvent event : everyEvent()) {
+      if (event instanceof SagaEvent.StepFailedAfterPivot) {
+        continue; // added after the move: never written under an old name
+      }
       var serializer = serialization.findSerializerFor(event);
       String manifest = Serializers.manifestFor(serializer, event);
       String oldManifest =

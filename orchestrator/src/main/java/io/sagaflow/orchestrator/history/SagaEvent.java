@@ -95,6 +95,21 @@ public sealed interface SagaEvent extends SagaSerializable {
     }
   }
 
+  /**
+   * After the pivot, a step was rejected, or its attempts ran out without an answer ({@code
+   * uncertain}): the saga never compensates past its pivot, so it waits for an operator, whose
+   * resume calls this step again with a fresh retry budget. Also a pivot left uncertain (it may
+   * have happened and cannot be undone); a rejected pivot is a {@link StepFailed}.
+   */
+  record StepFailedAfterPivot(
+      String step, int attempt, String error, boolean uncertain, String reason, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return new StatusChange.ToFailed(reason, SagaStatus.RUNNING);
+    }
+  }
+
   /** Compensation began for a cancel or the deadline; the step in flight counts as uncertain. */
   record CompensationStarted(
       String reason, String commandId, List<String> compensations, Instant at)

@@ -14,6 +14,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailedAfterPivot;
 import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
 import java.time.Instant;
 import java.util.List;
@@ -126,6 +127,8 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         return completed(e);
       } else if (event instanceof StepFailed e) {
         return failed(e);
+      } else if (event instanceof StepFailedAfterPivot e) {
+        return failedAfterPivot(e);
       } else if (event instanceof CompensationStarted e) {
         return compensationStarted(e);
       } else if (event instanceof SagaFailed e) {
@@ -167,6 +170,17 @@ public sealed interface SagaSnapshot extends SagaSerializable {
               .changeStep(e.step(), s -> s.finished(outcome, e.attempt(), null, e.error(), e.at()))
               .failedBecause(e.reason());
       return compensate(next, e.compensations(), e.at());
+    }
+
+    /** Past the pivot nothing is undone: the saga waits on this step for an operator. */
+    private Failed failedAfterPivot(StepFailedAfterPivot e) {
+      StepStatus outcome = e.uncertain() ? StepStatus.UNCERTAIN : StepStatus.REJECTED;
+      Progress next =
+          progress
+              .changeStep(e.step(), s -> s.finished(outcome, e.attempt(), null, e.error(), e.at()))
+              .failedBecause(e.reason())
+              .at(e.at());
+      return new Failed(next, cursor.halted(), List.of());
     }
 
     /**
@@ -254,7 +268,7 @@ public sealed interface SagaSnapshot extends SagaSerializable {
           progress
               .changeStep(
                   cursor.step(),
-                  s -> s.withStatus(forward ? StepStatus.RUNNING : StepStatus.COMPENSATING))
+                  s -> forward ? s.runningAgain() : s.withStatus(StepStatus.COMPENSATING))
               .handled(e.commandId())
               .at(e.at());
       return forward
