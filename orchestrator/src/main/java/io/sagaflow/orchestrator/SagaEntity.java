@@ -28,6 +28,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailedAfterPivot;
 import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
 import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
@@ -436,7 +437,12 @@ public final class SagaEntity
                   new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
           .orElseGet(() -> new SagaCompleted(step.name(), cursor.attempt(), ok.output(), now));
     }
-    if (outcome instanceof Outcome.Permanent rejected && step.kind() != StepKind.RETRIABLE) {
+    if (outcome instanceof Outcome.Permanent rejected) {
+      if (step.kind() == StepKind.RETRIABLE) {
+        return failedAfterPivot(
+            step, cursor, rejected.error(), false, "was rejected at attempt " + cursor.attempt());
+      }
+      // A rejected pivot applied nothing: the steps before it are undone as for any other step.
       context.getLog().warn("Step {} rejected: {}", step.name(), rejected.error());
       return new StepFailed(
           step.name(),
@@ -462,22 +468,36 @@ public final class SagaEntity
               error);
       return new StepAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
     }
-    context
-        .getLog()
-        .warn("Step {} gave no answer after {} attempts: {}", step.name(), cursor.attempt(), error);
+    String noAnswer = "gave no answer after " + cursor.attemptsInBudget() + " attempts";
+    if (step.kind() != StepKind.COMPENSATABLE) {
+      // The pivot may have happened and cannot be undone, so the steps before it must stay done.
+      return failedAfterPivot(step, cursor, error, true, noAnswer);
+    }
+    context.getLog().warn("Step {} {}: {}", step.name(), noAnswer, error);
     return new StepFailed(
         step.name(),
         cursor.attempt(),
         error,
         true,
-        "step '"
-            + step.name()
-            + "' gave no answer after "
-            + cursor.attempt()
-            + " attempts: "
-            + error,
+        "step '" + step.name() + "' " + noAnswer + ": " + error,
         compensations(state, definition, step.name()),
         now);
+  }
+
+  /**
+   * The pivot, or a step after it, cannot go on: past the pivot the saga never compensates, so it
+   * waits for an operator, whose resume calls this step again with a fresh retry budget.
+   */
+  private SagaEvent failedAfterPivot(
+      Step step, Cursor cursor, String error, boolean uncertain, String what) {
+    String name =
+        step.kind() == StepKind.PIVOT
+            ? "pivot step '" + step.name() + "'"
+            : "step '" + step.name() + "', after the pivot,";
+    String reason = name + " " + what + ": " + error;
+    context.getLog().error("Saga needs an operator: {}", reason);
+    return new StepFailedAfterPivot(
+        step.name(), cursor.attempt(), error, uncertain, reason, Instant.now());
   }
 
   private SagaEvent compensationOutcome(Started state, Step step, Outcome outcome) {

@@ -547,13 +547,52 @@ class SagaEntityTest {
     start(kit, "trip", input("a"));
     script.awaitAction("reserve", 1).succeed();
     script.awaitAction("charge", 1).succeed();
-    script.awaitAction("notify", 1).fail(new StepRejectedException("mail server says no"));
+    script.awaitAction("notify", 1).fail(new IllegalStateException("timeout"));
     script.awaitAction("notify", 2).fail(new IllegalStateException("timeout"));
     script.awaitAction("notify", 3).fail(new IllegalStateException("timeout"));
     script.awaitAction("notify", 4).succeed();
 
     var state = awaitStatus(kit, SagaStatus.COMPLETED);
     assertThat(state.step("notify").attempts()).isEqualTo(4);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void rejectedStepAfterThePivotFailsTheSagaForAnOperatorAndRetryResumesIt() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).succeed();
+    script.awaitAction("notify", 1).fail(new StepRejectedException("mail server says no"));
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "step 'notify', after the pivot, was rejected at attempt 1:"
+                + " StepRejectedException: mail server says no");
+    assertThat(failed.step("notify").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(failed.cursor().phase()).isEqualTo(Phase.FORWARD);
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.StepFailedAfterPivot.class,
+            e -> {
+              assertThat(e.step()).isEqualTo("notify");
+              assertThat(e.uncertain()).isFalse();
+            });
+    // FAILED is written and acted on before the state is read: nothing more is called.
+    assertThat(script.describe()).containsExactly("reserve#1", "charge#1", "notify#1");
+    var cancel =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "undo", replyTo));
+    assertThat(cancel.reply()).isInstanceOf(Refused.class);
+
+    var resumed = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    assertThat(resumed.reply())
+        .isInstanceOfSatisfying(
+            Done.class, d -> assertThat(d.saga().status()).isEqualTo(SagaStatus.RUNNING));
+    script.awaitAction("notify", 2).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(state.step("notify").attempts()).isEqualTo(2);
     assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
   }
 
