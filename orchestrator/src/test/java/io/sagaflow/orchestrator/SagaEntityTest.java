@@ -98,6 +98,31 @@ class SagaEntityTest {
           .step(Step.named("notify").invoke(script.action("notify")).retriable())
           .build();
 
+  /** Like {@code trip}, with attempts of its own on the pivot and the step after it. */
+  private final SagaDefinition withBoundedPivot =
+      SagaDefinition.builder("bounded")
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(5)
+                      .minBackoff(Duration.ofMillis(20))
+                      .maxBackoff(Duration.ofMillis(50)))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .step(
+              Step.named("reserve")
+                  .invoke(script.action("reserve"))
+                  .compensateWith(script.compensation("reserve")))
+          .step(
+              Step.named("charge")
+                  .invoke(script.action("charge"))
+                  .pivot()
+                  .retry(r -> r.maxAttempts(3)))
+          .step(
+              Step.named("notify")
+                  .invoke(script.action("notify"))
+                  .retry(r -> r.maxAttempts(2))
+                  .retriable())
+          .build();
+
   private final SagaDefinition withDeadline =
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(2))
@@ -123,7 +148,7 @@ class SagaEntityTest {
           .build();
 
   private final SagaRegistry registry =
-      SagaRegistry.of(threeSteps, withPivot, withDeadline, withShortTimeout);
+      SagaRegistry.of(threeSteps, withPivot, withBoundedPivot, withDeadline, withShortTimeout);
 
   @BeforeEach
   void clearJournal() {
@@ -527,7 +552,7 @@ class SagaEntityTest {
   }
 
   @Test
-  void pivotWithoutAnswerIsRetriedBeyondMaxAttemptsInsteadOfLeftUncertain() {
+  void pivotWithoutMaxAttemptsOfItsOwnIsRetriedBeyondTheDefinitionsDefault() {
     var kit = entity();
     start(kit, "trip", input("a"));
     script.awaitAction("reserve", 1).succeed();
@@ -593,6 +618,67 @@ class SagaEntityTest {
 
     var state = awaitStatus(kit, SagaStatus.COMPLETED);
     assertThat(state.step("notify").attempts()).isEqualTo(2);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void pivotOutOfItsOwnAttemptsFailsTheSagaWithoutCompensatingAndRetryResumesIt() {
+    var kit = entity();
+    start(kit, "bounded", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      script.awaitAction("charge", attempt).fail(new IllegalStateException("gateway timeout"));
+    }
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "pivot step 'charge' gave no answer after 3 attempts:"
+                + " IllegalStateException: gateway timeout");
+    assertThat(failed.step("charge").status()).isEqualTo(StepStatus.UNCERTAIN);
+    assertThat(failed.step("reserve").status()).isEqualTo(StepStatus.SUCCEEDED);
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.StepFailedAfterPivot.class, e -> assertThat(e.uncertain()).isTrue());
+    // The charge may have gone through: undoing the reservation before it would be wrong.
+    assertThat(script.describe()).containsExactly("reserve#1", "charge#1", "charge#2", "charge#3");
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    script.awaitAction("charge", 4).succeed();
+    script.awaitAction("notify", 1).succeed();
+
+    awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void retriableStepOutOfItsOwnAttemptsFailsTheSagaAndEachRetryHasAFreshBudget() {
+    var kit = entity();
+    start(kit, "bounded", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).succeed();
+    script.awaitAction("notify", 1).fail(new IllegalStateException("mail down"));
+    script.awaitAction("notify", 2).fail(new IllegalStateException("mail down"));
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "step 'notify', after the pivot, gave no answer after 2 attempts:"
+                + " IllegalStateException: mail down");
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    script.awaitAction("notify", 3).fail(new IllegalStateException("still down"));
+    script.awaitAction("notify", 4).fail(new IllegalStateException("still down"));
+    Eventually.until(
+        "failed again",
+        WAIT,
+        () -> events().get(events().size() - 1) instanceof SagaEvent.StepFailedAfterPivot);
+    var again = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(again.failure()).contains("after 2 attempts").contains("still down");
+    assertThat(again.step("notify").attempts()).isEqualTo(4);
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-2", replyTo));
+    script.awaitAction("notify", 5).succeed();
+    awaitStatus(kit, SagaStatus.COMPLETED);
     assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
   }
 

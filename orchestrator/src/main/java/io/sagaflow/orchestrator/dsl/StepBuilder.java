@@ -46,7 +46,11 @@ public final class StepBuilder {
     return this;
   }
 
-  /** Adjusts the definition's default retry policy for this step. */
+  /**
+   * Adjusts the definition's default retry policy for this step. A pivot and the steps after it
+   * start from that default with unlimited attempts: set {@code maxAttempts} to bound them (once
+   * spent, the saga is {@code FAILED} for an operator).
+   */
   public StepBuilder retry(UnaryOperator<RetryPolicy.Builder> override) {
     this.retry = Objects.requireNonNull(override, "override");
     return this;
@@ -98,12 +102,14 @@ public final class StepBuilder {
     if (effectiveTimeout.isNegative() || effectiveTimeout.isZero()) {
       throw new IllegalArgumentException("timeout must be positive, was " + effectiveTimeout);
     }
-    RetryPolicy stepRetry = policy("retry", retry, defaultRetry);
-    if (effectiveKind != StepKind.COMPENSATABLE) {
-      // A pivot cannot be undone, so its outcome must never be left uncertain; after the pivot the
-      // saga must complete. Both are retried until they answer (a pivot may still be rejected).
-      stepRetry = stepRetry.toBuilder().unlimitedAttempts().build();
-    }
+    // A pivot cannot be undone and after it the saga must complete: by default both are retried
+    // until they answer, whatever the definition's default says. The step's own policy refines
+    // that (a pivot or a later step that spends it leaves the saga FAILED for an operator).
+    RetryPolicy base =
+        effectiveKind == StepKind.COMPENSATABLE
+            ? defaultRetry
+            : defaultRetry.toBuilder().unlimitedAttempts().build();
+    RetryPolicy stepRetry = policy("retry", retry, base);
     return new Step(
         name,
         action,
