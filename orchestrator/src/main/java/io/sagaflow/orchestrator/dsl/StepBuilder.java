@@ -47,19 +47,28 @@ public final class StepBuilder {
   }
 
   /**
-   * Adjusts the definition's default retry policy for this step. A pivot and the steps after it
-   * start from that default with unlimited attempts: set {@code maxAttempts} to bound them (once
-   * spent, the saga is {@code FAILED} for an operator).
+   * Refines the definition's default retry policy for this step; a second call refines the first. A
+   * pivot and the steps after it start from that default with unlimited attempts: set {@code
+   * maxAttempts} to bound them (once spent, the saga is {@code FAILED} for an operator).
    */
   public StepBuilder retry(UnaryOperator<RetryPolicy.Builder> override) {
-    this.retry = Objects.requireNonNull(override, "override");
+    this.retry = refine(retry, override);
     return this;
   }
 
-  /** Adjusts the definition's compensation retry policy for this step's compensation. */
+  /**
+   * Refines the definition's compensation retry policy for this step's compensation; a second call
+   * refines the first.
+   */
   public StepBuilder compensationRetry(UnaryOperator<RetryPolicy.Builder> override) {
-    this.compensationRetry = Objects.requireNonNull(override, "override");
+    this.compensationRetry = refine(compensationRetry, override);
     return this;
+  }
+
+  private static UnaryOperator<RetryPolicy.Builder> refine(
+      UnaryOperator<RetryPolicy.Builder> earlier, UnaryOperator<RetryPolicy.Builder> override) {
+    Objects.requireNonNull(override, "override");
+    return b -> override.apply(earlier.apply(b));
   }
 
   /** How long one attempt may take before it counts as a (retryable) timeout. */

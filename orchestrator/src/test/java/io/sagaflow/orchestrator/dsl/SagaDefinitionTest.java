@@ -89,6 +89,30 @@ class SagaDefinitionTest {
   }
 
   @Test
+  void aSecondRetryCallRefinesTheFirst() {
+    var definition =
+        saga()
+            .step(
+                Step.named("reserve")
+                    .invoke(NOOP)
+                    .compensateWith(NOOP)
+                    .retry(r -> r.maxAttempts(3))
+                    .retry(
+                        r -> r.minBackoff(Duration.ofSeconds(2)).maxBackoff(Duration.ofSeconds(4)))
+                    .compensationRetry(r -> r.maxAttempts(20))
+                    .compensationRetry(r -> r.jitter(0)))
+            .build();
+
+    RetryPolicy retry = definition.step("reserve").retry();
+    assertThat(retry.maxAttempts()).isEqualTo(3);
+    assertThat(retry.minBackoff()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(retry.maxBackoff()).isEqualTo(Duration.ofSeconds(4));
+    RetryPolicy compensation = definition.step("reserve").compensationRetry();
+    assertThat(compensation.maxAttempts()).isEqualTo(20);
+    assertThat(compensation.jitter()).isZero();
+  }
+
+  @Test
   void rejectsADefinitionWithoutSteps() {
     assertThatThrownBy(() -> saga().build()).hasMessage("saga 'order': has no steps");
   }
