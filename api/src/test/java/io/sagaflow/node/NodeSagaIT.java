@@ -248,6 +248,23 @@ class NodeSagaIT {
   }
 
   @Test
+  void twoHundredWithABodyOverTheCapIsUncertainSoItIsCompensatedAndNotAskedAgain() {
+    String overOneMebibyte = "{\"blob\":\"" + "x".repeat(1024 * 1024) + "\"}";
+    stub.on(path("charge")).respond(StubParticipant.Response.json(200, overOneMebibyte));
+    start("order");
+
+    var view = awaitStatus(node, sagaId, SagaStatus.COMPENSATED, WAIT);
+    assertThat(view.failure())
+        .isEqualTo(
+            "step '"
+                + CHARGE
+                + "' answered 200 but its body could not be read: over 1048576 bytes");
+    assertThat(calledPaths()).containsExactly("reserve", "charge", "refund", "release");
+    assertThat(view.step(CHARGE).status()).isEqualTo(StepStatus.COMPENSATED);
+    assertThat(stub.timesApplied(sagaId + "/" + CHARGE + "/compensation")).isEqualTo(1);
+  }
+
+  @Test
   void compensationFailingTwiceThenSucceedingEndsCompensated() {
     stub.on(path("ship")).alwaysStatus(409);
     stub.on(path("refund")).failTimes(2, 503);

@@ -440,7 +440,11 @@ public final class SagaEntity
     if (outcome instanceof Outcome.Permanent rejected) {
       if (step.kind() == StepKind.RETRIABLE) {
         return failedAfterPivot(
-            step, cursor, rejected.error(), false, "was rejected at attempt " + cursor.attempt());
+            step,
+            cursor,
+            rejected.error(),
+            false,
+            "was rejected at attempt " + cursor.attempt() + ": " + rejected.error());
       }
       // A rejected pivot applied nothing: the steps before it are undone as for any other step.
       context.getLog().warn("Step {} rejected: {}", step.name(), rejected.error());
@@ -452,6 +456,9 @@ public final class SagaEntity
           "step '" + step.name() + "' was rejected: " + rejected.error(),
           compensations(state, definition, null),
           now);
+    }
+    if (outcome instanceof Outcome.Unreadable unreadable) {
+      return unreadableAnswer(state, definition, step, unreadable);
     }
     String error = errorOf(outcome);
     Optional<Duration> retryAfter =
@@ -471,7 +478,7 @@ public final class SagaEntity
     String noAnswer = "gave no answer after " + cursor.attemptsInBudget() + " attempts";
     if (step.kind() != StepKind.COMPENSATABLE) {
       // The pivot may have happened and cannot be undone, so the steps before it must stay done.
-      return failedAfterPivot(step, cursor, error, true, noAnswer);
+      return failedAfterPivot(step, cursor, error, true, noAnswer + ": " + error);
     }
     context.getLog().warn("Step {} {}: {}", step.name(), noAnswer, error);
     return new StepFailed(
@@ -485,6 +492,33 @@ public final class SagaEntity
   }
 
   /**
+   * The step answered 2xx, so it was applied, but its output is lost: uncertain. Not retried, since
+   * the same key gets the same answer; before the pivot it is compensated with the steps before it.
+   */
+  private SagaEvent unreadableAnswer(
+      Started state, SagaDefinition definition, Step step, Outcome.Unreadable unreadable) {
+    Cursor cursor = state.cursor();
+    if (step.kind() != StepKind.COMPENSATABLE) {
+      return failedAfterPivot(
+          step,
+          cursor,
+          unreadable.error(),
+          true,
+          unreadable.problem() + " (attempt " + cursor.attempt() + ")");
+    }
+    String reason = "step '" + step.name() + "' " + unreadable.problem();
+    context.getLog().warn("Saga compensates: {}", reason);
+    return new StepFailed(
+        step.name(),
+        cursor.attempt(),
+        unreadable.error(),
+        true,
+        reason,
+        compensations(state, definition, step.name()),
+        Instant.now());
+  }
+
+  /**
    * The pivot, or a step after it, cannot go on: past the pivot the saga never compensates, so it
    * waits for an operator, whose resume calls this step again with a fresh retry budget.
    */
@@ -494,7 +528,7 @@ public final class SagaEntity
         step.kind() == StepKind.PIVOT
             ? "pivot step '" + step.name() + "'"
             : "step '" + step.name() + "', after the pivot,";
-    String reason = name + " " + what + ": " + error;
+    String reason = name + " " + what;
     context.getLog().error("Saga needs an operator: {}", reason);
     return new StepFailedAfterPivot(
         step.name(), cursor.attempt(), error, uncertain, reason, Instant.now());
@@ -505,7 +539,15 @@ public final class SagaEntity
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded) {
       return new StepCompensated(
-          step.name(), cursor.attempt(), state.compensations().isEmpty(), now);
+          step.name(), cursor.attempt(), state.compensations().isEmpty(), null, now);
+    }
+    if (outcome instanceof Outcome.Unreadable unreadable) {
+      // A 2xx: the undo was applied. Its answer is only kept, as the step's last error, to say so.
+      context
+          .getLog()
+          .warn("Compensation of {} applied, but its answer: {}", step.name(), unreadable.error());
+      return new StepCompensated(
+          step.name(), cursor.attempt(), state.compensations().isEmpty(), unreadable.error(), now);
     }
     String error = errorOf(outcome);
     if (outcome instanceof Outcome.Retryable r

@@ -13,8 +13,9 @@ public enum StepStatus {
    */
   REJECTED,
   /**
-   * Attempts ran out without an answer: it may have happened, so before the pivot it is
-   * compensated; from the pivot on the saga is {@code FAILED} on it.
+   * Attempts ran out without an answer, or it answered 2xx with a body that could not be read: it
+   * may have happened, so before the pivot it is compensated; from the pivot on the saga is {@code
+   * FAILED} on it.
    */
   UNCERTAIN,
   COMPENSATING,

@@ -14,12 +14,14 @@ import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Problem;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
+import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
 import io.sagaflow.orchestrator.testing.Eventually;
@@ -27,8 +29,11 @@ import io.sagaflow.orchestrator.testing.ScriptedSteps;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -160,11 +165,61 @@ class SagaEntityTest {
     testKit.shutdownTestKit();
   }
 
+  /** Two HTTP steps before a third, all answered by {@link #answers}. */
+  private final SagaDefinition overHttp =
+      SagaDefinition.builder("remote")
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(20))
+                      .maxBackoff(Duration.ofMillis(50)))
+          .step(
+              Step.named("reserve")
+                  .invoke(HttpCall.post("inventory", "/reserve"))
+                  .compensateWith(HttpCall.post("inventory", "/release")))
+          .step(
+              Step.named("charge")
+                  .invoke(HttpCall.post("payments", "/charge"))
+                  .compensateWith(HttpCall.post("payments", "/refund")))
+          .step(Step.named("ship").invoke(HttpCall.post("shipping", "/ship")))
+          .build();
+
+  /** An HTTP pivot between a compensatable step and a retriable one. */
+  private final SagaDefinition pivotOverHttp =
+      SagaDefinition.builder("remote-pivot")
+          .step(
+              Step.named("reserve")
+                  .invoke(HttpCall.post("inventory", "/reserve"))
+                  .compensateWith(HttpCall.post("inventory", "/release")))
+          .step(Step.named("charge").invoke(HttpCall.post("payments", "/charge")).pivot())
+          .step(Step.named("notify").invoke(HttpCall.post("notifications", "/send")).retriable())
+          .build();
+
+  /**
+   * What the participant client answers a call to each path; others succeed. Every call's path is
+   * recorded in {@link #httpCalls}.
+   */
+  private final Map<String, Outcome> answers = new ConcurrentHashMap<>();
+
+  private final List<String> httpCalls = new CopyOnWriteArrayList<>();
+
+  private final ParticipantClient scriptedHttp =
+      request -> {
+        httpCalls.add(request.path());
+        Outcome ok = new Outcome.Succeeded(JsonNodeFactory.instance.objectNode().put("ok", true));
+        return CompletableFuture.completedFuture(answers.getOrDefault(request.path(), ok));
+      };
+
   private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
       SagaRegistry reg) {
     ParticipantClient noHttp =
         request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
-    var runner = new StepRunner(noHttp, SagaEngine.objectMapper(testKit.system()));
+    return entity(reg, noHttp);
+  }
+
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
+      SagaRegistry reg, ParticipantClient client) {
+    var runner = new StepRunner(client, SagaEngine.objectMapper(testKit.system()));
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
         SagaEntity.create(sagaId, null, reg, runner),
@@ -680,6 +735,81 @@ class SagaEntityTest {
     script.awaitAction("notify", 5).succeed();
     awaitStatus(kit, SagaStatus.COMPLETED);
     assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  private static final Outcome.Unreadable OVERSIZED =
+      new Outcome.Unreadable(
+          "payments POST /charge",
+          "answered 200 but its body could not be read: over 1048576 bytes");
+
+  @Test
+  void twoHundredWhoseBodyCannotBeReadIsUncertainAndCompensatedWithoutARetry() {
+    answers.put("/charge", OVERSIZED);
+    var kit = entity(SagaRegistry.of(overHttp), scriptedHttp);
+    start(kit, "remote", input("a"));
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure())
+        .isEqualTo("step 'charge' answered 200 but its body could not be read: over 1048576 bytes");
+    var failed = (SagaEvent.StepFailed) events().get(2);
+    assertThat(failed.uncertain()).isTrue();
+    assertThat(failed.attempt()).isEqualTo(1);
+    assertThat(failed.error())
+        .isEqualTo(
+            "payments POST /charge answered 200 but its body could not be read: over 1048576"
+                + " bytes");
+    assertThat(failed.compensations()).containsExactly("charge", "reserve");
+    // The participant applied the charge: it is refunded, and never asked again.
+    assertThat(httpCalls).containsExactly("/reserve", "/charge", "/refund", "/release");
+    assertThat(state.step("charge").status()).isEqualTo(StepStatus.COMPENSATED);
+  }
+
+  @Test
+  void compensationWhose2xxCannotBeReadIsCompensatedAndSaysWhy() {
+    answers.put("/charge", new Outcome.Permanent("payments POST /charge answered 402"));
+    answers.put(
+        "/release",
+        new Outcome.Unreadable(
+            "inventory POST /release",
+            "answered 200 but its body could not be read: not valid JSON (Unexpected end-of-input)"));
+    var kit = entity(SagaRegistry.of(overHttp), scriptedHttp);
+    start(kit, "remote", input("a"));
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.step("reserve").status()).isEqualTo(StepStatus.COMPENSATED);
+    assertThat(state.step("reserve").lastError())
+        .isEqualTo(
+            "inventory POST /release answered 200 but its body could not be read: not valid JSON"
+                + " (Unexpected end-of-input)");
+    assertThat(state.failure()).contains("step 'charge' was rejected");
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.StepCompensated.class,
+            e -> {
+              assertThat(e.sagaCompensated()).isTrue();
+              assertThat(e.unreadable()).contains("not valid JSON");
+            });
+    assertThat(httpCalls).containsExactly("/reserve", "/charge", "/release");
+  }
+
+  @Test
+  void pivotWhose2xxCannotBeReadFailsTheSagaWithoutCompensatingAnything() {
+    answers.put("/charge", OVERSIZED);
+    var kit = entity(SagaRegistry.of(pivotOverHttp), scriptedHttp);
+    start(kit, "remote-pivot", input("a"));
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "pivot step 'charge' answered 200 but its body could not be read: over 1048576 bytes"
+                + " (attempt 1)");
+    assertThat(failed.step("charge").status()).isEqualTo(StepStatus.UNCERTAIN);
+    assertThat(httpCalls).containsExactly("/reserve", "/charge");
+
+    answers.remove("/charge");
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(httpCalls).containsExactly("/reserve", "/charge", "/charge", "/send");
   }
 
   @Test

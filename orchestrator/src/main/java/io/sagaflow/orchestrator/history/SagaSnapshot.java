@@ -216,7 +216,11 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         return compensate(
             progress.changeStep(
                 e.step(),
-                s -> s.compensationEnded(StepStatus.COMPENSATED, e.attempt(), s.lastError())),
+                s ->
+                    s.compensationEnded(
+                        StepStatus.COMPENSATED,
+                        e.attempt(),
+                        e.unreadable() != null ? e.unreadable() : s.lastError())),
             compensations,
             e.at());
       } else if (event instanceof CompensationAttemptFailed e) {
