@@ -328,6 +328,27 @@ class NodeSagaIT {
   }
 
   @Test
+  void stepAfterThePivotThatIsRejectedFailsTheSagaAndRetryCompletesIt() {
+    stub.on(path("send")).alwaysStatus(422);
+    start("trip");
+
+    var failed = awaitStatus(node, sagaId, SagaStatus.FAILED, WAIT);
+    assertThat(failed.failure())
+        .startsWith("step 'send-confirmation', after the pivot, was rejected at attempt 1:")
+        .contains("answered 422");
+    assertThat(failed.step("send-confirmation").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(calledPaths()).containsExactly("reserve", "charge", "send");
+
+    stub.on(path("send")).respond(202, "{\"sent\":true}");
+    var resumed = node.engine().resume(sagaId, "op-1").toCompletableFuture().join();
+    assertThat(resumed).isInstanceOf(SagaReplies.Done.class);
+
+    var done = awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
+    assertThat(done.step("send-confirmation").attempts()).isEqualTo(2);
+    assertThat(calledPaths()).containsExactly("reserve", "charge", "send", "send");
+  }
+
+  @Test
   void deadlinePassingBeforeThePivotCompensates() {
     stub.on(path("charge")).delay(Duration.ofSeconds(5));
     start("hurried");
