@@ -764,6 +764,30 @@ class SagaEntityTest {
     assertThat(state.step("charge").status()).isEqualTo(StepStatus.COMPENSATED);
   }
 
+  /** A result Jackson cannot convert to JSON: reading its one property fails. */
+  static final class Unconvertible {
+    public String getValue() {
+      throw new IllegalStateException("no value");
+    }
+  }
+
+  @Test
+  void localActionWhoseResultDoesNotConvertToJsonIsUncertainAndNotRunAgain() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).result().complete(new Unconvertible());
+    script.awaitCompensation("s2", 1).succeed();
+    script.awaitCompensation("s1", 1).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure())
+        .startsWith("step 's2' completed but its result could not be read: ")
+        .contains("no value");
+    assertThat(((SagaEvent.StepFailed) events().get(2)).uncertain()).isTrue();
+    assertThat(script.describe()).containsExactly("s1#1", "s2#1", "undo s2#1", "undo s1#1");
+  }
+
   @Test
   void compensationWhose2xxCannotBeReadIsCompensatedAndSaysWhy() {
     answers.put("/charge", new Outcome.Permanent("payments POST /charge answered 402"));

@@ -24,10 +24,11 @@ public sealed interface Outcome {
   record Permanent(String error) implements Outcome {}
 
   /**
-   * A 2xx whose body cannot be read (over the size cap, not valid JSON): the participant applied
-   * the effect, but its output is lost. Uncertain, and not worth another attempt: the same key gets
-   * the same answer. {@code call} names the call, {@code problem} says what it answered and why
-   * that cannot be read, e.g. "answered 200 but its body could not be read: over 1048576 bytes".
+   * A 2xx whose body cannot be read (over the size cap, not valid JSON), or a local action that
+   * completed with a result that does not convert to JSON: the effect was applied, but its output
+   * is lost. Uncertain, and not worth another attempt: the same key gets the same answer. {@code
+   * call} names the call, {@code problem} says what it answered and why that cannot be read, e.g.
+   * "answered 200 but its body could not be read: over 1048576 bytes".
    */
   record Unreadable(String call, String problem) implements Outcome {
     public String error() {
