@@ -40,7 +40,7 @@ public final class StepBuilder {
     return this;
   }
 
-  /** Marks a step after the pivot: retried until it succeeds, never compensated. */
+  /** Marks a step after the pivot: retried per its policy, never compensated. */
   public StepBuilder retriable() {
     this.kind = StepKind.RETRIABLE;
     return this;
