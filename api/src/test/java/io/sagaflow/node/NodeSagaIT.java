@@ -248,6 +248,23 @@ class NodeSagaIT {
   }
 
   @Test
+  void twoHundredWithABodyOverTheCapIsUncertainSoItIsCompensatedAndNotAskedAgain() {
+    String overOneMebibyte = "{\"blob\":\"" + "x".repeat(1024 * 1024) + "\"}";
+    stub.on(path("charge")).respond(StubParticipant.Response.json(200, overOneMebibyte));
+    start("order");
+
+    var view = awaitStatus(node, sagaId, SagaStatus.COMPENSATED, WAIT);
+    assertThat(view.failure())
+        .isEqualTo(
+            "step '"
+                + CHARGE
+                + "' answered 200 but its body could not be read: over 1048576 bytes");
+    assertThat(calledPaths()).containsExactly("reserve", "charge", "refund", "release");
+    assertThat(view.step(CHARGE).status()).isEqualTo(StepStatus.COMPENSATED);
+    assertThat(stub.timesApplied(sagaId + "/" + CHARGE + "/compensation")).isEqualTo(1);
+  }
+
+  @Test
   void compensationFailingTwiceThenSucceedingEndsCompensated() {
     stub.on(path("ship")).alwaysStatus(409);
     stub.on(path("refund")).failTimes(2, 503);
@@ -308,6 +325,27 @@ class NodeSagaIT {
     var view = awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
     assertThat(view.step("send-confirmation").attempts()).isEqualTo(4);
     assertThat(calledPaths()).doesNotContain("cancel");
+  }
+
+  @Test
+  void stepAfterThePivotThatIsRejectedFailsTheSagaAndRetryCompletesIt() {
+    stub.on(path("send")).alwaysStatus(422);
+    start("trip");
+
+    var failed = awaitStatus(node, sagaId, SagaStatus.FAILED, WAIT);
+    assertThat(failed.failure())
+        .startsWith("step 'send-confirmation', after the pivot, was rejected at attempt 1:")
+        .contains("answered 422");
+    assertThat(failed.step("send-confirmation").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(calledPaths()).containsExactly("reserve", "charge", "send");
+
+    stub.on(path("send")).respond(202, "{\"sent\":true}");
+    var resumed = node.engine().resume(sagaId, "op-1").toCompletableFuture().join();
+    assertThat(resumed).isInstanceOf(SagaReplies.Done.class);
+
+    var done = awaitStatus(node, sagaId, SagaStatus.COMPLETED, WAIT);
+    assertThat(done.step("send-confirmation").attempts()).isEqualTo(2);
+    assertThat(calledPaths()).containsExactly("reserve", "charge", "send", "send");
   }
 
   @Test

@@ -28,6 +28,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailedAfterPivot;
 import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
 import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
@@ -436,7 +437,16 @@ public final class SagaEntity
                   new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
           .orElseGet(() -> new SagaCompleted(step.name(), cursor.attempt(), ok.output(), now));
     }
-    if (outcome instanceof Outcome.Permanent rejected && step.kind() != StepKind.RETRIABLE) {
+    if (outcome instanceof Outcome.Permanent rejected) {
+      if (step.kind() == StepKind.RETRIABLE) {
+        return failedAfterPivot(
+            step,
+            cursor,
+            rejected.error(),
+            false,
+            "was rejected at attempt " + cursor.attempt() + ": " + rejected.error());
+      }
+      // A rejected pivot applied nothing: the steps before it are undone as for any other step.
       context.getLog().warn("Step {} rejected: {}", step.name(), rejected.error());
       return new StepFailed(
           step.name(),
@@ -446,6 +456,9 @@ public final class SagaEntity
           "step '" + step.name() + "' was rejected: " + rejected.error(),
           compensations(state, definition, null),
           now);
+    }
+    if (outcome instanceof Outcome.Unreadable unreadable) {
+      return unreadableAnswer(state, definition, step, unreadable);
     }
     String error = errorOf(outcome);
     Optional<Duration> retryAfter =
@@ -462,22 +475,63 @@ public final class SagaEntity
               error);
       return new StepAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
     }
-    context
-        .getLog()
-        .warn("Step {} gave no answer after {} attempts: {}", step.name(), cursor.attempt(), error);
+    String noAnswer = "gave no answer after " + cursor.attemptsInBudget() + " attempts";
+    if (step.kind() != StepKind.COMPENSATABLE) {
+      // The pivot may have happened and cannot be undone, so the steps before it must stay done.
+      return failedAfterPivot(step, cursor, error, true, noAnswer + ": " + error);
+    }
+    context.getLog().warn("Step {} {}: {}", step.name(), noAnswer, error);
     return new StepFailed(
         step.name(),
         cursor.attempt(),
         error,
         true,
-        "step '"
-            + step.name()
-            + "' gave no answer after "
-            + cursor.attempt()
-            + " attempts: "
-            + error,
+        "step '" + step.name() + "' " + noAnswer + ": " + error,
         compensations(state, definition, step.name()),
         now);
+  }
+
+  /**
+   * The step answered 2xx, so it was applied, but its output is lost: uncertain. Not retried, since
+   * the same key gets the same answer; before the pivot it is compensated with the steps before it.
+   */
+  private SagaEvent unreadableAnswer(
+      Started state, SagaDefinition definition, Step step, Outcome.Unreadable unreadable) {
+    Cursor cursor = state.cursor();
+    if (step.kind() != StepKind.COMPENSATABLE) {
+      return failedAfterPivot(
+          step,
+          cursor,
+          unreadable.error(),
+          true,
+          unreadable.problem() + " (attempt " + cursor.attempt() + ")");
+    }
+    String reason = "step '" + step.name() + "' " + unreadable.problem();
+    context.getLog().warn("Saga compensates: {}", reason);
+    return new StepFailed(
+        step.name(),
+        cursor.attempt(),
+        unreadable.error(),
+        true,
+        reason,
+        compensations(state, definition, step.name()),
+        Instant.now());
+  }
+
+  /**
+   * The pivot, or a step after it, cannot go on: past the pivot the saga never compensates, so it
+   * waits for an operator, whose resume calls this step again with a fresh retry budget.
+   */
+  private SagaEvent failedAfterPivot(
+      Step step, Cursor cursor, String error, boolean uncertain, String what) {
+    String name =
+        step.kind() == StepKind.PIVOT
+            ? "pivot step '" + step.name() + "'"
+            : "step '" + step.name() + "', after the pivot,";
+    String reason = name + " " + what;
+    context.getLog().error("Saga needs an operator: {}", reason);
+    return new StepFailedAfterPivot(
+        step.name(), cursor.attempt(), error, uncertain, reason, Instant.now());
   }
 
   private SagaEvent compensationOutcome(Started state, Step step, Outcome outcome) {
@@ -485,7 +539,15 @@ public final class SagaEntity
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded) {
       return new StepCompensated(
-          step.name(), cursor.attempt(), state.compensations().isEmpty(), now);
+          step.name(), cursor.attempt(), state.compensations().isEmpty(), null, now);
+    }
+    if (outcome instanceof Outcome.Unreadable unreadable) {
+      // A 2xx: the undo was applied. Its answer is only kept, as the step's last error, to say so.
+      context
+          .getLog()
+          .warn("Compensation of {} applied, but its answer: {}", step.name(), unreadable.error());
+      return new StepCompensated(
+          step.name(), cursor.attempt(), state.compensations().isEmpty(), unreadable.error(), now);
     }
     String error = errorOf(outcome);
     if (outcome instanceof Outcome.Retryable r

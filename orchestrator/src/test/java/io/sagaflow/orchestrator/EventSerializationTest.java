@@ -61,17 +61,45 @@ class EventSerializationTest {
             new SagaEvent.CompensationStarted("cancelled", "cmd-1", List.of("reserve"), now),
             new SagaEvent.CompensationAttemptFailed("reserve", 1, "503", now, now),
             new SagaEvent.StepCompensated("reserve", 1, true, now),
+            new SagaEvent.StepCompensated("charge", 1, false, "answered 200 but …", now),
             new SagaEvent.CompensationFailed("reserve", 3, "503", "gave up", now),
             new SagaEvent.SagaFailed("definition gone", now),
-            new SagaEvent.SagaResumed("cmd-2", now));
-    assertThat(events).hasSize(SagaEvent.class.getPermittedSubclasses().length);
+            new SagaEvent.SagaResumed("cmd-2", now),
+            new SagaEvent.StepFailedAfterPivot(
+                "notify", 3, "503", true, "gave no answer after 3 attempts", now));
+    assertThat(events.stream().map(Object::getClass).distinct())
+        .hasSize(SagaEvent.class.getPermittedSubclasses().length);
     return events;
+  }
+
+  @Test
+  void aStepCompensatedWrittenBeforeItCouldSayItsAnswerWasUnreadableReadsAsRead() {
+    var serialization = SerializationExtension.get(testKit.system().classicSystem());
+    var event = new SagaEvent.StepCompensated("reserve", 2, true, Instant.EPOCH);
+    var serializer = serialization.findSerializerFor(event);
+    String old =
+        "{\"step\":\"reserve\",\"attempt\":2,\"sagaCompensated\":true,"
+            + "\"at\":\"1970-01-01T00:00:00Z\",\"schemaVersion\":1}";
+
+    Object back =
+        serialization
+            .deserialize(
+                old.getBytes(StandardCharsets.UTF_8),
+                serializer.identifier(),
+                Serializers.manifestFor(serializer, event))
+            .get();
+
+    assertThat(back).isEqualTo(event);
+    assertThat(((SagaEvent.StepCompensated) back).unreadable()).isNull();
   }
 
   @Test
   void eventsWrittenUnderTheirNamesInSagaEntityStillLoad() throws Exception {
     var serialization = SerializationExtension.get(testKit.system().classicSystem());
     for (SagaEvent event : everyEvent()) {
+      if (event instanceof SagaEvent.StepFailedAfterPivot) {
+        continue; // added after the move: never written under an old name
+      }
       var serializer = serialization.findSerializerFor(event);
       String manifest = Serializers.manifestFor(serializer, event);
       String oldManifest =

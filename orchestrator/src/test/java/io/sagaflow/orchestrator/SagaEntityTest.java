@@ -14,12 +14,14 @@ import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Problem;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
+import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
 import io.sagaflow.orchestrator.testing.Eventually;
@@ -27,8 +29,11 @@ import io.sagaflow.orchestrator.testing.ScriptedSteps;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -98,6 +103,31 @@ class SagaEntityTest {
           .step(Step.named("notify").invoke(script.action("notify")).retriable())
           .build();
 
+  /** Like {@code trip}, with attempts of its own on the pivot and the step after it. */
+  private final SagaDefinition withBoundedPivot =
+      SagaDefinition.builder("bounded")
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(5)
+                      .minBackoff(Duration.ofMillis(20))
+                      .maxBackoff(Duration.ofMillis(50)))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .step(
+              Step.named("reserve")
+                  .invoke(script.action("reserve"))
+                  .compensateWith(script.compensation("reserve")))
+          .step(
+              Step.named("charge")
+                  .invoke(script.action("charge"))
+                  .pivot()
+                  .retry(r -> r.maxAttempts(3)))
+          .step(
+              Step.named("notify")
+                  .invoke(script.action("notify"))
+                  .retry(r -> r.maxAttempts(2))
+                  .retriable())
+          .build();
+
   private final SagaDefinition withDeadline =
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(2))
@@ -123,7 +153,7 @@ class SagaEntityTest {
           .build();
 
   private final SagaRegistry registry =
-      SagaRegistry.of(threeSteps, withPivot, withDeadline, withShortTimeout);
+      SagaRegistry.of(threeSteps, withPivot, withBoundedPivot, withDeadline, withShortTimeout);
 
   @BeforeEach
   void clearJournal() {
@@ -135,11 +165,61 @@ class SagaEntityTest {
     testKit.shutdownTestKit();
   }
 
+  /** Two HTTP steps before a third, all answered by {@link #answers}. */
+  private final SagaDefinition overHttp =
+      SagaDefinition.builder("remote")
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(20))
+                      .maxBackoff(Duration.ofMillis(50)))
+          .step(
+              Step.named("reserve")
+                  .invoke(HttpCall.post("inventory", "/reserve"))
+                  .compensateWith(HttpCall.post("inventory", "/release")))
+          .step(
+              Step.named("charge")
+                  .invoke(HttpCall.post("payments", "/charge"))
+                  .compensateWith(HttpCall.post("payments", "/refund")))
+          .step(Step.named("ship").invoke(HttpCall.post("shipping", "/ship")))
+          .build();
+
+  /** An HTTP pivot between a compensatable step and a retriable one. */
+  private final SagaDefinition pivotOverHttp =
+      SagaDefinition.builder("remote-pivot")
+          .step(
+              Step.named("reserve")
+                  .invoke(HttpCall.post("inventory", "/reserve"))
+                  .compensateWith(HttpCall.post("inventory", "/release")))
+          .step(Step.named("charge").invoke(HttpCall.post("payments", "/charge")).pivot())
+          .step(Step.named("notify").invoke(HttpCall.post("notifications", "/send")).retriable())
+          .build();
+
+  /**
+   * What the participant client answers a call to each path; others succeed. Every call's path is
+   * recorded in {@link #httpCalls}.
+   */
+  private final Map<String, Outcome> answers = new ConcurrentHashMap<>();
+
+  private final List<String> httpCalls = new CopyOnWriteArrayList<>();
+
+  private final ParticipantClient scriptedHttp =
+      request -> {
+        httpCalls.add(request.path());
+        Outcome ok = new Outcome.Succeeded(JsonNodeFactory.instance.objectNode().put("ok", true));
+        return CompletableFuture.completedFuture(answers.getOrDefault(request.path(), ok));
+      };
+
   private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
       SagaRegistry reg) {
     ParticipantClient noHttp =
         request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
-    var runner = new StepRunner(noHttp, SagaEngine.objectMapper(testKit.system()));
+    return entity(reg, noHttp);
+  }
+
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
+      SagaRegistry reg, ParticipantClient client) {
+    var runner = new StepRunner(client, SagaEngine.objectMapper(testKit.system()));
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
         SagaEntity.create(sagaId, null, reg, runner),
@@ -527,7 +607,7 @@ class SagaEntityTest {
   }
 
   @Test
-  void pivotWithoutAnswerIsRetriedBeyondMaxAttemptsInsteadOfLeftUncertain() {
+  void pivotWithoutMaxAttemptsOfItsOwnIsRetriedBeyondTheDefinitionsDefault() {
     var kit = entity();
     start(kit, "trip", input("a"));
     script.awaitAction("reserve", 1).succeed();
@@ -547,7 +627,7 @@ class SagaEntityTest {
     start(kit, "trip", input("a"));
     script.awaitAction("reserve", 1).succeed();
     script.awaitAction("charge", 1).succeed();
-    script.awaitAction("notify", 1).fail(new StepRejectedException("mail server says no"));
+    script.awaitAction("notify", 1).fail(new IllegalStateException("timeout"));
     script.awaitAction("notify", 2).fail(new IllegalStateException("timeout"));
     script.awaitAction("notify", 3).fail(new IllegalStateException("timeout"));
     script.awaitAction("notify", 4).succeed();
@@ -555,6 +635,205 @@ class SagaEntityTest {
     var state = awaitStatus(kit, SagaStatus.COMPLETED);
     assertThat(state.step("notify").attempts()).isEqualTo(4);
     assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void rejectedStepAfterThePivotFailsTheSagaForAnOperatorAndRetryResumesIt() {
+    var kit = entity();
+    start(kit, "trip", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).succeed();
+    script.awaitAction("notify", 1).fail(new StepRejectedException("mail server says no"));
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "step 'notify', after the pivot, was rejected at attempt 1:"
+                + " StepRejectedException: mail server says no");
+    assertThat(failed.step("notify").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(failed.cursor().phase()).isEqualTo(Phase.FORWARD);
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.StepFailedAfterPivot.class,
+            e -> {
+              assertThat(e.step()).isEqualTo("notify");
+              assertThat(e.uncertain()).isFalse();
+            });
+    // FAILED is written and acted on before the state is read: nothing more is called.
+    assertThat(script.describe()).containsExactly("reserve#1", "charge#1", "notify#1");
+    var cancel =
+        kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "undo", replyTo));
+    assertThat(cancel.reply()).isInstanceOf(Refused.class);
+
+    var resumed = kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    assertThat(resumed.reply())
+        .isInstanceOfSatisfying(
+            Done.class, d -> assertThat(d.saga().status()).isEqualTo(SagaStatus.RUNNING));
+    script.awaitAction("notify", 2).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(state.step("notify").attempts()).isEqualTo(2);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void pivotOutOfItsOwnAttemptsFailsTheSagaWithoutCompensatingAndRetryResumesIt() {
+    var kit = entity();
+    start(kit, "bounded", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      script.awaitAction("charge", attempt).fail(new IllegalStateException("gateway timeout"));
+    }
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "pivot step 'charge' gave no answer after 3 attempts:"
+                + " IllegalStateException: gateway timeout");
+    assertThat(failed.step("charge").status()).isEqualTo(StepStatus.UNCERTAIN);
+    assertThat(failed.step("reserve").status()).isEqualTo(StepStatus.SUCCEEDED);
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.StepFailedAfterPivot.class, e -> assertThat(e.uncertain()).isTrue());
+    // The charge may have gone through: undoing the reservation before it would be wrong.
+    assertThat(script.describe()).containsExactly("reserve#1", "charge#1", "charge#2", "charge#3");
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    script.awaitAction("charge", 4).succeed();
+    script.awaitAction("notify", 1).succeed();
+
+    awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  @Test
+  void retriableStepOutOfItsOwnAttemptsFailsTheSagaAndEachRetryHasAFreshBudget() {
+    var kit = entity();
+    start(kit, "bounded", input("a"));
+    script.awaitAction("reserve", 1).succeed();
+    script.awaitAction("charge", 1).succeed();
+    script.awaitAction("notify", 1).fail(new IllegalStateException("mail down"));
+    script.awaitAction("notify", 2).fail(new IllegalStateException("mail down"));
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "step 'notify', after the pivot, gave no answer after 2 attempts:"
+                + " IllegalStateException: mail down");
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    script.awaitAction("notify", 3).fail(new IllegalStateException("still down"));
+    script.awaitAction("notify", 4).fail(new IllegalStateException("still down"));
+    Eventually.until(
+        "failed again",
+        WAIT,
+        () -> events().get(events().size() - 1) instanceof SagaEvent.StepFailedAfterPivot);
+    var again = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(again.failure()).contains("after 2 attempts").contains("still down");
+    assertThat(again.step("notify").attempts()).isEqualTo(4);
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-2", replyTo));
+    script.awaitAction("notify", 5).succeed();
+    awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+  }
+
+  private static final Outcome.Unreadable OVERSIZED =
+      new Outcome.Unreadable(
+          "payments POST /charge",
+          "answered 200 but its body could not be read: over 1048576 bytes");
+
+  @Test
+  void twoHundredWhoseBodyCannotBeReadIsUncertainAndCompensatedWithoutARetry() {
+    answers.put("/charge", OVERSIZED);
+    var kit = entity(SagaRegistry.of(overHttp), scriptedHttp);
+    start(kit, "remote", input("a"));
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure())
+        .isEqualTo("step 'charge' answered 200 but its body could not be read: over 1048576 bytes");
+    var failed = (SagaEvent.StepFailed) events().get(2);
+    assertThat(failed.uncertain()).isTrue();
+    assertThat(failed.attempt()).isEqualTo(1);
+    assertThat(failed.error())
+        .isEqualTo(
+            "payments POST /charge answered 200 but its body could not be read: over 1048576"
+                + " bytes");
+    assertThat(failed.compensations()).containsExactly("charge", "reserve");
+    // The participant applied the charge: it is refunded, and never asked again.
+    assertThat(httpCalls).containsExactly("/reserve", "/charge", "/refund", "/release");
+    assertThat(state.step("charge").status()).isEqualTo(StepStatus.COMPENSATED);
+  }
+
+  /** A result Jackson cannot convert to JSON: reading its one property fails. */
+  static final class Unconvertible {
+    public String getValue() {
+      throw new IllegalStateException("no value");
+    }
+  }
+
+  @Test
+  void localActionWhoseResultDoesNotConvertToJsonIsUncertainAndNotRunAgain() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    script.awaitAction("s2", 1).result().complete(new Unconvertible());
+    script.awaitCompensation("s2", 1).succeed();
+    script.awaitCompensation("s1", 1).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure())
+        .startsWith("step 's2' completed but its result could not be read: ")
+        .contains("no value");
+    assertThat(((SagaEvent.StepFailed) events().get(2)).uncertain()).isTrue();
+    assertThat(script.describe()).containsExactly("s1#1", "s2#1", "undo s2#1", "undo s1#1");
+  }
+
+  @Test
+  void compensationWhose2xxCannotBeReadIsCompensatedAndSaysWhy() {
+    answers.put("/charge", new Outcome.Permanent("payments POST /charge answered 402"));
+    answers.put(
+        "/release",
+        new Outcome.Unreadable(
+            "inventory POST /release",
+            "answered 200 but its body could not be read: not valid JSON (Unexpected end-of-input)"));
+    var kit = entity(SagaRegistry.of(overHttp), scriptedHttp);
+    start(kit, "remote", input("a"));
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.step("reserve").status()).isEqualTo(StepStatus.COMPENSATED);
+    assertThat(state.step("reserve").lastError())
+        .isEqualTo(
+            "inventory POST /release answered 200 but its body could not be read: not valid JSON"
+                + " (Unexpected end-of-input)");
+    assertThat(state.failure()).contains("step 'charge' was rejected");
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.StepCompensated.class,
+            e -> {
+              assertThat(e.sagaCompensated()).isTrue();
+              assertThat(e.unreadable()).contains("not valid JSON");
+            });
+    assertThat(httpCalls).containsExactly("/reserve", "/charge", "/release");
+  }
+
+  @Test
+  void pivotWhose2xxCannotBeReadFailsTheSagaWithoutCompensatingAnything() {
+    answers.put("/charge", OVERSIZED);
+    var kit = entity(SagaRegistry.of(pivotOverHttp), scriptedHttp);
+    start(kit, "remote-pivot", input("a"));
+
+    var failed = awaitStatus(kit, SagaStatus.FAILED);
+    assertThat(failed.failure())
+        .isEqualTo(
+            "pivot step 'charge' answered 200 but its body could not be read: over 1048576 bytes"
+                + " (attempt 1)");
+    assertThat(failed.step("charge").status()).isEqualTo(StepStatus.UNCERTAIN);
+    assertThat(httpCalls).containsExactly("/reserve", "/charge");
+
+    answers.remove("/charge");
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(httpCalls).containsExactly("/reserve", "/charge", "/charge", "/send");
   }
 
   @Test

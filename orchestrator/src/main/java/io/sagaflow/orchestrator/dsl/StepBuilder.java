@@ -40,22 +40,35 @@ public final class StepBuilder {
     return this;
   }
 
-  /** Marks a step after the pivot: retried until it succeeds, never compensated. */
+  /** Marks a step after the pivot: retried per its policy, never compensated. */
   public StepBuilder retriable() {
     this.kind = StepKind.RETRIABLE;
     return this;
   }
 
-  /** Adjusts the definition's default retry policy for this step. */
+  /**
+   * Refines the definition's default retry policy for this step; a second call refines the first. A
+   * pivot and the steps after it start from that default with unlimited attempts: set {@code
+   * maxAttempts} to bound them (once spent, the saga is {@code FAILED} for an operator).
+   */
   public StepBuilder retry(UnaryOperator<RetryPolicy.Builder> override) {
-    this.retry = Objects.requireNonNull(override, "override");
+    this.retry = refine(retry, override);
     return this;
   }
 
-  /** Adjusts the definition's compensation retry policy for this step's compensation. */
+  /**
+   * Refines the definition's compensation retry policy for this step's compensation; a second call
+   * refines the first.
+   */
   public StepBuilder compensationRetry(UnaryOperator<RetryPolicy.Builder> override) {
-    this.compensationRetry = Objects.requireNonNull(override, "override");
+    this.compensationRetry = refine(compensationRetry, override);
     return this;
+  }
+
+  private static UnaryOperator<RetryPolicy.Builder> refine(
+      UnaryOperator<RetryPolicy.Builder> earlier, UnaryOperator<RetryPolicy.Builder> override) {
+    Objects.requireNonNull(override, "override");
+    return b -> override.apply(earlier.apply(b));
   }
 
   /** How long one attempt may take before it counts as a (retryable) timeout. */
@@ -98,12 +111,14 @@ public final class StepBuilder {
     if (effectiveTimeout.isNegative() || effectiveTimeout.isZero()) {
       throw new IllegalArgumentException("timeout must be positive, was " + effectiveTimeout);
     }
-    RetryPolicy stepRetry = policy("retry", retry, defaultRetry);
-    if (effectiveKind != StepKind.COMPENSATABLE) {
-      // A pivot cannot be undone, so its outcome must never be left uncertain; after the pivot the
-      // saga must complete. Both are retried until they answer (a pivot may still be rejected).
-      stepRetry = stepRetry.toBuilder().unlimitedAttempts().build();
-    }
+    // A pivot cannot be undone and after it the saga must complete: by default both are retried
+    // until they answer, whatever the definition's default says. The step's own policy refines
+    // that (a pivot or a later step that spends it leaves the saga FAILED for an operator).
+    RetryPolicy base =
+        effectiveKind == StepKind.COMPENSATABLE
+            ? defaultRetry
+            : defaultRetry.toBuilder().unlimitedAttempts().build();
+    RetryPolicy stepRetry = policy("retry", retry, base);
     return new Step(
         name,
         action,

@@ -26,6 +26,11 @@ public record Cursor(Phase phase, String step, int attempt, int budgetStart, Ins
     return new Cursor(phase, step, attempt + 1, budgetStart, at);
   }
 
+  /** The same attempt with nothing due: the saga waits for an operator. */
+  Cursor halted() {
+    return new Cursor(phase, step, attempt, budgetStart, null);
+  }
+
   /** The next attempt after an operator's resume: due now, with a fresh retry budget. */
   Cursor resumed() {
     return new Cursor(phase, step, attempt + 1, attempt + 1, null);

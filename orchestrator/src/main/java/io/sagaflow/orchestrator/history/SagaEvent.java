@@ -95,6 +95,21 @@ public sealed interface SagaEvent extends SagaSerializable {
     }
   }
 
+  /**
+   * After the pivot, a step was rejected, or its attempts ran out without an answer ({@code
+   * uncertain}): the saga never compensates past its pivot, so it waits for an operator, whose
+   * resume calls this step again with a fresh retry budget. Also a pivot left uncertain (it may
+   * have happened and cannot be undone); a rejected pivot is a {@link StepFailed}.
+   */
+  record StepFailedAfterPivot(
+      String step, int attempt, String error, boolean uncertain, String reason, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return new StatusChange.ToFailed(reason, SagaStatus.RUNNING);
+    }
+  }
+
   /** Compensation began for a cancel or the deadline; the step in flight counts as uncertain. */
   record CompensationStarted(
       String reason, String commandId, List<String> compensations, Instant at)
@@ -117,9 +132,19 @@ public sealed interface SagaEvent extends SagaSerializable {
   /**
    * A step was undone; the next compensation (if any) is due now. {@code sagaCompensated} says it
    * was the last one, so that readers of the journal need no state to know the saga's status.
+   * {@code unreadable}, when not null, says why the compensation's 2xx answer could not be read (a
+   * 2xx means the undo was applied); null, as in every event written before it existed, means the
+   * answer was read.
    */
-  record StepCompensated(String step, int attempt, boolean sagaCompensated, Instant at)
+  record StepCompensated(
+      String step, int attempt, boolean sagaCompensated, String unreadable, Instant at)
       implements SagaEvent {
+
+    /** A compensation whose answer was read. */
+    public StepCompensated(String step, int attempt, boolean sagaCompensated, Instant at) {
+      this(step, attempt, sagaCompensated, null, at);
+    }
+
     @Override
     public StatusChange statusChange() {
       return sagaCompensated

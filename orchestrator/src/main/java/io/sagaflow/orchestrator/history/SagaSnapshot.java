@@ -14,6 +14,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailedAfterPivot;
 import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
 import java.time.Instant;
 import java.util.List;
@@ -126,6 +127,8 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         return completed(e);
       } else if (event instanceof StepFailed e) {
         return failed(e);
+      } else if (event instanceof StepFailedAfterPivot e) {
+        return failedAfterPivot(e);
       } else if (event instanceof CompensationStarted e) {
         return compensationStarted(e);
       } else if (event instanceof SagaFailed e) {
@@ -169,6 +172,17 @@ public sealed interface SagaSnapshot extends SagaSerializable {
       return compensate(next, e.compensations(), e.at());
     }
 
+    /** Past the pivot nothing is undone: the saga waits on this step for an operator. */
+    private Failed failedAfterPivot(StepFailedAfterPivot e) {
+      StepStatus outcome = e.uncertain() ? StepStatus.UNCERTAIN : StepStatus.REJECTED;
+      Progress next =
+          progress
+              .changeStep(e.step(), s -> s.finished(outcome, e.attempt(), null, e.error(), e.at()))
+              .failedBecause(e.reason())
+              .at(e.at());
+      return new Failed(next, cursor.halted(), List.of());
+    }
+
     /**
      * A cancel or the deadline: the step in flight may have happened, so it counts as uncertain.
      */
@@ -202,7 +216,11 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         return compensate(
             progress.changeStep(
                 e.step(),
-                s -> s.compensationEnded(StepStatus.COMPENSATED, e.attempt(), s.lastError())),
+                s ->
+                    s.compensationEnded(
+                        StepStatus.COMPENSATED,
+                        e.attempt(),
+                        e.unreadable() != null ? e.unreadable() : s.lastError())),
             compensations,
             e.at());
       } else if (event instanceof CompensationAttemptFailed e) {
@@ -254,7 +272,7 @@ public sealed interface SagaSnapshot extends SagaSerializable {
           progress
               .changeStep(
                   cursor.step(),
-                  s -> s.withStatus(forward ? StepStatus.RUNNING : StepStatus.COMPENSATING))
+                  s -> forward ? s.runningAgain() : s.withStatus(StepStatus.COMPENSATING))
               .handled(e.commandId())
               .at(e.at());
       return forward

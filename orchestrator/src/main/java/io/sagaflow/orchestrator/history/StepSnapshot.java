@@ -32,6 +32,19 @@ public record StepSnapshot(
         name, newStatus, attempts, compensationAttempts, output, lastError, startedAt, finishedAt);
   }
 
+  /** Called again after an operator's resume: no longer finished. */
+  StepSnapshot runningAgain() {
+    return new StepSnapshot(
+        name,
+        StepStatus.RUNNING,
+        attempts,
+        compensationAttempts,
+        output,
+        lastError,
+        startedAt,
+        null);
+  }
+
   StepSnapshot retrying(int attempt, String error) {
     return new StepSnapshot(
         name,

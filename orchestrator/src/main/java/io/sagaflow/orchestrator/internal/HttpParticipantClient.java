@@ -12,7 +12,9 @@ import com.typesafe.config.ConfigFactory;
 import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
+import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -61,10 +63,12 @@ import org.apache.pekko.util.ByteString;
  *
  * <p>A 2xx body becomes the output: parsed JSON; {@link NullNode} when the body is empty (e.g.
  * 204), so "no output" stays distinguishable from a participant that answered {@code {}}; a {@link
- * TextNode} of the text when it is not JSON. The request timeout bounds the whole exchange,
- * including waiting for a pooled connection and reading the body. Every response entity is read or
- * cancelled, even one that arrives after the timeout, so no pooled connection is left waiting for a
- * subscriber.
+ * TextNode} of the text when it is neither JSON nor declared as JSON. A 2xx body that cannot be
+ * read (over the size cap, or declared JSON and not JSON) is {@link Unreadable}: the participant
+ * applied the effect, so it is neither a rejection nor worth another attempt. The request timeout
+ * bounds the whole exchange, including waiting for a pooled connection and reading the body. Every
+ * response entity is read or cancelled, even one that arrives after the timeout, so no pooled
+ * connection is left waiting for a subscriber.
  *
  * <p>Connections come from a pool per participant host configured by {@code
  * sagaflow.participant-client.host-connection-pool}, laid over {@code
@@ -96,8 +100,7 @@ public final class HttpParticipantClient implements ParticipantClient {
   private final Materializer materializer;
 
   /**
-   * @param maxResponseBytes the largest response body read; a larger 2xx body is a permanent
-   *     failure
+   * @param maxResponseBytes the largest response body read; a larger 2xx body is {@link Unreadable}
    */
   public HttpParticipantClient(
       ActorSystem<?> system, ParticipantDirectory directory, long maxResponseBytes) {
@@ -245,9 +248,26 @@ public final class HttpParticipantClient implements ParticipantClient {
   private Outcome classify(HttpResponse response, Target target, ByteString body, Charset charset) {
     int status = response.status().intValue();
     if (isSuccess(status)) {
-      return new Succeeded(output(body, charset));
+      try {
+        return new Succeeded(output(body, charset, declaresJson(response.entity())));
+      } catch (JsonProcessingException e) {
+        return unreadable(
+            response, target, "not valid JSON (" + excerpt(e.getOriginalMessage()) + ")");
+      }
     }
     return byStatus(response, target, excerpt(body.decodeString(charset)));
+  }
+
+  private static boolean declaresJson(ResponseEntity entity) {
+    String subType = entity.getContentType().mediaType().subType().toLowerCase(Locale.ROOT);
+    return entity.getContentType().mediaType().mainType().equalsIgnoreCase("application")
+        && (subType.equals("json") || subType.endsWith("+json"));
+  }
+
+  private static Unreadable unreadable(HttpResponse response, Target target, String why) {
+    return new Unreadable(
+        target.toString(),
+        "answered " + response.status().intValue() + " but its body could not be read: " + why);
   }
 
   private Outcome readFailed(HttpResponse response, Target target, Throwable failure) {
@@ -266,8 +286,7 @@ public final class HttpParticipantClient implements ParticipantClient {
 
   private Outcome tooLarge(HttpResponse response, Target target) {
     if (isSuccess(response.status().intValue())) {
-      return new Permanent(
-          "response body of " + target + " exceeds " + maxResponseBytes + " bytes");
+      return unreadable(response, target, "over " + maxResponseBytes + " bytes");
     }
     return byStatus(response, target, "(body over " + maxResponseBytes + " bytes not read)");
   }
@@ -297,15 +316,26 @@ public final class HttpParticipantClient implements ParticipantClient {
     return status >= 200 && status <= 299;
   }
 
-  static JsonNode output(ByteString body, Charset charset) {
+  /**
+   * The output of a 2xx body: its JSON, or its text when it does not claim to be JSON.
+   *
+   * @throws JsonProcessingException when it claims to be JSON ({@code json}) and is not
+   */
+  static JsonNode output(ByteString body, Charset charset, boolean json)
+      throws JsonProcessingException {
     if (body.isEmpty()) {
       return NullNode.getInstance();
     }
     try {
       JsonNode parsed = JSON.readTree(body.toArray());
       return parsed == null || parsed.isMissingNode() ? NullNode.getInstance() : parsed;
-    } catch (IOException e) {
+    } catch (JsonProcessingException e) {
+      if (json) {
+        throw e;
+      }
       return TextNode.valueOf(body.decodeString(charset));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // reading a byte array does no I/O
     }
   }
 

@@ -22,4 +22,17 @@ public sealed interface Outcome {
 
   /** Any other 4xx, or a non-retryable local failure: rejected, nothing applied. */
   record Permanent(String error) implements Outcome {}
+
+  /**
+   * A 2xx whose body cannot be read (over the size cap, not valid JSON), or a local action that
+   * completed with a result that does not convert to JSON: the effect was applied, but its output
+   * is lost. Uncertain, and not worth another attempt: the same key gets the same answer. {@code
+   * call} names the call, {@code problem} says what it answered and why that cannot be read, e.g.
+   * "answered 200 but its body could not be read: over 1048576 bytes".
+   */
+  record Unreadable(String call, String problem) implements Outcome {
+    public String error() {
+      return call + " " + problem;
+    }
+  }
 }

@@ -111,8 +111,15 @@ public final class StepRunner {
           if (failure != null) {
             return classify(policy, unwrap(failure));
           }
-          JsonNode output = value == null ? NullNode.getInstance() : mapper.valueToTree(value);
-          return new Outcome.Succeeded(output);
+          try {
+            JsonNode output = value == null ? NullNode.getInstance() : mapper.valueToTree(value);
+            return new Outcome.Succeeded(output);
+          } catch (IllegalArgumentException e) {
+            // The action did its work and only its result is lost: running it again would repeat
+            // the work, so this is uncertain, not a failed attempt.
+            return new Outcome.Unreadable(
+                "local action", "completed but its result could not be read: " + describe(e));
+          }
         });
   }
 

@@ -40,7 +40,7 @@ class SagaDefinitionTest {
     assertThat(definition.step("reserve").kind()).isEqualTo(StepKind.COMPENSATABLE);
     assertThat(definition.step("reserve").retry().maxAttempts()).isEqualTo(4);
     assertThat(definition.step("reserve").timeout()).isEqualTo(Duration.ofSeconds(2));
-    assertThat(definition.step("charge").retry().unlimited()).isTrue();
+    assertThat(definition.step("charge").retry().maxAttempts()).isEqualTo(9);
     assertThat(definition.step("charge").retry().maxBackoff()).isEqualTo(Duration.ofSeconds(10));
     assertThat(definition.step("charge").timeout()).isEqualTo(Duration.ofSeconds(7));
     assertThat(definition.step("notify").kind()).isEqualTo(StepKind.RETRIABLE);
@@ -48,6 +48,68 @@ class SagaDefinitionTest {
     assertThat(definition.step("reserve").compensationRetry().maxAttempts()).isEqualTo(10);
     assertThatThrownBy(() -> definition.steps().add(definition.steps().get(0)))
         .isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @Test
+  void aPivotOrRetriableStepKeepsItsOwnRetryWhereverItIsSet() {
+    var definition =
+        saga()
+            .defaultRetry(r -> r.maxAttempts(4).minBackoff(Duration.ofSeconds(1)))
+            .step(Step.named("reserve").invoke(NOOP).compensateWith(NOOP))
+            .step(Step.named("charge").invoke(NOOP).pivot().retry(r -> r.maxAttempts(3)))
+            .step(Step.named("notify").invoke(NOOP).retry(r -> r.maxAttempts(6)).retriable())
+            .step(Step.named("archive").invoke(NOOP).retriable().retry(r -> r.maxAttempts(7)))
+            .step(Step.named("audit").invoke(NOOP).retry(r -> r.maxAttempts(8)))
+            .build();
+    var before =
+        saga().step(Step.named("charge").invoke(NOOP).retry(r -> r.maxAttempts(3)).pivot()).build();
+
+    assertThat(definition.step("charge").retry().maxAttempts()).isEqualTo(3);
+    assertThat(before.step("charge").retry().maxAttempts()).isEqualTo(3);
+    assertThat(definition.step("notify").retry().maxAttempts()).isEqualTo(6);
+    assertThat(definition.step("archive").retry().maxAttempts()).isEqualTo(7);
+    assertThat(definition.step("audit").kind()).isEqualTo(StepKind.RETRIABLE);
+    assertThat(definition.step("audit").retry().maxAttempts()).isEqualTo(8);
+    assertThat(definition.step("charge").retry().minBackoff()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void aPivotOrRetriableStepWithoutMaxAttemptsOfItsOwnIsRetriedWithoutLimit() {
+    var definition =
+        saga()
+            .defaultRetry(r -> r.maxAttempts(4).minBackoff(Duration.ofSeconds(1)))
+            .step(Step.named("charge").invoke(NOOP).pivot().retry(r -> r.jitter(0)))
+            .step(Step.named("notify").invoke(NOOP))
+            .build();
+
+    assertThat(definition.step("charge").retry().unlimited()).isTrue();
+    assertThat(definition.step("charge").retry().jitter()).isZero();
+    assertThat(definition.step("charge").retry().minBackoff()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(definition.step("notify").retry().unlimited()).isTrue();
+  }
+
+  @Test
+  void aSecondRetryCallRefinesTheFirst() {
+    var definition =
+        saga()
+            .step(
+                Step.named("reserve")
+                    .invoke(NOOP)
+                    .compensateWith(NOOP)
+                    .retry(r -> r.maxAttempts(3))
+                    .retry(
+                        r -> r.minBackoff(Duration.ofSeconds(2)).maxBackoff(Duration.ofSeconds(4)))
+                    .compensationRetry(r -> r.maxAttempts(20))
+                    .compensationRetry(r -> r.jitter(0)))
+            .build();
+
+    RetryPolicy retry = definition.step("reserve").retry();
+    assertThat(retry.maxAttempts()).isEqualTo(3);
+    assertThat(retry.minBackoff()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(retry.maxBackoff()).isEqualTo(Duration.ofSeconds(4));
+    RetryPolicy compensation = definition.step("reserve").compensationRetry();
+    assertThat(compensation.maxAttempts()).isEqualTo(20);
+    assertThat(compensation.jitter()).isZero();
   }
 
   @Test

@@ -45,7 +45,8 @@ class SagaHistoryTest {
             "StepCompensated",
             "CompensationFailed",
             "SagaFailed",
-            "SagaResumed");
+            "SagaResumed",
+            "StepFailedAfterPivot");
     assertThat(
             Arrays.stream(EventType.values())
                 .map(EventType::publicName)

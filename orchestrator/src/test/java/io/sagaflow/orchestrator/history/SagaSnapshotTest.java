@@ -16,6 +16,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.StepFailedAfterPivot;
 import io.sagaflow.orchestrator.history.SagaEvent.StepSucceeded;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -62,7 +63,25 @@ class SagaSnapshotTest {
             new StepSucceeded("reserve", 1, JSON.objectNode(), "charge", t(1)),
             new SagaFailed("definition gone", t(2)),
             new SagaResumed("r-1", t(3)),
-            new SagaCompleted("charge", 2, JSON.objectNode(), t(4))));
+            new SagaCompleted("charge", 2, JSON.objectNode(), t(4))),
+        pastThePivot());
+  }
+
+  /**
+   * A step after the pivot is rejected, resumed, runs out of attempts, is resumed again and
+   * succeeds: nothing is compensated.
+   */
+  private static List<SagaEvent> pastThePivot() {
+    return List.of(
+        started(),
+        new StepSucceeded("reserve", 1, JSON.objectNode(), "charge", t(1)),
+        new StepSucceeded("charge", 1, JSON.objectNode(), "notify", t(2)),
+        new StepFailedAfterPivot("notify", 1, "422", false, "notify was rejected", t(3)),
+        new SagaResumed("r-1", t(4)),
+        new StepAttemptFailed("notify", 2, "503", t(6), t(5)),
+        new StepFailedAfterPivot("notify", 3, "503", true, "notify gave no answer", t(6)),
+        new SagaResumed("r-2", t(7)),
+        new SagaCompleted("notify", 4, JSON.objectNode(), t(8)));
   }
 
   private static List<SagaEvent> completed() {
@@ -155,6 +174,37 @@ class SagaSnapshotTest {
     assertThat(resumed.cursor()).isEqualTo(new Cursor(Phase.COMPENSATION, "reserve", 2, 2, null));
     assertThat(resumed.cursor().attemptsInBudget()).isEqualTo(1);
     assertThat(resumed.step("reserve").status()).isEqualTo(StepStatus.COMPENSATING);
+  }
+
+  @Test
+  void aFailureAfterThePivotWaitsOnThatStepAndAResumeCarriesItForward() {
+    var history = pastThePivot();
+
+    var rejected = (SagaSnapshot.Failed) SagaHistory.fold(history.subList(0, 4)).orElseThrow();
+    assertThat(rejected.cursor()).isEqualTo(new Cursor(Phase.FORWARD, "notify", 1, 1, null));
+    assertThat(rejected.compensations()).isEmpty();
+    assertThat(rejected.failure()).isEqualTo("notify was rejected");
+    assertThat(rejected.steps())
+        .extracting(StepSnapshot::name, StepSnapshot::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("reserve", StepStatus.SUCCEEDED),
+            org.assertj.core.groups.Tuple.tuple("charge", StepStatus.SUCCEEDED),
+            org.assertj.core.groups.Tuple.tuple("notify", StepStatus.REJECTED));
+    assertThat(rejected.step("notify").lastError()).isEqualTo("422");
+
+    var resumed = (SagaSnapshot.Running) rejected.apply(history.get(4));
+    assertThat(resumed.cursor()).isEqualTo(new Cursor(Phase.FORWARD, "notify", 2, 2, null));
+    assertThat(resumed.step("notify").status()).isEqualTo(StepStatus.RUNNING);
+    assertThat(resumed.step("notify").finishedAt()).isNull();
+
+    // The retry due at t(6) is not due any more once the saga waits for an operator.
+    var uncertain = (SagaSnapshot.Failed) SagaHistory.fold(history.subList(0, 7)).orElseThrow();
+    assertThat(uncertain.cursor()).isEqualTo(new Cursor(Phase.FORWARD, "notify", 3, 2, null));
+    assertThat(uncertain.step("notify").status()).isEqualTo(StepStatus.UNCERTAIN);
+    assertThat(uncertain.step("notify").attempts()).isEqualTo(3);
+    assertThat(((SagaSnapshot.Running) uncertain.apply(history.get(7))).cursor())
+        .isEqualTo(new Cursor(Phase.FORWARD, "notify", 4, 4, null));
+    assertThat(SagaHistory.fold(history).orElseThrow()).isInstanceOf(SagaSnapshot.Completed.class);
   }
 
   @Test

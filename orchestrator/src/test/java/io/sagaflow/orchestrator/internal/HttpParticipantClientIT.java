@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
+import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.orchestrator.testing.StubParticipant.Call;
 import io.sagaflow.orchestrator.testing.StubParticipant.Response;
@@ -206,7 +207,29 @@ class HttpParticipantClientIT {
   }
 
   @Test
-  void bodyOverTheCapIsPermanentAndThePoolRecovers() throws Exception {
+  void nonJsonBodyOf2xxDeclaredAsJsonIsUnreadable() throws Exception {
+    stub.on(CHARGE).respond(Response.json(200, "{\"chargeId\":\"c-1\""));
+    stub.on("/trailing").respond(Response.json(201, "{\"chargeId\":\"c-1\"} and more"));
+    stub.on("/problem")
+        .respond(Response.json(200, "oops").withHeader("Content-Type", "application/problem+json"));
+
+    Outcome truncated = call(client, request(CHARGE, "k1"));
+
+    assertThat(truncated).isInstanceOf(Unreadable.class);
+    assertThat(((Unreadable) truncated).error())
+        .startsWith(
+            "payments POST /payments/charge answered 200 but its body could not be read:"
+                + " not valid JSON (Unexpected end-of-input");
+    assertThat(((Unreadable) call(client, request("/trailing", "k2"))).problem())
+        .startsWith("answered 201 but its body could not be read: not valid JSON (");
+    assertThat(call(client, request("/problem", "k3"))).isInstanceOf(Unreadable.class);
+    // Applied: asking again with the same key gets the same answer, not the output.
+    assertThat(call(client, request(CHARGE, "k1"))).isEqualTo(truncated);
+    assertThat(stub.timesApplied("k1")).isEqualTo(1);
+  }
+
+  @Test
+  void bodyOverTheCapOf2xxIsUnreadableAndThePoolRecovers() throws Exception {
     HttpParticipantClient capped = clientFor(stub.baseUrl(), 1024);
     String big = "{\"blob\":\"" + "x".repeat(4000) + "\"}";
     stub.on("/big").respond(Response.json(200, big));
@@ -214,9 +237,16 @@ class HttpParticipantClientIT {
     stub.on("/small").respond(200, "{\"ok\":true}");
 
     assertThat(call(capped, request("/big", "k1")))
-        .isEqualTo(new Permanent("response body of payments POST /big exceeds 1024 bytes"));
+        .isEqualTo(
+            new Unreadable(
+                "payments POST /big",
+                "answered 200 but its body could not be read: over 1024 bytes"));
     assertThat(call(capped, request("/big-chunked", "k2")))
-        .isEqualTo(new Permanent("response body of payments POST /big-chunked exceeds 1024 bytes"));
+        .isEqualTo(
+            new Unreadable(
+                "payments POST /big-chunked",
+                "answered 200 but its body could not be read: over 1024 bytes"));
+    assertThat(stub.timesApplied("k1")).isEqualTo(1);
     for (int i = 0; i < 20; i++) {
       assertThat(call(capped, request("/small", "small-" + i))).isInstanceOf(Succeeded.class);
     }
@@ -230,7 +260,10 @@ class HttpParticipantClientIT {
     stub.on("/fits").respond(Response.text(200, "x".repeat(1024 * 1024)));
 
     assertThat(call(configured, request("/huge", "k1")))
-        .isEqualTo(new Permanent("response body of payments POST /huge exceeds 1048576 bytes"));
+        .isEqualTo(
+            new Unreadable(
+                "payments POST /huge",
+                "answered 200 but its body could not be read: over 1048576 bytes"));
     assertThat(call(configured, request("/fits", "k2"))).isInstanceOf(Succeeded.class);
   }
 
@@ -427,12 +460,12 @@ class HttpParticipantClientIT {
       // Rounds, because a connection released too early fails the next call only sometimes
       // (about one in five with a cancelled oversized body).
       for (int round = 0; round < 30; round++) {
-        assertThat(call(single, request("/big", "a" + round))).isInstanceOf(Permanent.class);
+        assertThat(call(single, request("/big", "a" + round))).isInstanceOf(Unreadable.class);
         assertThat(call(single, request("/ok", "ok-a" + round))).isInstanceOf(Succeeded.class);
       }
       for (int round = 0; round < 5; round++) {
         assertThat(call(single, request("/big-chunked", "b" + round)))
-            .isInstanceOf(Permanent.class);
+            .isInstanceOf(Unreadable.class);
         assertThat(call(single, request("/ok", "ok-b" + round))).isInstanceOf(Succeeded.class);
         assertThat(call(single, request("/big-error", "c" + round))).isInstanceOf(Retryable.class);
         assertThat(call(single, request("/ok", "ok-c" + round))).isInstanceOf(Succeeded.class);

@@ -132,6 +132,22 @@ class SagaIndexUpdatesIT {
   }
 
   @Test
+  void sagaThatFailedAfterItsPivotResumesToRunning() {
+    events.apply("s1", 1, started("order", T0));
+    events.apply("s1", 2, new SagaEvent.StepSucceeded("charge", 1, null, "notify", at(1)));
+    events.apply("s1", 3, failedAfterPivot(at(2)));
+    assertThat(index.find("s1").orElseThrow())
+        .extracting(SagaIndex.Row::status, SagaIndex.Row::failure)
+        .containsExactly(SagaStatus.FAILED, "step 'notify' was rejected after the pivot: no");
+    assertThat(db.scalar("SELECT status_before_failure FROM saga_index")).isEqualTo("RUNNING");
+
+    events.apply("s1", 4, new SagaEvent.SagaResumed("cmd-1", at(3)));
+
+    assertThat(index.find("s1").orElseThrow().status()).isEqualTo(SagaStatus.RUNNING);
+    assertThat(db.scalar("SELECT status_before_failure FROM saga_index")).isNull();
+  }
+
+  @Test
   void sagaThatFailedWhileCompensatingResumesToCompensating() {
     events.apply("s1", 1, started("order", T0));
     events.apply("s1", 2, new SagaEvent.CompensationStarted("deadline", null, List.of("a"), at(1)));
@@ -205,6 +221,11 @@ class SagaIndexUpdatesIT {
             List.of(started("order", T0), stepRejected(List.of(), at(1))),
             List.of(
                 started("order", T0),
+                failedAfterPivot(at(1)),
+                new SagaEvent.SagaResumed("cmd-1", at(2)),
+                new SagaEvent.SagaCompleted("notify", 2, null, at(3))),
+            List.of(
+                started("order", T0),
                 stepRejected(List.of("reserve"), at(1)),
                 compensationRejected(at(2)),
                 new SagaEvent.SagaResumed("cmd-1", at(3)),
@@ -259,6 +280,11 @@ class SagaIndexUpdatesIT {
 
   private String rowText(String sagaId) {
     return db.scalar("SELECT saga_index::text FROM saga_index WHERE saga_id = '" + sagaId + "'");
+  }
+
+  private static SagaEvent.StepFailedAfterPivot failedAfterPivot(Instant at) {
+    return new SagaEvent.StepFailedAfterPivot(
+        "notify", 1, "no", false, "step 'notify' was rejected after the pivot: no", at);
   }
 
   private static Instant at(int seconds) {

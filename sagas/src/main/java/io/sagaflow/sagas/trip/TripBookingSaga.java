@@ -8,9 +8,10 @@ import java.math.BigDecimal;
 import java.time.Duration;
 
 /**
- * Trip booking: reserve a flight and a hotel, then charge the card. The charge is the pivot: until
- * it succeeds, a failure cancels the reservations; once it has, the trip is booked and the
- * confirmation is retried until it goes out.
+ * Trip booking: reserve a flight and a hotel, then charge the card. The charge is the pivot: a
+ * declined charge cancels the reservations; one still unanswered after its attempts may have gone
+ * through, so the trip is left FAILED for an operator instead. Once the charge has succeeded the
+ * trip is booked and the confirmation is retried until it goes out.
  *
  * <p>Cancellations are addressed by the trip id from the input, never by a step's output, because a
  * reservation whose outcome is uncertain has no output yet may exist.
