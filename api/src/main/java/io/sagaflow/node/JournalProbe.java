@@ -43,7 +43,21 @@ final class JournalProbe {
 
   private record TimedOut(long probe) implements Message {}
 
-  private JournalProbe() {}
+  private final ActorContext<Message> context;
+  private final TimerScheduler<Message> timers;
+  private final Settings settings;
+  private final JournalHealth health;
+
+  private JournalProbe(
+      ActorContext<Message> context,
+      TimerScheduler<Message> timers,
+      Settings settings,
+      JournalHealth health) {
+    this.context = context;
+    this.timers = timers;
+    this.settings = settings;
+    this.health = health;
+  }
 
   static void start(ActorSystem<?> system, Settings settings) {
     JournalHealth health = JournalHealth.get(Adapter.toClassic(system));
@@ -54,78 +68,61 @@ final class JournalProbe {
                     timers -> {
                       timers.startTimerWithFixedDelay(new Tick(), settings.interval());
                       context.getSelf().tell(new Tick());
-                      return idle(context, timers, settings, health, 0);
+                      return new JournalProbe(context, timers, settings, health).idle(0);
                     })),
         "sagaflow-journal-probe",
         Props.empty());
   }
 
-  private static Behavior<Message> idle(
-      ActorContext<Message> context,
-      TimerScheduler<Message> timers,
-      Settings settings,
-      JournalHealth health,
-      long probes) {
+  private Behavior<Message> idle(long probes) {
     return Behaviors.receive(Message.class)
-        .onMessage(
-            Tick.class,
-            tick -> {
-              long probe = probes + 1;
-              ActorRef<Void> recovering =
-                  context.spawn(
-                      Behaviors.supervise(recovery(probe, context.getSelf()))
-                          .onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)),
-                      "probe-" + probe);
-              timers.startSingleTimer(new TimedOut(probe), settings.timeout());
-              return probing(context, timers, settings, health, probe, recovering);
-            })
+        .onMessage(Tick.class, tick -> probe(probes + 1))
         .onAnyMessage(stale -> Behaviors.same())
         .build();
   }
 
-  private static Behavior<Message> probing(
-      ActorContext<Message> context,
-      TimerScheduler<Message> timers,
-      Settings settings,
-      JournalHealth health,
-      long probe,
-      ActorRef<Void> recovering) {
+  private Behavior<Message> probe(long probe) {
+    ActorRef<Void> recovering =
+        context.spawn(
+            Behaviors.supervise(recovery(probe, context.getSelf()))
+                .onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)),
+            "probe-" + probe);
+    timers.startSingleTimer(new TimedOut(probe), settings.timeout());
+    return probing(probe, recovering);
+  }
+
+  private Behavior<Message> probing(long probe, ActorRef<Void> recovering) {
     return Behaviors.receive(Message.class)
         .onMessage(
             Answered.class,
             answer -> answer.probe() == probe,
-            answer -> {
-              if (answer.failure() == null) {
-                health.succeeded();
-              } else {
-                health.failed(answer.failure());
-              }
-              return finished(context, timers, settings, health, probe, recovering);
-            })
+            answer -> finished(probe, recovering, answer.failure()))
         .onMessage(
             TimedOut.class,
             timedOut -> timedOut.probe() == probe,
-            timedOut -> {
-              health.failed(
-                  new TimeoutException(
-                      "the journal did not answer a probe within " + settings.timeout()));
-              return finished(context, timers, settings, health, probe, recovering);
-            })
+            timedOut ->
+                finished(
+                    probe,
+                    recovering,
+                    new TimeoutException(
+                        "the journal did not answer a probe within " + settings.timeout())))
         // A tick while a probe runs is dropped: one probe at a time.
         .onAnyMessage(other -> Behaviors.same())
         .build();
   }
 
-  private static Behavior<Message> finished(
-      ActorContext<Message> context,
-      TimerScheduler<Message> timers,
-      Settings settings,
-      JournalHealth health,
-      long probe,
-      ActorRef<Void> recovering) {
+  /**
+   * Reports the probe's outcome ({@code failure} null: it answered) and waits for the next tick.
+   */
+  private Behavior<Message> finished(long probe, ActorRef<Void> recovering, Throwable failure) {
+    if (failure == null) {
+      health.succeeded();
+    } else {
+      health.failed(failure);
+    }
     timers.cancel(new TimedOut(probe));
     context.stop(recovering);
-    return idle(context, timers, settings, health, probe);
+    return idle(probe);
   }
 
   private static Behavior<Void> recovery(long probe, ActorRef<Message> replyTo) {
