@@ -8,7 +8,9 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * did. The ledger is the ground truth of effects: a check that asks "was this step applied?" reads
  * it, not the orchestrator's journal.
  *
- * @param t when the participant finished handling the delivery, epoch milliseconds
+ * @param received when the delivery arrived, epoch milliseconds (ordering checks use this)
+ * @param t when the participant finished handling the delivery (answered, or dropped the answer),
+ *     epoch milliseconds
  * @param participant the participant's name ({@code alpha}, {@code beta}, {@code gamma})
  * @param sagaId the saga (the key up to its first {@code /})
  * @param step the step
@@ -24,6 +26,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record LedgerEntry(
+    long received,
     long t,
     String participant,
     String sagaId,
