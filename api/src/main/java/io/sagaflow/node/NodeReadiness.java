@@ -1,5 +1,6 @@
 package io.sagaflow.node;
 
+import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.persistence.JournalHealth;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -47,6 +48,23 @@ public final class NodeReadiness implements Extension {
     @Override
     public CompletionStage<Boolean> get() {
       return CompletableFuture.completedFuture(journal.writable());
+    }
+  }
+
+  /**
+   * Readiness check: the node holds its lease, so it may call participants and write events (see
+   * {@link NodeLease}).
+   */
+  public static final class FenceCheck implements Supplier<CompletionStage<Boolean>> {
+    private final NodeFence fence;
+
+    public FenceCheck(org.apache.pekko.actor.ActorSystem system) {
+      this.fence = NodeFence.get(system);
+    }
+
+    @Override
+    public CompletionStage<Boolean> get() {
+      return CompletableFuture.completedFuture(fence.mayAct());
     }
   }
 

@@ -184,6 +184,13 @@ public final class SagaflowNode implements AutoCloseable {
               Behaviors.empty(),
               "sagaflow",
               JournalConfig.forDatabase(database, config).withFallback(config));
+      // Before anything can call a participant or write an event: the fence stays shut until
+      // the lease is held.
+      NodeLease.start(
+          system,
+          database,
+          NodeLease.Settings.fromConfig(config),
+          nodeConfig.getDuration("startup-timeout"));
       readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
       JournalProbe.start(
           system,

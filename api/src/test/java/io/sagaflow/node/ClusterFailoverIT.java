@@ -3,6 +3,7 @@ package io.sagaflow.node;
 import static io.sagaflow.node.ClusterTestNodes.throttled;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.ClusterTestNodes.Node;
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
@@ -50,8 +51,11 @@ import org.slf4j.LoggerFactory;
  *   <li>rolling restart: with sagas in flight, each node in turn gets SIGTERM, exits, is started
  *       again on the same ports and rejoins; every saga finishes, none waits for a failure
  *       detector, none applies an effect twice;
- *   <li>single writer: over both runs, no node logged a duplicate key, and in the journal every
- *       saga's events are contiguous and written by one incarnation after another, never two
+ *   <li>frozen node: one node is stopped with SIGSTOP until the others have downed it and resumed
+ *       its sagas, then woken with SIGCONT: it calls no participant and writes nothing (its lease
+ *       has expired: it exits);
+ *   <li>single writer: over all three runs, no node logged a duplicate key, and in the journal
+ *       every saga's events are contiguous and written by one incarnation after another, never two
  *       interleaved.
  * </ol>
  *
@@ -66,6 +70,7 @@ class ClusterFailoverIT {
   private static final int NODES = 3;
   private static final int FAILOVER_SAGAS = 300;
   private static final int ROLLING_SAGAS = 100;
+  private static final int FROZEN_SAGAS = 60;
 
   /** What the slow steps' participant works per call. */
   private static final Duration STEP_WORK = Duration.ofMillis(1500);
@@ -77,16 +82,15 @@ class ClusterFailoverIT {
 
   /**
    * The least time a crashed node's sagas wait before another node resumes them: the failure
-   * detector's acceptable heartbeat pause (3 s, Pekko's default) plus the split brain resolver's
-   * stable-after (7 s, sagaflow-node.conf), before even the downed node's removal and the shards'
-   * reallocation. A saga handed over gracefully must never be idle that long.
+   * detector's acceptable heartbeat pause plus the split brain resolver's stable-after (3 s + 3 s,
+   * from the node's config), before even the downed node's removal and the shards' reallocation.
    */
-  private static final Duration FAILURE_DETECTOR_PATH = Duration.ofSeconds(10);
+  private static final Duration FAILURE_DETECTOR_PATH =
+      NodeLease.Settings.leastTimeToDown(SagaflowNode.config(ConfigFactory.empty()));
 
   /**
    * The longest a saga may sit idle during a graceful handover: about 5 s measured on a quiet
-   * machine (step work included), bounded well below the ~21 s a crashed node's sagas wait (see the
-   * failover test's log) so that a heavily loaded machine does not fail it. That no failure
+   * machine (step work included), bounded with room for a heavily loaded machine. That no failure
    * detector was involved at all is checked exactly by the absence of SBR downing.
    */
   private static final Duration HANDOVER_BOUND = Duration.ofSeconds(15);
@@ -102,7 +106,9 @@ class ClusterFailoverIT {
   void startCluster() {
     db = TestDatabase.fresh();
     stub = StubParticipant.start();
-    cluster = new ClusterTestNodes(NODES, db, stub.baseUrl(), "ClusterFailoverIT");
+    cluster =
+        new ClusterTestNodes(NODES, db, stub.baseUrl(), "ClusterFailoverIT")
+            .withParticipantPathPerNode();
     Instant start = Instant.now();
     cluster.startMissing();
     cluster.awaitFormed(NODE_START);
@@ -125,13 +131,15 @@ class ClusterFailoverIT {
   @Test
   @Order(1)
   void sagasOfAKilledNodeFinishOnTheSurvivorsWithNoEffectAppliedTwice() {
-    stub.on("/f/b")
-        .delay(STEP_WORK)
-        .handle(
-            call -> {
-              awaitGate();
-              return StubParticipant.Response.json(200, "{\"ok\":true}");
-            });
+    for (Node node : cluster.nodes()) {
+      stub.on("/" + node.name + "/f/b")
+          .delay(STEP_WORK)
+          .handle(
+              call -> {
+                awaitGate();
+                return StubParticipant.Response.json(200, "{\"ok\":true}");
+              });
+    }
     List<String> ids = ids("failover-", 0, FAILOVER_SAGAS);
 
     Instant startAt = Instant.now();
@@ -273,7 +281,9 @@ class ClusterFailoverIT {
   @Test
   @Order(2)
   void aRollingRestartHandsSagasOverWithoutWaitingForAFailureDetector() {
-    stub.on("/r/*").delay(STEP_WORK);
+    for (Node node : cluster.nodes()) {
+      stub.on("/" + node.name + "/r/*").delay(STEP_WORK);
+    }
     // After the failover the killed node is started again: three nodes to roll.
     Instant restartAt = Instant.now();
     cluster.startMissing();
@@ -366,8 +376,89 @@ class ClusterFailoverIT {
 
   // ---- single writer --------------------------------------------------------------------------
 
+  // ---- a frozen node -------------------------------------------------------------------------
+
+  /**
+   * Issue #15, defect 6: a node frozen (SIGSTOP) until the others have downed it and taken its
+   * sagas over must, once it wakes (SIGCONT), neither call a participant nor write an event: its
+   * lease has expired by then, so it exits instead. Each node calls the participant under its own
+   * path prefix, so every call says which node made it.
+   */
   @Test
   @Order(3)
+  void aNodeFrozenPastTheFailureDetectorNeitherCallsNorWritesWhenItWakes() {
+    for (Node node : cluster.nodes()) {
+      stub.on("/" + node.name + "/r/*").delay(STEP_WORK);
+    }
+    cluster.startMissing();
+    cluster.awaitFormed(NODE_START);
+    List<String> ids = ids("frozen-", 0, FROZEN_SAGAS);
+    cluster.startSagas(ids, "rolling", cluster.nodes(), 8, Duration.ofSeconds(120));
+    Eventually.until(
+        "every frozen- saga called its first step",
+        Duration.ofSeconds(60),
+        throttled(Duration.ofMillis(100), () -> calledKeys().containsAll(keys(ids, "r1"))));
+
+    Node victim = cluster.node(0);
+    Set<String> hosted = victim.hostedSagas(Duration.ofSeconds(30));
+    List<Node> survivors = cluster.nodes().stream().filter(n -> n != victim).toList();
+    victim.signal("STOP");
+    Instant stoppedAt = Instant.now();
+    Eventually.until(
+        victim.name + " downed and removed by the others while frozen",
+        Duration.ofSeconds(120),
+        throttled(
+            Duration.ofMillis(200),
+            () ->
+                survivors.stream()
+                    .allMatch(
+                        n -> !n.membership().statusByAddress().containsKey(victim.address()))));
+    // Its sagas carry on elsewhere before it wakes.
+    Eventually.until(
+        "a saga of the frozen node resumed by another node",
+        Duration.ofSeconds(60),
+        throttled(
+            Duration.ofMillis(100),
+            () ->
+                stub.calls().stream()
+                    .filter(c -> c.arrivedAt().isAfter(stoppedAt))
+                    .filter(c -> !c.path().startsWith("/" + victim.name + "/"))
+                    .anyMatch(c -> sagaOf(c).map(hosted::contains).orElse(false))));
+
+    Instant wokenAt = Instant.now();
+    victim.signal("CONT");
+    int exit = victim.awaitExit(Duration.ofSeconds(120));
+    log.info(
+        "FROZEN: {} hosted {} sagas; frozen {} ms; exited {} ms after waking, code {}",
+        victim.name,
+        hosted.size(),
+        Duration.between(stoppedAt, wokenAt).toMillis(),
+        millisSince(wokenAt),
+        exit);
+
+    Eventually.until(
+        "all " + FROZEN_SAGAS + " frozen- sagas completed",
+        SAGAS_DONE,
+        throttled(
+            Duration.ofMillis(250), () -> events("frozen-", "SagaCompleted") == FROZEN_SAGAS));
+    assertThat(hosted).as("sagas in flight on the frozen node").isNotEmpty();
+    assertThat(
+            stub.calls().stream()
+                .filter(c -> c.path().startsWith("/" + victim.name + "/"))
+                .filter(c -> c.arrivedAt().isAfter(wokenAt))
+                .map(c -> c.path() + " " + c.idempotencyKey().orElse("") + " " + c.arrivedAt())
+                .toList())
+        .as("calls the frozen node made after it woke")
+        .isEmpty();
+    assertThat(victim.lines())
+        .as("the woken node's own account")
+        .anyMatch(line -> line.contains("is fenced for good and exits"));
+    assertThat(stub.maxTimesApplied()).as("most times any effect was applied").isEqualTo(1);
+    // Its writes: everyPersistentEntityHadOneWriterAtATime (no duplicate key, no interleaving).
+  }
+
+  @Test
+  @Order(4)
   void everyPersistentEntityHadOneWriterAtATime() throws SQLException {
     assertThat(cluster.grepLogs("duplicate key")).as("duplicate keys in the node logs").isEmpty();
 
@@ -425,7 +516,7 @@ class ClusterFailoverIT {
         writersPerSaga);
     assertThat(violations).as("single-writer violations").isEmpty();
     assertThat(writersPerSaga.values().stream().mapToInt(Integer::intValue).sum())
-        .isEqualTo(FAILOVER_SAGAS + ROLLING_SAGAS);
+        .isEqualTo(FAILOVER_SAGAS + ROLLING_SAGAS + FROZEN_SAGAS);
     // The failover's resumed sagas at least were written by two incarnations, one after the other.
     assertThat(writersPerSaga.keySet()).anyMatch(writers -> writers > 1);
   }

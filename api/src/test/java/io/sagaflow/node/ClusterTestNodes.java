@@ -65,6 +65,17 @@ final class ClusterTestNodes implements AutoCloseable {
           .connectTimeout(Duration.ofSeconds(5))
           .build();
 
+  /**
+   * Whether each node reaches the participant under its own path prefix ({@code <url>/node1}, ...),
+   * so that the participant can tell which node sent a call.
+   */
+  private boolean participantPathPerNode;
+
+  ClusterTestNodes withParticipantPathPerNode() {
+    participantPathPerNode = true;
+    return this;
+  }
+
   ClusterTestNodes(int size, TestDatabase db, String participantsUrl, String prefix) {
     this.db = db;
     this.participantsUrl = participantsUrl;
@@ -404,7 +415,9 @@ final class ClusterTestNodes implements AutoCloseable {
       env.put("SAGAFLOW_CLUSTER_FORMATION", "config");
       env.put("SAGAFLOW_CLUSTER_CONTACT_POINTS", contactPoints);
       env.put("SAGAFLOW_REQUIRED_CONTACT_POINTS", Integer.toString(nodes.size()));
-      env.put("SAGAFLOW_PARTICIPANTS_PAYMENTS_URL", participantsUrl);
+      env.put(
+          "SAGAFLOW_PARTICIPANTS_PAYMENTS_URL",
+          participantPathPerNode ? participantsUrl + "/" + name : participantsUrl);
       synchronized (lines) {
         lines.clear();
       }
@@ -551,6 +564,38 @@ final class ClusterTestNodes implements AutoCloseable {
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
           throw new AssertionError(name + " survived SIGKILL for 60 s");
         }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** Sends {@code signal} ({@code STOP}, {@code CONT}) to the node's JVM. */
+    void signal(String signal) {
+      try {
+        Process kill =
+            new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+                .redirectErrorStream(true)
+                .start();
+        if (!kill.waitFor(30, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+          throw new AssertionError("kill -" + signal + " " + name + " failed");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** Waits until the JVM has exited by itself; its exit code. */
+    int awaitExit(Duration deadline) {
+      try {
+        if (!process.waitFor(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new AssertionError(
+              name + " did not exit within " + deadline + "; see " + logFile());
+        }
+        return process.exitValue();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException(e);

@@ -15,6 +15,7 @@ import io.sagaflow.orchestrator.dsl.RetryPolicy;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepKind;
+import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.orchestrator.history.Cursor;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaEvent;
@@ -46,11 +47,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.Member;
@@ -84,6 +87,9 @@ public final class SagaEntity
   private static final String DEADLINE_TIMER = "deadline";
   private static final String PASSIVATE_TIMER = "passivate";
   private static final Duration PASSIVATE_AFTER = Duration.ofSeconds(1);
+
+  /** How soon a step this node was fenced from calling is looked at again (jittered). */
+  private static final Duration FENCED_RECHECK = Duration.ofSeconds(1);
 
   // ---- commands -------------------------------------------------------------------------------
 
@@ -129,6 +135,7 @@ public final class SagaEntity
   private final SagaRegistry registry;
   private final StepRunner runner;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final NodeFence fence;
 
   private final String indexTagManifest;
 
@@ -154,6 +161,7 @@ public final class SagaEntity
     this.registry = registry;
     this.runner = runner;
     this.shard = shard;
+    this.fence = NodeFence.get(Adapter.toClassic(context.getSystem()));
     this.indexTagManifest = SagaHistory.tagManifest(SagaHistory.indexTag(sagaId));
   }
 
@@ -700,6 +708,17 @@ public final class SagaEntity
 
   private void invoke(Started state) {
     Cursor cursor = state.cursor();
+    if (!fence.mayAct()) {
+      // Not an attempt: nothing is called and nothing is written (the node lease logs why, once).
+      // The step is looked at again soon; the node either renews its lease or exits meanwhile.
+      inFlight = null;
+      long jitter = ThreadLocalRandom.current().nextLong(FENCED_RECHECK.toMillis() / 2 + 1);
+      timers.startSingleTimer(
+          RETRY_TIMER,
+          new RetryDue(cursor.phase(), cursor.step(), cursor.attempt()),
+          FENCED_RECHECK.plusMillis(jitter));
+      return;
+    }
     SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cursor.step());
     inFlight = cursor;

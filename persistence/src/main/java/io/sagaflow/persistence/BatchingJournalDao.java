@@ -1,6 +1,7 @@
 package io.sagaflow.persistence;
 
 import com.typesafe.config.Config;
+import io.sagaflow.orchestrator.fence.NodeFence;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -98,7 +99,8 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             journalConfig.daoConfig().batchSize(),
             timeout,
             () -> "sagaflow-journal-writer",
-            health);
+            health,
+            NodeFence.get(serialization.system()));
   }
 
   /**

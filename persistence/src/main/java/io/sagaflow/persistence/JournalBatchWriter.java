@@ -1,5 +1,7 @@
 package io.sagaflow.persistence;
 
+import io.sagaflow.orchestrator.fence.FencedException;
+import io.sagaflow.orchestrator.fence.NodeFence;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -69,6 +71,7 @@ final class JournalBatchWriter {
   private final Connections connections;
   private final EventJournalTableConfiguration table;
   private final ConcurrentHashMap<Integer, String> sqlByRows = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Integer, String> fencedSqlByRows = new ConcurrentHashMap<>();
   private final int parallelism;
   private final int maxRows;
   private final int timeoutSeconds;
@@ -76,6 +79,7 @@ final class JournalBatchWriter {
   private final AtomicInteger running = new AtomicInteger();
   private final ThreadPoolExecutor writers;
   private final JournalHealth health;
+  private final NodeFence fence;
 
   JournalBatchWriter(
       Connections connections,
@@ -84,7 +88,8 @@ final class JournalBatchWriter {
       int maxRows,
       Duration timeout,
       Supplier<String> threadName,
-      JournalHealth health) {
+      JournalHealth health,
+      NodeFence fence) {
     if (parallelism < 1 || maxRows < 1) {
       throw new IllegalArgumentException(
           "jdbc-journal.parallelism and batchSize must be at least 1, not "
@@ -94,6 +99,7 @@ final class JournalBatchWriter {
     }
     this.connections = connections;
     this.health = health;
+    this.fence = fence;
     this.table = table;
     this.parallelism = parallelism;
     this.maxRows = maxRows;
@@ -120,7 +126,26 @@ final class JournalBatchWriter {
     return (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
   }
 
-  /** {@code INSERT INTO <journal> (<columns>) VALUES (?, ...), ...} with {@code rows} tuples. */
+  /**
+   * {@code INSERT INTO <journal> (<columns>) VALUES (?, ...), ...} with {@code rows} tuples; when
+   * {@code fenced}, {@code INSERT INTO <journal> (<columns>) SELECT * FROM (VALUES ...) v WHERE
+   * <the node's lease is valid>}, with the node as one more parameter: the database checks the
+   * lease by its own clock in the statement that writes, so no pause of this process between a
+   * check and the write can let a stale writer through.
+   */
+  static String insertSql(EventJournalTableConfiguration table, int rows, boolean fenced) {
+    String plain = insertSql(table, rows);
+    if (!fenced) {
+      return plain;
+    }
+    int values = plain.lastIndexOf(") VALUES ");
+    return plain.substring(0, values + 1)
+        + " SELECT * FROM ("
+        + plain.substring(values + 2)
+        + ") AS v WHERE "
+        + NodeLeases.validLeaseCondition();
+  }
+
   static String insertSql(EventJournalTableConfiguration table, int rows) {
     EventJournalTableColumnNames c = table.columnNames();
     List<String> columns =
@@ -200,7 +225,21 @@ final class JournalBatchWriter {
 
   private void commit(List<Write> batch) {
     try {
+      fence.check();
+    } catch (FencedException e) {
+      // Not the journal's failure: readiness says why from the fence itself.
+      for (Write write : batch) {
+        write.done().tryFailure(e);
+      }
+      return;
+    }
+    try {
       insert(batch);
+    } catch (FencedException e) {
+      for (Write write : batch) {
+        write.done().tryFailure(e);
+      }
+      return;
     } catch (SQLException | RuntimeException e) {
       health.failed(e);
       for (Write write : batch) {
@@ -250,7 +289,12 @@ final class JournalBatchWriter {
   }
 
   private void insert(Connection c, List<Row> rows) throws SQLException {
-    String sql = sqlByRows.computeIfAbsent(rows.size(), n -> insertSql(table, n));
+    String node = fence.nodeKey();
+    boolean fenced = node != null;
+    String sql =
+        fenced
+            ? fencedSqlByRows.computeIfAbsent(rows.size(), n -> insertSql(table, n, true))
+            : sqlByRows.computeIfAbsent(rows.size(), n -> insertSql(table, n));
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       // In autocommit the statement's time includes its commit: a database that stops answering
       // (a lock held, a disk that hangs) fails the batch after the timeout and frees the writer,
@@ -261,7 +305,16 @@ final class JournalBatchWriter {
         bind(ps, parameter, row);
         parameter += COLUMNS;
       }
-      ps.executeUpdate();
+      if (fenced) {
+        ps.setString(parameter + 1, node);
+      }
+      int written = ps.executeUpdate();
+      if (written != rows.size()) {
+        throw new FencedException(
+            "the database refused the write: lease '"
+                + node
+                + "' has expired or is fenced (this node may have been declared down)");
+      }
     }
   }
 

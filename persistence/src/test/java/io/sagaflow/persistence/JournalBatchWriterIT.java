@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.fence.FencedException;
+import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.persistence.testing.BlackHoleProxy;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.net.SocketTimeoutException;
@@ -34,6 +36,7 @@ class JournalBatchWriterIT {
   private final TestDatabase db = TestDatabase.fresh();
   private final AtomicInteger borrowed = new AtomicInteger();
   private final JournalHealth health = new JournalHealth();
+  private final NodeFence fence = new NodeFence();
 
   @Test
   void writesThatArriveDuringACommitShareTheNextOne() throws Exception {
@@ -59,6 +62,68 @@ class JournalBatchWriterIT {
     assertThat(db.count("SELECT count(*) FROM event_tag WHERE tag = 't'")).isEqualTo(200);
     // Within the batch, rows keep the order they were given in: each saga's events in sequence.
     assertEachSagasRowsAreInSequence();
+  }
+
+  @Test
+  void aFencedNodeWritesWhileItsLeaseIsValidInTheDatabaseAndNeverAfter() throws Exception {
+    try (Connection c = db.connect()) {
+      NodeLeases.acquire(c, "node-a", Duration.ofMinutes(1), 5);
+    }
+    fence.enable("node-a");
+    fence.renewed(System.nanoTime(), Duration.ofMinutes(1));
+    JournalBatchWriter writer = writer(1, 400, db::connect);
+
+    Await.result(writer.write(List.of(row("saga|f1", 1, ""), row("saga|f1", 2, ""))), TIMEOUT);
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(2);
+
+    // The lease expires by the database's clock while this process still believes it valid, as
+    // for a node frozen between its last check and its write: the database refuses the write.
+    db.execute("UPDATE sagaflow_node_lease SET expires_at = clock_timestamp() - interval '1 s'");
+    assertThat(fence.mayAct()).isTrue();
+    Future<BoxedUnit> refused = writer.write(List.of(row("saga|f1", 3, ""), row("saga|f2", 1, "")));
+    assertThatThrownBy(() -> Await.result(refused, TIMEOUT))
+        .isInstanceOf(FencedException.class)
+        .hasMessageContaining("lease 'node-a' has expired or is fenced");
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(2);
+
+    // Taken back (the node showed it was not frozen), the same node writes again.
+    try (Connection c = db.connect()) {
+      assertThat(NodeLeases.renew(c, "node-a", Duration.ofMinutes(1), 5)).isFalse();
+      assertThat(NodeLeases.reacquire(c, "node-a", Duration.ofMinutes(1), 5)).isTrue();
+    }
+    Await.result(writer.write(List.of(row("saga|f1", 3, ""))), TIMEOUT);
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(3);
+
+    // Fenced for good: never again, even reacquired.
+    try (Connection c = db.connect()) {
+      NodeLeases.fence(c, "node-a", 5);
+      assertThat(NodeLeases.reacquire(c, "node-a", Duration.ofMinutes(1), 5)).isFalse();
+    }
+    Future<BoxedUnit> afterFence = writer.write(List.of(row("saga|f1", 4, "")));
+    assertThatThrownBy(() -> Await.result(afterFence, TIMEOUT)).isInstanceOf(FencedException.class);
+    assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(3);
+  }
+
+  @Test
+  void aNodeWhoseLeaseLapsedLocallyDoesNotEvenAskTheDatabase() {
+    fence.enable("node-b");
+    fence.renewed(System.nanoTime() - Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(4));
+    JournalBatchWriter writer =
+        writer(
+            1,
+            400,
+            () -> {
+              borrowed.incrementAndGet();
+              return db.connect();
+            });
+
+    Future<BoxedUnit> refused = writer.write(List.of(row("saga|l1", 1, "")));
+    assertThatThrownBy(() -> Await.result(refused, TIMEOUT))
+        .isInstanceOf(FencedException.class)
+        .hasMessageContaining("lease has not been renewed");
+    assertThat(borrowed).hasValue(0);
+    assertThat(health.writable()).as("a fenced write says nothing about the journal").isFalse();
+    assertThat(health.problem()).isEqualTo("no journal call yet");
   }
 
   @Test
@@ -247,7 +312,8 @@ class JournalBatchWriterIT {
         maxRows,
         timeout,
         () -> "journal-writer-test",
-        health);
+        health,
+        fence);
   }
 
   private static JournalBatchWriter.Row row(String persistenceId, long seqNr, String manifest) {

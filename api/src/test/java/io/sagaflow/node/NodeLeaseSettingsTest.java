@@ -1,0 +1,44 @@
+package io.sagaflow.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class NodeLeaseSettingsTest {
+
+  @Test
+  void theNodesDefaultsLetTheLeaseExpireBeforeTheClusterCanDownASilentNode() {
+    var config = SagaflowNode.config(ConfigFactory.empty());
+    var settings = NodeLease.Settings.fromConfig(config);
+
+    Duration downedAfter = NodeLease.Settings.leastTimeToDown(config);
+    assertThat(downedAfter).isEqualTo(Duration.ofSeconds(6));
+    assertThat(settings.ttl().plus(settings.renewInterval())).isLessThan(downedAfter);
+    // auto: a second below the least time to down, and never below the ttl.
+    assertThat(settings.pauseLimit()).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aLeaseThatWouldOutliveTheFailureDetectorIsRefusedAtStart() {
+    var config =
+        SagaflowNode.config(ConfigFactory.parseMap(Map.of("sagaflow.node.lease.ttl", "5500ms")));
+
+    assertThatThrownBy(() -> NodeLease.Settings.fromConfig(config))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("sagaflow.node.lease.ttl + renew-interval (PT6.5S)")
+        .hasMessageContaining("stable-after = PT6S");
+  }
+
+  @Test
+  void aPauseLimitBelowTheTtlIsRaisedToIt() {
+    var config =
+        SagaflowNode.config(
+            ConfigFactory.parseMap(Map.of("sagaflow.node.lease.pause-limit", "1s")));
+
+    assertThat(NodeLease.Settings.fromConfig(config).pauseLimit()).isEqualTo(Duration.ofSeconds(4));
+  }
+}
