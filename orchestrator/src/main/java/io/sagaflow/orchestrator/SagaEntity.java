@@ -11,7 +11,6 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
-import io.sagaflow.orchestrator.dsl.RetryPolicy;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepKind;
@@ -472,7 +471,7 @@ public final class SagaEntity
     Optional<Duration> retryAfter =
         outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
     if (step.retry().allowsAttemptAfter(cursor.attemptsInBudget())) {
-      Instant retryAt = now.plus(delay(step.retry(), cursor.attemptsInBudget(), retryAfter));
+      Instant retryAt = now.plus(step.retry().backoffAfter(cursor.attemptsInBudget(), retryAfter));
       context
           .getLog()
           .info(
@@ -561,7 +560,8 @@ public final class SagaEntity
     if (outcome instanceof Outcome.Retryable r
         && step.compensationRetry().allowsAttemptAfter(cursor.attemptsInBudget())) {
       Instant retryAt =
-          now.plus(delay(step.compensationRetry(), cursor.attemptsInBudget(), r.retryAfter()));
+          now.plus(
+              step.compensationRetry().backoffAfter(cursor.attemptsInBudget(), r.retryAfter()));
       context
           .getLog()
           .info(
@@ -593,19 +593,6 @@ public final class SagaEntity
       return p.error();
     }
     throw new IllegalArgumentException("not a failure: " + outcome);
-  }
-
-  private static Duration delay(
-      RetryPolicy policy, int failedAttempts, Optional<Duration> retryAfter) {
-    Duration backoff = policy.backoffAfter(failedAttempts);
-    if (retryAfter.isPresent()) {
-      Duration asked =
-          retryAfter.get().compareTo(policy.maxBackoff()) > 0
-              ? policy.maxBackoff()
-              : retryAfter.get();
-      return asked.compareTo(backoff) > 0 ? asked : backoff;
-    }
-    return backoff;
   }
 
   /**

@@ -2,6 +2,7 @@ package io.sagaflow.orchestrator.dsl;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -11,7 +12,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>The delay before attempt {@code n + 1} is {@code min(maxBackoff, minBackoff * multiplier^(n -
  * 1))}, reduced by a random fraction of at most {@code jitter} of itself ({@code jitter = 1} is
- * "full jitter").
+ * "full jitter"). A participant's {@code Retry-After} is honoured as far as {@code maxBackoff},
+ * lengthened by jitter rather than shortened ({@link #backoffAfter(int, Optional)}).
  */
 public final class RetryPolicy {
 
@@ -105,6 +107,25 @@ public final class RetryPolicy {
     Duration ceiling = ceilingAfter(attempt);
     double reduction = jitter * ThreadLocalRandom.current().nextDouble();
     return Duration.ofMillis(Math.round(ceiling.toMillis() * (1.0 - reduction)));
+  }
+
+  /**
+   * The delay to wait after the given failed attempt (1-based) when the participant asked for
+   * {@code retryAfter}: what it asked, as far as {@code maxBackoff}, lengthened by a random
+   * fraction of at most {@code jitter} of itself, and never less than {@link #backoffAfter(int)}.
+   * The lengthening keeps the sagas told the same {@code Retry-After} at the same moment (a
+   * participant answering {@code Retry-After: 1} to all of them, or an open circuit breaker) from
+   * all coming back at one instant.
+   */
+  public Duration backoffAfter(int attempt, Optional<Duration> retryAfter) {
+    Duration backoff = backoffAfter(attempt);
+    if (retryAfter.isEmpty()) {
+      return backoff;
+    }
+    Duration asked = retryAfter.get().compareTo(maxBackoff) > 0 ? maxBackoff : retryAfter.get();
+    double stretch = 1.0 + jitter * ThreadLocalRandom.current().nextDouble();
+    Duration spread = Duration.ofMillis(Math.round(asked.toMillis() * stretch));
+    return spread.compareTo(backoff) > 0 ? spread : backoff;
   }
 
   @Override

@@ -13,6 +13,7 @@ import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
 import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
+import io.sagaflow.orchestrator.internal.ParticipantBreakers.Answer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
@@ -73,6 +74,10 @@ import org.apache.pekko.util.ByteString;
  * <p>Connections come from a pool per participant host configured by {@code
  * sagaflow.participant-client.host-connection-pool}, laid over {@code
  * pekko.http.host-connection-pool}: it holds only what differs, and affects participant calls only.
+ *
+ * <p>Every participant has a circuit breaker of its own ({@link ParticipantBreakers}, configured by
+ * {@code sagaflow.participant-client.circuit-breaker}): after enough failures in a row its calls
+ * fail at once, without HTTP, until a trial call succeeds.
  */
 public final class HttpParticipantClient implements ParticipantClient {
 
@@ -98,12 +103,25 @@ public final class HttpParticipantClient implements ParticipantClient {
   private final ConnectionPoolSettings poolSettings;
   private final LoggingAdapter poolLog;
   private final Materializer materializer;
+  private final ParticipantBreakers breakers;
 
   /**
    * @param maxResponseBytes the largest response body read; a larger 2xx body is {@link Unreadable}
    */
   public HttpParticipantClient(
       ActorSystem<?> system, ParticipantDirectory directory, long maxResponseBytes) {
+    this(
+        system,
+        directory,
+        maxResponseBytes,
+        ParticipantBreakers.Settings.fromConfig(system.settings().config()));
+  }
+
+  HttpParticipantClient(
+      ActorSystem<?> system,
+      ParticipantDirectory directory,
+      long maxResponseBytes,
+      ParticipantBreakers.Settings breakerSettings) {
     this.system = Objects.requireNonNull(system, "system");
     this.directory = Objects.requireNonNull(directory, "directory");
     if (maxResponseBytes <= 0) {
@@ -115,6 +133,7 @@ public final class HttpParticipantClient implements ParticipantClient {
     this.poolSettings = poolSettings(system.settings().config());
     this.poolLog = system.classicSystem().log();
     this.materializer = Materializer.matFromSystem(system);
+    this.breakers = new ParticipantBreakers(breakerSettings, system.classicSystem().scheduler());
   }
 
   /** A client configured from the system's config and this process's environment. */
@@ -164,15 +183,27 @@ public final class HttpParticipantClient implements ParticipantClient {
                   + ": "
                   + e.getMessage()));
     }
+    if (breakers.enabled()) {
+      return breakers.call(
+          target.participant(),
+          target.call(),
+          () -> send(target, httpRequest),
+          system.executionContext());
+    }
+    return send(target, httpRequest).thenApply(Answer::outcome);
+  }
+
+  private CompletionStage<Answer> send(Target target, HttpRequest httpRequest) {
     try {
       return exchange(target, httpRequest);
     } catch (RuntimeException e) {
-      return CompletableFuture.completedFuture(Retryable.of(describeFailure(e, target)));
+      return CompletableFuture.completedFuture(
+          new Answer(Retryable.of(describeFailure(e, target)), Answer.NO_ANSWER));
     }
   }
 
-  private CompletionStage<Outcome> exchange(Target target, HttpRequest httpRequest) {
-    CompletableFuture<Outcome> result = new CompletableFuture<>();
+  private CompletionStage<Answer> exchange(Target target, HttpRequest httpRequest) {
+    CompletableFuture<Answer> result = new CompletableFuture<>();
     long deadline = System.nanoTime() + target.timeout().toNanos();
     // The timer is what guarantees completion: whatever the pool or the stream does, the caller
     // hears back by the deadline.
@@ -181,7 +212,8 @@ public final class HttpParticipantClient implements ParticipantClient {
             .scheduler()
             .scheduleOnce(
                 target.timeout(),
-                () -> result.complete(Retryable.of(target.timedOut())),
+                () ->
+                    result.complete(new Answer(Retryable.of(target.timedOut()), Answer.NO_ANSWER)),
                 system.executionContext());
     result.whenComplete((outcome, failure) -> timer.cancel());
     // pekko-http's stages are Scala futures seen as CompletableFutures, which run even non-async
@@ -192,13 +224,15 @@ public final class HttpParticipantClient implements ParticipantClient {
         .whenCompleteAsync(
             (response, failure) -> {
               if (failure != null) {
-                result.complete(Retryable.of(describeFailure(failure, target)));
+                result.complete(
+                    new Answer(Retryable.of(describeFailure(failure, target)), Answer.NO_ANSWER));
                 return;
               }
+              int status = response.status().intValue();
               long remainingMillis = (deadline - System.nanoTime()) / 1_000_000;
               if (result.isDone() || remainingMillis <= 0) {
                 response.discardEntityBytes(materializer);
-                result.complete(Retryable.of(target.timedOut()));
+                result.complete(new Answer(Retryable.of(target.timedOut()), Answer.NO_ANSWER));
                 return;
               }
               try {
@@ -206,13 +240,15 @@ public final class HttpParticipantClient implements ParticipantClient {
                     .whenCompleteAsync(
                         (outcome, readFailure) ->
                             result.complete(
-                                outcome != null
-                                    ? outcome
-                                    : Retryable.of(describeFailure(readFailure, target))),
+                                new Answer(
+                                    outcome != null
+                                        ? outcome
+                                        : Retryable.of(describeFailure(readFailure, target)),
+                                    status)),
                         callbacks);
               } catch (RuntimeException e) {
                 response.discardEntityBytes(materializer);
-                result.complete(Retryable.of(describeFailure(e, target)));
+                result.complete(new Answer(Retryable.of(describeFailure(e, target)), status));
               }
             },
             callbacks);

@@ -3,6 +3,8 @@ package io.sagaflow.orchestrator.dsl;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Optional;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +34,51 @@ class RetryPolicyTest {
       assertThat(policy.backoffAfter(attempt))
           .isBetween(Duration.ofMillis(ceiling.toMillis() / 2), ceiling);
     }
+  }
+
+  @Test
+  void retryAfterIsHonouredAndLengthenedByAtMostTheJitter() {
+    var defaults = RetryPolicy.DEFAULT; // jitter 0.2, maxBackoff 10 s
+    for (int i = 0; i < 1000; i++) {
+      assertThat(defaults.backoffAfter(1, Optional.of(Duration.ofSeconds(1))))
+          .isBetween(Duration.ofMillis(1000), Duration.ofMillis(1200));
+    }
+  }
+
+  /**
+   * A thousand sagas told {@code Retry-After: 1} at the same moment come back spread over the
+   * jitter's 200 ms: every 20 ms of it gets some (about 100 each), none gets them all.
+   */
+  @Test
+  void sagasGivenTheSameRetryAfterDoNotComeBackAtOneInstant() {
+    int[] buckets = new int[10];
+    for (int i = 0; i < 1000; i++) {
+      long millis =
+          RetryPolicy.DEFAULT.backoffAfter(1, Optional.of(Duration.ofSeconds(1))).toMillis();
+      buckets[(int) Math.min(9, (millis - 1000) / 20)]++;
+    }
+    for (int n : buckets) {
+      assertThat(n).as("arrivals per 20 ms: %s", Arrays.toString(buckets)).isBetween(30, 300);
+    }
+  }
+
+  @Test
+  void retryAfterBeyondMaxBackoffIsCappedBeforeTheJitter() {
+    for (int i = 0; i < 100; i++) {
+      assertThat(policy.backoffAfter(1, Optional.of(Duration.ofSeconds(30))))
+          .isBetween(Duration.ofMillis(700), Duration.ofMillis(1050));
+    }
+  }
+
+  @Test
+  void retryAfterShorterThanTheBackoffLeavesTheBackoff() {
+    var noJitter = policy.toBuilder().jitter(0).build();
+
+    assertThat(noJitter.backoffAfter(3, Optional.of(Duration.ofMillis(10))))
+        .isEqualTo(Duration.ofMillis(400));
+    assertThat(noJitter.backoffAfter(1, Optional.of(Duration.ofMillis(300))))
+        .isEqualTo(Duration.ofMillis(300));
+    assertThat(noJitter.backoffAfter(2, Optional.empty())).isEqualTo(Duration.ofMillis(200));
   }
 
   @Test

@@ -11,6 +11,7 @@ import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
 import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
+import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.orchestrator.testing.StubParticipant.Call;
 import io.sagaflow.orchestrator.testing.StubParticipant.Response;
@@ -22,8 +23,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
@@ -480,6 +484,140 @@ class HttpParticipantClientIT {
   }
 
   @Test
+  void openBreakerFailsCallsAtOnceWithoutSendingThemAndSaysWhy() throws Exception {
+    stub.on(CHARGE).alwaysStatus(503);
+    HttpParticipantClient guarded = clientWithBreaker(3, Duration.ofMinutes(1));
+    for (int i = 0; i < 3; i++) {
+      assertThat(call(guarded, request(CHARGE, "saga-" + i + "/charge")))
+          .isInstanceOf(Retryable.class);
+    }
+
+    Retryable notSent = awaitNotSent(guarded, "is open");
+    int sent = stub.calls(CHARGE).size();
+    List<Outcome> outcomes = concurrently(guarded, 200);
+
+    assertThat(outcomes)
+        .allSatisfy(
+            o ->
+                assertThat(((Retryable) o).error())
+                    .startsWith("not sent: the circuit breaker of participant 'payments' is open"));
+    assertThat(stub.calls(CHARGE)).as("calls that reached the participant").hasSize(sent);
+    assertThat(notSent.error())
+        .contains("(payments POST /payments/charge)")
+        .contains("last failure: payments POST /payments/charge answered 503");
+    // The breaker's remaining reset time, plus up to one reset time of spread.
+    assertThat(notSent.retryAfter())
+        .hasValueSatisfying(
+            d -> assertThat(d).isPositive().isLessThanOrEqualTo(Duration.ofMinutes(2)));
+    // Every participant has a breaker of its own.
+    assertThat(
+            call(
+                guarded,
+                new ParticipantRequest("inventory", "POST", "/reserve", null, Map.of(), TIMEOUT)))
+        .isInstanceOf(Succeeded.class);
+  }
+
+  @Test
+  void halfOpenBreakerSendsOneTrialCallReopensWhenItFailsAndClosesWhenOneSucceeds()
+      throws Exception {
+    AtomicBoolean healthy = new AtomicBoolean();
+    AtomicReference<CountDownLatch> hold = new AtomicReference<>();
+    stub.on(CHARGE)
+        .handle(
+            c -> {
+              CountDownLatch latch = hold.get();
+              if (latch != null) {
+                awaitQuietly(latch); // the participant is still working on the trial call
+              }
+              return healthy.get()
+                  ? Response.json(200, "{\"ok\":true}")
+                  : Response.json(503, "{\"error\":\"down\"}");
+            });
+    HttpParticipantClient guarded = clientWithBreaker(2, Duration.ofMillis(200));
+    assertThat(call(guarded, request(CHARGE, "a"))).isInstanceOf(Retryable.class);
+    assertThat(call(guarded, request(CHARGE, "b"))).isInstanceOf(Retryable.class);
+    awaitNotSent(guarded, "is open");
+    int beforeTrial = stub.calls(CHARGE).size();
+
+    hold.set(new CountDownLatch(1));
+    List<CompletableFuture<Outcome>> polls = new ArrayList<>();
+    Eventually.until(
+        "a trial call reaches the participant",
+        TIMEOUT,
+        () -> {
+          polls.add(guarded.call(request(CHARGE, "poll")).toCompletableFuture());
+          return stub.calls(CHARGE).size() > beforeTrial;
+        });
+    List<Outcome> whileTrialRuns = concurrently(guarded, 100);
+
+    assertThat(whileTrialRuns)
+        .allSatisfy(
+            o -> assertThat(((Retryable) o).error()).contains("is half-open, a trial call"));
+    assertThat(stub.calls(CHARGE)).hasSize(beforeTrial + 1);
+
+    hold.get().countDown();
+    hold.set(null);
+    awaitNotSent(guarded, "is open");
+    assertThat(stub.calls(CHARGE)).as("the failed trial opened it again").hasSize(beforeTrial + 1);
+
+    healthy.set(true);
+    Eventually.until(
+        "the breaker closes after a successful trial",
+        TIMEOUT,
+        () -> callQuietly(guarded) instanceof Succeeded);
+    int afterRecovery = stub.calls(CHARGE).size();
+    List<Outcome> closed = concurrently(guarded, 50);
+
+    assertThat(closed).allSatisfy(o -> assertThat(o).isInstanceOf(Succeeded.class));
+    assertThat(stub.calls(CHARGE)).hasSize(afterRecovery + 50);
+    assertThat(CompletableFuture.allOf(polls.toArray(CompletableFuture[]::new)))
+        .succeedsWithin(TIMEOUT);
+  }
+
+  @Test
+  void rejectionsAndAnswersAboutOneRequestNeverOpenTheBreaker() throws Exception {
+    stub.on("/rejected").alwaysStatus(422);
+    stub.on("/too-slow-to-send").alwaysStatus(408);
+    stub.on(CHARGE).alwaysStatus(503);
+    HttpParticipantClient guarded = clientWithBreaker(2, Duration.ofMinutes(1));
+
+    for (int i = 0; i < 20; i++) {
+      assertThat(call(guarded, request("/rejected", "r" + i))).isInstanceOf(Permanent.class);
+      assertThat(call(guarded, request("/too-slow-to-send", "s" + i)))
+          .isInstanceOf(Retryable.class);
+      // One unwell answer at a time: each rejection in between shows the participant answers.
+      assertThat(((Retryable) call(guarded, request(CHARGE, "c" + i))).error())
+          .contains("answered 503");
+    }
+
+    assertThat(stub.calls()).hasSize(60);
+  }
+
+  @Test
+  void disabledBreakerSendsEveryCall() throws Exception {
+    stub.on(CHARGE).alwaysStatus(503);
+    HttpParticipantClient unguarded =
+        new HttpParticipantClient(
+            testKit.system(),
+            directoryFor(stub.baseUrl()),
+            1024,
+            new ParticipantBreakers.Settings(
+                false,
+                2,
+                Duration.ofMinutes(10),
+                Duration.ofMinutes(1),
+                Duration.ofMinutes(1),
+                1,
+                0));
+
+    for (int i = 0; i < 10; i++) {
+      assertThat(((Retryable) call(unguarded, request(CHARGE, "k" + i))).error())
+          .contains("answered 503");
+    }
+    assertThat(stub.calls(CHARGE)).hasSize(10);
+  }
+
+  @Test
   void poolSettingsComeFromTheParticipantClientSection() {
     ConnectionPoolSettings settings =
         HttpParticipantClient.poolSettings(testKit.system().settings().config());
@@ -498,6 +636,61 @@ class HttpParticipantClientIT {
 
   private static HttpParticipantClient clientFor(String baseUrl, long maxResponseBytes) {
     return new HttpParticipantClient(testKit.system(), directoryFor(baseUrl), maxResponseBytes);
+  }
+
+  /** A client whose breaker opens after {@code maxFailures} and tries again after {@code reset}. */
+  private HttpParticipantClient clientWithBreaker(int maxFailures, Duration reset) {
+    var directory =
+        new ParticipantDirectory(
+            ConfigFactory.parseMap(
+                Map.of(
+                    "sagaflow.participants.payments.url", stub.baseUrl(),
+                    "sagaflow.participants.inventory.url", stub.baseUrl())),
+            Map.of());
+    return new HttpParticipantClient(
+        testKit.system(),
+        directory,
+        1024 * 1024,
+        new ParticipantBreakers.Settings(
+            true, maxFailures, Duration.ofMinutes(10), reset, reset, 1, 0));
+  }
+
+  /** Calls until one is turned away by the breaker without being sent, and returns it. */
+  private static Retryable awaitNotSent(HttpParticipantClient client, String state) {
+    return Eventually.await(
+        "a call the breaker did not send (" + state + ")",
+        TIMEOUT,
+        () ->
+            callQuietly(client) instanceof Retryable r
+                    && r.error().startsWith("not sent:")
+                    && r.error().contains(state)
+                ? r
+                : null);
+  }
+
+  private static Outcome callQuietly(HttpParticipantClient client) {
+    try {
+      return call(client, request(CHARGE, "probe"));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<Outcome> concurrently(HttpParticipantClient client, int n) throws Exception {
+    List<CompletableFuture<Outcome>> calls = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      calls.add(client.call(request(CHARGE, "saga-" + i + "/charge")).toCompletableFuture());
+    }
+    CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+    return calls.stream().map(CompletableFuture::join).toList();
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static ParticipantRequest request(String path, String idempotencyKey) {
