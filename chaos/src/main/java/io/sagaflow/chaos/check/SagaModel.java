@@ -36,6 +36,22 @@ final class SagaModel {
 
   private static final int PIVOT = pivotIndex();
 
+  /** The events a saga's journal may hold, by their class's simple name. */
+  private static final Set<String> EVENTS =
+      Set.of(
+          "SagaStarted",
+          "StepSucceeded",
+          "SagaCompleted",
+          "StepAttemptFailed",
+          "StepFailed",
+          "StepFailedAfterPivot",
+          "CompensationStarted",
+          "CompensationAttemptFailed",
+          "StepCompensated",
+          "CompensationFailed",
+          "SagaFailed",
+          "SagaResumed");
+
   private Status status = Status.NOT_STARTED;
   private int current = -1;
   private List<String> queue = List.of();
@@ -103,6 +119,9 @@ final class SagaModel {
 
   /** Applies one event; what is illegal about it, or null. */
   private String transition(String type, JsonNode e) {
+    if (!EVENTS.contains(type)) {
+      return "not an event of the saga state machine";
+    }
     return switch (status) {
       case NOT_STARTED -> notStarted(type, e);
       case RUNNING -> running(type, e);

@@ -130,6 +130,7 @@ public final class ParticipantHandler implements HttpHandler {
     finish(exchange, target, received, delivery, label, applied.effect(), applied.answer());
   }
 
+  /** Writes the ledger line, then answers: an answer the engine got always has its line. */
   private void finish(
       HttpExchange exchange,
       Target target,
@@ -139,11 +140,8 @@ public final class ParticipantHandler implements HttpHandler {
       Effect effect,
       Answer answer)
       throws IOException {
-    try {
-      respond(exchange, answer);
-    } finally {
-      record(target, received, delivery, fault, effect, answer.status());
-    }
+    record(target, received, delivery, fault, effect, answer.status());
+    respond(exchange, answer);
   }
 
   private void record(
