@@ -9,8 +9,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * it, not the orchestrator's journal.
  *
  * @param received when the delivery arrived, epoch milliseconds (ordering checks use this)
- * @param t when the participant finished handling the delivery (answered, or dropped the answer),
- *     epoch milliseconds
+ * @param t when the participant finished handling the delivery (about to answer, or dropping the
+ *     answer), epoch milliseconds; the line is written before the answer is sent
  * @param participant the participant's name ({@code alpha}, {@code beta}, {@code gamma})
  * @param sagaId the saga (the key up to its first {@code /})
  * @param step the step
