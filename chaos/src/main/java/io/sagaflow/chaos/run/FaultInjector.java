@@ -107,7 +107,10 @@ final class FaultInjector {
         if (!victim.signal("STOP")) {
           throw new NotRecovered("kill -STOP " + victim.pid() + " failed");
         }
-        write(FaultEvent.Kind.STOP, victim.name, "pid " + victim.pid() + ", " + fault.length());
+        write(
+            FaultEvent.Kind.STOP,
+            victim.name,
+            "pid " + victim.pid() + ", " + fault.length().toMillis() + " ms");
         Await.pause(fault.length());
         victim.signal("CONT");
         end = System.currentTimeMillis();
@@ -128,7 +131,10 @@ final class FaultInjector {
       case PARTITION -> {
         start = System.currentTimeMillis();
         victim.proxy().cut();
-        write(FaultEvent.Kind.PARTITION, victim.name, "inbound remoting cut, " + fault.length());
+        write(
+            FaultEvent.Kind.PARTITION,
+            victim.name,
+            "inbound remoting cut for " + fault.length().toMillis() + " ms");
         Await.pause(fault.length());
         victim.proxy().heal();
         end = System.currentTimeMillis();

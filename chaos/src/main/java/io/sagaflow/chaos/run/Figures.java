@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -22,12 +23,18 @@ final class Figures {
   /** How far after a fault the journal is searched for the first resumed saga. */
   private static final long SEARCH_WINDOW_MS = 10 * 60 * 1000;
 
+  /** How far before a fault the victim's saga writers are collected. */
+  private static final long VICTIM_WRITERS_MS = 2 * 60 * 1000;
+
   private Figures() {}
 
   /**
    * The time from a fault to the first saga resumed: for a kill, a stop or a partition, the first
-   * journal event written after the fault by a saga in one of the shards the victim hosted just
-   * before; for a database restart, the first journal event written after the database started.
+   * journal event written after the fault in one of the shards the victim hosted just before, by a
+   * saga incarnation other than those that wrote there in the two minutes before the fault (each
+   * incarnation has its own writer id, so the victim's own late writes do not count; a saga started
+   * through a cut-off node itself does); for a database restart, the first journal event written
+   * after the database started.
    *
    * @param afterMs from the fault's start (its end for a database restart); empty when none found
    * @param sagaId the saga whose event it was
@@ -42,7 +49,7 @@ final class Figures {
     String sagaPrefix = prefix.substring(0, prefix.length() - 1);
     var out = new ArrayList<Resume>();
     String sql =
-        "select persistence_id, write_timestamp from event_journal"
+        "select persistence_id, writer, write_timestamp from event_journal"
             + " where persistence_id like ? and write_timestamp >= ? and write_timestamp < ?"
             + " order by write_timestamp, ordering";
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password())) {
@@ -61,31 +68,80 @@ final class Figures {
           continue;
         }
         long from = database ? f.end() : f.start();
-        Optional<Long> after = Optional.empty();
-        String saga = null;
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-          ps.setFetchSize(1000);
-          ps.setString(1, sagaPrefix + "%");
-          ps.setLong(2, from);
-          ps.setLong(3, from + SEARCH_WINDOW_MS);
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              String id = rs.getString(1).substring(sagaPrefix.length());
-              if (database || shards.contains(extractor.shardId(id))) {
-                after = Optional.of(rs.getLong(2) - from);
-                saga = id;
-                break;
-              }
-            }
-          }
+        // The victim's own saga incarnations (each has its writer id) were writing just before the
+        // fault; a write of theirs that lands just after it (or after a SIGCONT) is not a resume.
+        Set<String> victimWriters = new HashSet<>();
+        if (!database) {
+          scan(
+              c,
+              sql,
+              sagaPrefix,
+              from - VICTIM_WRITERS_MS,
+              from,
+              (id, writer, t) -> {
+                if (shards.contains(extractor.shardId(id))) {
+                  victimWriters.add(writer);
+                }
+                return false;
+              });
         }
-        out.add(new Resume(f.fault().number(), kind.name(), f.node(), from, after, saga));
+        var found =
+            new Object() {
+              Long after;
+              String saga;
+            };
+        scan(
+            c,
+            sql,
+            sagaPrefix,
+            from,
+            from + SEARCH_WINDOW_MS,
+            (id, writer, t) -> {
+              if (database
+                  || (shards.contains(extractor.shardId(id)) && !victimWriters.contains(writer))) {
+                found.after = t - from;
+                found.saga = id;
+                return true;
+              }
+              return false;
+            });
+        out.add(
+            new Resume(
+                f.fault().number(),
+                kind.name(),
+                f.node(),
+                from,
+                Optional.ofNullable(found.after),
+                found.saga));
       }
       c.rollback();
     } catch (SQLException e) {
       throw new IllegalStateException("could not read the journal: " + e.getMessage(), e);
     }
     return out;
+  }
+
+  /** A journal row: true to stop scanning. */
+  private interface Row {
+    boolean accept(String sagaId, String writer, long writeTimestamp);
+  }
+
+  private static void scan(Connection c, String sql, String sagaPrefix, long from, long to, Row row)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setFetchSize(1000);
+      ps.setString(1, sagaPrefix + "%");
+      ps.setLong(2, from);
+      ps.setLong(3, to);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (row.accept(
+              rs.getString(1).substring(sagaPrefix.length()), rs.getString(2), rs.getLong(3))) {
+            return;
+          }
+        }
+      }
+    }
   }
 
   /**

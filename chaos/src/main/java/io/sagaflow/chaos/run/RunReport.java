@@ -127,6 +127,27 @@ record RunReport(
 
     md.append("\n## Time from fault to first saga resumed\n\n");
     md.append(
+        "For a kill, a stop or a partition: from the fault to the first journal event in a shard"
+            + " the victim hosted just before it, by a saga incarnation (writer) other than those"
+            + " that wrote there in the two minutes before (a saga started through a cut-off node"
+            + " itself counts). For a PostgreSQL restart: from DB_START to the first journal"
+            + " event.\n\n| # | fault | node | resumed after | saga |\n");
+    md.append("|---|---|---|---|---|\n");
+    for (FaultInjector.Injected f : faults) {
+      md.append(
+          String.format(
+              "| %d | %s | %s | +%s | %s | %s | %s |%n",
+              f.fault().number(),
+              f.fault().kind(),
+              f.node() == null ? "" : f.node(),
+              seconds(f.start() - startedAt),
+              seconds(f.end() - f.start()),
+              seconds(f.whole() - f.end()),
+              String.join("; ", f.notes())));
+    }
+
+    md.append("\n## Time from fault to first saga resumed\n\n");
+    md.append(
         "For a kill, a stop or a partition: from the fault to the first journal event of a saga in"
             + " a shard the victim hosted just before it. For a PostgreSQL restart: from DB_START to"
             + " the first journal event.\n\n| # | fault | node | resumed after | saga |\n");
