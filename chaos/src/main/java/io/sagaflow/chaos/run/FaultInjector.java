@@ -68,7 +68,9 @@ final class FaultInjector {
     return List.copyOf(injected);
   }
 
-  /** Runs every fault of the plan; stops early (false) when {@code keepGoing} says so. */
+  /**
+   * Runs every fault of the plan, in order; throws {@link NotRecovered} when one is not survived.
+   */
   void run(FaultPlan plan) {
     for (FaultPlan.Fault fault : plan.faults()) {
       Await.pause(fault.gapBefore());
