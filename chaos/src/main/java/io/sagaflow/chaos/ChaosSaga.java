@@ -73,7 +73,10 @@ public final class ChaosSaga {
             .defaultRetry(
                 r -> r.minBackoff(Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(3)))
             .compensationRetry(
-                r -> r.minBackoff(Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(3)));
+                r ->
+                    r.maxAttempts(AFTER_PIVOT_ATTEMPTS)
+                        .minBackoff(Duration.ofMillis(200))
+                        .maxBackoff(Duration.ofSeconds(3)));
     for (StepSpec spec : STEPS) {
       var step =
           Step.named(spec.name())

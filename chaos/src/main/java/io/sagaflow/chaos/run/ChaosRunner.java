@@ -3,6 +3,7 @@ package io.sagaflow.chaos.run;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.chaos.ChaosSaga;
+import io.sagaflow.chaos.format.ApiCall;
 import io.sagaflow.chaos.format.Jsonl;
 import io.sagaflow.chaos.format.LedgerEntry;
 import io.sagaflow.node.SagaflowNode;
@@ -143,7 +144,12 @@ public final class ChaosRunner {
             verdict = Collaborators.check(dir, db.settings());
             phase("check");
             int shards = nodeConfig.getInt("sagaflow.engine.number-of-shards");
-            resumes = Figures.resumes(db.settings(), state.injected, shards);
+            resumes =
+                Figures.resumes(
+                    db.settings(),
+                    state.injected,
+                    shards,
+                    Jsonl.read(dir.resolve("ledger.jsonl"), LedgerEntry.class));
             storm = stormFigures(dir, state.injected);
           }
         }
@@ -296,7 +302,16 @@ public final class ChaosRunner {
       if (faults.get(i).fault().kind() == FaultPlan.Kind.STORM) {
         long previousEnd = i > 0 ? faults.get(i - 1).whole() : 0;
         long nextStart = i + 1 < faults.size() ? faults.get(i + 1).start() : Long.MAX_VALUE;
-        return Optional.of(Figures.storm(ledger, faults.get(i), previousEnd, nextStart));
+        FaultInjector.Injected storm = faults.get(i);
+        Set<String> startedDuring = new HashSet<>();
+        for (ApiCall call : Jsonl.read(dir.resolve("history.jsonl"), ApiCall.class)) {
+          if (call.op() == ApiCall.Op.START
+              && call.t() >= storm.start()
+              && call.t() < storm.end()) {
+            startedDuring.add(call.sagaId());
+          }
+        }
+        return Optional.of(Figures.storm(ledger, startedDuring, storm, previousEnd, nextStart));
       }
     }
     return Optional.empty();

@@ -1,16 +1,15 @@
 package io.sagaflow.chaos.run;
 
+import io.sagaflow.chaos.check.CheckInputs;
+import io.sagaflow.chaos.check.CheckReport;
+import io.sagaflow.chaos.check.Checker;
 import io.sagaflow.persistence.DatabaseSettings;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The runner's two calls into code written beside it, in one place so that they are easy to wire:
- * the fault-injecting participant's main class and the checker. Both are STUBS until {@code
- * ChaosParticipant} and {@code io.sagaflow.chaos.check.Checker} land; then {@link
- * #participantMain()} becomes {@code List.of("io.sagaflow.chaos.Main", "participant")} and {@link
- * #check} calls {@code Checker.check(new CheckInputs(runDir, db.url(), db.user(), db.password()))},
- * returning its {@code ok()} and {@code render()}.
+ * The runner's two calls into the rest of the module: the fault-injecting participant's main
+ * ({@code ChaosParticipant}) and the checker ({@link Checker}).
  */
 final class Collaborators {
   private Collaborators() {}
@@ -20,7 +19,7 @@ final class Collaborators {
    * --ledger FILE [--mix SPEC]} and prints {@code chaos participant listening on port N}.
    */
   static List<String> participantMain() {
-    return List.of(StubParticipant.class.getName());
+    return List.of("io.sagaflow.chaos.Main", "participant");
   }
 
   /** The checker's verdict on a finished run. */
@@ -28,7 +27,7 @@ final class Collaborators {
 
   /** Runs the checker on the run directory and the journal in {@code db}. */
   static Verdict check(Path runDir, DatabaseSettings db) {
-    StubChecker.Report report = StubChecker.check(runDir, db);
-    return new Verdict(report.ok(), report.render(), true);
+    CheckReport report = Checker.check(new CheckInputs(runDir, db.url(), db.user(), db.password()));
+    return new Verdict(report.ok(), report.render(), false);
   }
 }

@@ -57,8 +57,8 @@ public record RunOptions(
   public static final String USAGE =
       """
       usage: java -jar sagaflow-chaos.jar run [options]
-        --profile short|long   short: ~500 sagas, 2 kills, 1 PostgreSQL restart, 1 partition,
-                               a 15 s storm (CI, under 5 minutes); long: 10,000 sagas, 20 kills,
+        --profile short|long   short: ~500 sagas, 2 kills, 1 SIGSTOP, 1 PostgreSQL restart,
+                               1 partition, a 15 s storm (CI, under 5 minutes); long: 10,000 sagas, 20 kills,
                                2 SIGSTOPs, 10 PostgreSQL restarts, 3 partitions, a 60 s storm
         --seed S               the seed of every random choice (default: the current time)
         --sagas N              least sagas started before the faults end
@@ -81,7 +81,7 @@ public record RunOptions(
               0,
               6,
               2,
-              0,
+              1,
               1,
               1,
               Duration.ofSeconds(15),
