@@ -3,7 +3,7 @@
 -- insert checks it in the same statement (see JournalBatchWriter), so a node that was frozen past
 -- the failure detector, and may have been declared down and replaced, cannot write when it wakes.
 --
--- expires_at: renewed to clock_timestamp() + ttl every second by the node (NodeLeases).
+-- expires_at: renewed to clock_timestamp() + ttl every renew-interval by the node (NodeLeases).
 -- fenced_at: set when the node gave its lease up for good; never renewed after that.
 -- Rows of incarnations that expired long ago are deleted when a node acquires its lease.
 CREATE TABLE sagaflow_node_lease (

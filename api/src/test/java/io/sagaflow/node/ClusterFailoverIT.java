@@ -82,7 +82,7 @@ class ClusterFailoverIT {
 
   /**
    * The least time a crashed node's sagas wait before another node resumes them: the failure
-   * detector's acceptable heartbeat pause plus the split brain resolver's stable-after (3 s + 3 s,
+   * detector's acceptable heartbeat pause plus the split brain resolver's stable-after (3 s + 2 s,
    * from the node's config), before even the downed node's removal and the shards' reallocation.
    */
   private static final Duration FAILURE_DETECTOR_PATH =

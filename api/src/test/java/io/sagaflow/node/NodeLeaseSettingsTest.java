@@ -16,21 +16,21 @@ class NodeLeaseSettingsTest {
     var settings = NodeLease.Settings.fromConfig(config);
 
     Duration downedAfter = NodeLease.Settings.leastTimeToDown(config);
-    assertThat(downedAfter).isEqualTo(Duration.ofSeconds(6));
+    assertThat(downedAfter).isEqualTo(Duration.ofSeconds(5));
     assertThat(settings.ttl().plus(settings.renewInterval())).isLessThan(downedAfter);
     // auto: a second below the least time to down, and never below the ttl.
-    assertThat(settings.pauseLimit()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(settings.pauseLimit()).isEqualTo(Duration.ofSeconds(4));
   }
 
   @Test
   void aLeaseThatWouldOutliveTheFailureDetectorIsRefusedAtStart() {
     var config =
-        SagaflowNode.config(ConfigFactory.parseMap(Map.of("sagaflow.node.lease.ttl", "5500ms")));
+        SagaflowNode.config(ConfigFactory.parseMap(Map.of("sagaflow.node.lease.ttl", "4600ms")));
 
     assertThatThrownBy(() -> NodeLease.Settings.fromConfig(config))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("sagaflow.node.lease.ttl + renew-interval (PT6.5S)")
-        .hasMessageContaining("stable-after = PT6S");
+        .hasMessageContaining("sagaflow.node.lease.ttl + renew-interval (PT5.1S)")
+        .hasMessageContaining("stable-after = PT5S");
   }
 
   @Test
@@ -39,6 +39,7 @@ class NodeLeaseSettingsTest {
         SagaflowNode.config(
             ConfigFactory.parseMap(Map.of("sagaflow.node.lease.pause-limit", "1s")));
 
-    assertThat(NodeLease.Settings.fromConfig(config).pauseLimit()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(NodeLease.Settings.fromConfig(config).pauseLimit())
+        .isEqualTo(Duration.ofMillis(3500));
   }
 }

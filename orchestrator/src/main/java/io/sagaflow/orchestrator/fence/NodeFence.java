@@ -13,7 +13,7 @@ import org.apache.pekko.actor.Extension;
  * sits on the minority side of a partition) must do neither, since another node may already run its
  * sagas.
  *
- * <p>The node holds a lease in PostgreSQL that it renews every second (see {@code
+ * <p>The node holds a lease in PostgreSQL that it renews twice a second (see {@code
  * io.sagaflow.node.NodeLease}); this object is the lease as the node knows it locally: valid until
  * the monotonic time its last renewal started plus the lease's time to live. A node frozen by
  * {@code SIGSTOP} or a long pause wakes with that time passed, so its first check fails before it
