@@ -4,9 +4,11 @@ import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -37,9 +39,10 @@ import org.slf4j.LoggerFactory;
  *   <li>every {@code sagaflow.recovery.sweep-interval}, as a safety net.
  * </ul>
  *
- * <p>A sweep first waits until the index has applied every status change the journal held when the
- * sweep began (at most {@code sagaflow.recovery.catch-up-timeout}), so that a saga started just
- * before a crash, not yet indexed then, is not missed. A saga handed over to another node while
+ * <p>A sweep wakes what the index lists at once, then waits until the index has applied every
+ * status change the journal held when the sweep began (at most {@code
+ * sagaflow.recovery.catch-up-timeout}) and wakes what it lists then, so that a saga started just
+ * before a crash, not yet indexed at first, is not missed. A saga handed over to another node while
  * running (a rebalance or a graceful leave) wakes itself there (see {@code SagaEntity}); the sweep
  * does not wait for that. Runs as a cluster singleton; sweeps never overlap.
  */
@@ -163,15 +166,28 @@ final class RecoverySweep {
       // since, not yet indexed as ended, and passivated once ended, so waking them would recover
       // each from the journal for nothing).
       Instant began = Instant.now();
+      // What the index lists already is woken at once: a crashed node's sagas resume without
+      // waiting for the index, whose projection may itself have run on that node and be
+      // restarting. Once the index has caught up, what it lists then is woken too (sagas started
+      // just before the crash, indexed since).
+      Set<String> woken = new HashSet<>();
+      wakeListed(began, woken);
       awaitIndexCaughtUp();
-      int woken = 0;
+      wakeListed(began, woken);
+      return woken.size();
+    }
+
+    private void wakeListed(Instant began, Set<String> woken) {
       Optional<String> after = Optional.empty();
       while (true) {
         List<String> ids = index.nonTerminal(PAGE, after, began);
-        ids.forEach(engine::wake);
-        woken += ids.size();
+        for (String id : ids) {
+          if (woken.add(id)) {
+            engine.wake(id);
+          }
+        }
         if (ids.size() < PAGE) {
-          return woken;
+          return;
         }
         after = Optional.of(ids.get(ids.size() - 1));
       }
