@@ -30,46 +30,103 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * One real node (formation self) running the chaos saga against a participant over a test database,
- * and the history and faults files a runner would write for what the test does with it.
+ * One real node (formation self: a cluster of its own) running the chaos saga against a participant
+ * over a test database, the history and faults files a runner would write for what the test does
+ * with it, and the node's log as {@code <name>.log} in the run directory.
  */
 final class NodeRun implements AutoCloseable {
   static final String NODE = "node1";
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
+  private final String name;
   private final SagaflowNode node;
   private final int managementPort;
   private final Jsonl.Writer history;
+  private final boolean ownsHistory;
+  private final NodeLog log;
 
-  private NodeRun(SagaflowNode node, int managementPort, Jsonl.Writer history) {
+  private NodeRun(
+      String name,
+      SagaflowNode node,
+      int managementPort,
+      Jsonl.Writer history,
+      boolean ownsHistory,
+      NodeLog log) {
+    this.name = name;
     this.node = node;
     this.managementPort = managementPort;
     this.history = history;
+    this.ownsHistory = ownsHistory;
+    this.log = log;
   }
 
-  /** Starts the node; the run's faults are over before anything starts. */
+  /** Starts the run's only node, {@value #NODE}; the run's faults are over before it starts. */
   static NodeRun start(TestDatabase db, int participantPort, Path runDir) {
+    faultsOver(runDir);
+    return start(
+        db,
+        participantPort,
+        runDir,
+        NODE,
+        new Jsonl.Writer(runDir.resolve(CheckInputs.HISTORY)),
+        true);
+  }
+
+  /**
+   * Starts one of several nodes of a run, named {@code name} in the history, which logs to {@code
+   * history} (shared by the run's nodes, closed by the caller).
+   */
+  static NodeRun start(
+      TestDatabase db, int participantPort, Path runDir, String name, Jsonl.Writer history) {
+    return start(db, participantPort, runDir, name, history, false);
+  }
+
+  /** Writes the run's faults file: every fault was over before anything started. */
+  static void faultsOver(Path runDir) {
     try (var faults = new Jsonl.Writer(runDir.resolve(CheckInputs.FAULTS))) {
       faults.write(
           new FaultEvent(System.currentTimeMillis(), FaultEvent.Kind.FAULTS_OVER, null, null));
     }
+  }
+
+  private static NodeRun start(
+      TestDatabase db,
+      int participantPort,
+      Path runDir,
+      String name,
+      Jsonl.Writer history,
+      boolean ownsHistory) {
     int management = freePort();
+    int remoting = freePort();
     var values = new HashMap<String, Object>();
-    values.put("pekko.remote.artery.canonical.port", 0);
+    values.put("pekko.remote.artery.canonical.hostname", "127.0.0.1");
+    values.put("pekko.remote.artery.canonical.port", remoting);
     values.put("sagaflow.http.port", 0);
     values.put("pekko.management.http.port", management);
     values.put("sagaflow.engine.ask-timeout", "20s");
-    for (String name : ChaosSaga.PARTICIPANTS) {
-      values.put("sagaflow.participants." + name + ".url", "http://127.0.0.1:" + participantPort);
+    for (String participant : ChaosSaga.PARTICIPANTS) {
+      values.put(
+          "sagaflow.participants." + participant + ".url", "http://127.0.0.1:" + participantPort);
     }
     Map<String, String> env =
         Map.of(
             DatabaseSettings.URL_ENV, db.jdbcUrl(),
             DatabaseSettings.USER_ENV, db.user(),
             DatabaseSettings.PASSWORD_ENV, db.password());
-    SagaflowNode node =
-        SagaflowNode.start(ConfigFactory.parseMap(values), env, List.of(ChaosSaga.definition()));
-    return new NodeRun(node, management, new Jsonl.Writer(runDir.resolve(CheckInputs.HISTORY)));
+    // Attached before the node starts, so that the log has the node's whole life.
+    NodeLog log =
+        NodeLog.attach(runDir.resolve(name + ".log"), "pekko://sagaflow@127.0.0.1:" + remoting);
+    try {
+      SagaflowNode node =
+          SagaflowNode.start(ConfigFactory.parseMap(values), env, List.of(ChaosSaga.definition()));
+      return new NodeRun(name, node, management, history, ownsHistory, log);
+    } catch (RuntimeException e) {
+      log.close();
+      if (ownsHistory) {
+        history.close();
+      }
+      throw e;
+    }
   }
 
   /** Starts a saga over the API, logging it as the load generator does; its HTTP status. */
@@ -119,8 +176,14 @@ final class NodeRun implements AutoCloseable {
 
   @Override
   public void close() {
-    history.close();
-    node.close();
+    try {
+      node.close();
+    } finally {
+      log.close();
+      if (ownsHistory) {
+        history.close();
+      }
+    }
   }
 
   /**
@@ -142,7 +205,7 @@ final class NodeRun implements AutoCloseable {
   }
 
   private ApiCall call(Op op, String id, Phase phase, int http, String sagaStatus) {
-    return new ApiCall(System.currentTimeMillis(), 0, op, id, NODE, phase, http, sagaStatus, null);
+    return new ApiCall(System.currentTimeMillis(), 0, op, id, name, phase, http, sagaStatus, null);
   }
 
   private URI api(String path) {
