@@ -363,6 +363,9 @@ public final class SagaEntity
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptFinished(Started state, AttemptFinished cmd) {
+    if (isSupersededForward(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      return forwardSettled(cmd.step(), cmd.attempt());
+    }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       context
           .getLog()
@@ -385,6 +388,9 @@ public final class SagaEntity
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptTimedOut(Started state, AttemptTimedOut cmd) {
+    if (isSupersededForward(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      return forwardSettled(cmd.step(), cmd.attempt());
+    }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       return Effect().noReply();
     }
@@ -670,6 +676,15 @@ public final class SagaEntity
     timers.cancel(PASSIVATE_TIMER);
     scheduleDeadline(active);
     Cursor cursor = active.cursor();
+    if (inFlight != null
+        && inFlight.phase() == Phase.FORWARD
+        && cursor.phase() == Phase.COMPENSATION) {
+      // A forward call is still out (a cancel or the deadline came mid-call): an undo sent now
+      // could reach the participant before the call it undoes, which then applies after its
+      // compensation. The compensations start once it has answered or timed out (its timeout
+      // timer still runs).
+      return;
+    }
     Instant now = Instant.now();
     if (cursor.retryAt() != null && cursor.retryAt().isAfter(now)) {
       inFlight = null;
@@ -730,6 +745,32 @@ public final class SagaEntity
                 outcome != null
                     ? outcome
                     : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
+  }
+
+  /**
+   * Whether this is the answer (or the timeout) of a forward attempt still out when the saga turned
+   * to compensating (a cancel or the deadline came mid-call): the compensations wait for it.
+   */
+  private boolean isSupersededForward(Started state, Phase phase, String step, int attempt) {
+    Cursor cursor = state.cursor();
+    return phase == Phase.FORWARD
+        && inFlight != null
+        && inFlight.phase() == Phase.FORWARD
+        && inFlight.step().equals(step)
+        && inFlight.attempt() == attempt
+        && cursor != null
+        && cursor.phase() == Phase.COMPENSATION;
+  }
+
+  /**
+   * The forward attempt a compensation waited for has answered or timed out: its outcome changes
+   * nothing (the step is undone either way, as uncertain), and the compensations start now.
+   */
+  private ReplyEffect<SagaEvent, SagaSnapshot> forwardSettled(String step, int attempt) {
+    context.getLog().debug("Attempt {} of step {} settled; compensating now", attempt, step);
+    inFlight = null;
+    timers.cancel(TIMEOUT_TIMER);
+    return Effect().none().thenRun(this::drive).thenNoReply();
   }
 
   private boolean isInFlight(Started state, Phase phase, String step, int attempt) {

@@ -131,7 +131,8 @@ class SagaEntityTest {
   private final SagaDefinition withDeadline =
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(2))
-          .defaultTimeout(Duration.ofSeconds(30))
+          // Past the deadline: the call in flight then is still out when the deadline passes.
+          .defaultTimeout(Duration.ofSeconds(4))
           .step(
               Step.named("first")
                   .invoke(script.action("first"))
@@ -553,7 +554,10 @@ class SagaEntityTest {
             SagaEvent.CompensationStarted.class,
             c -> assertThat(c.compensations()).containsExactly("s2", "s1"));
     assertThat(cancel.reply()).isInstanceOf(Done.class);
-    inFlight.succeed(); // a late reply of the cancelled step changes nothing
+    // The undo of s2 waits for s2's call in flight (it could otherwise reach the participant
+    // first): nothing is compensated until that call has answered, and its answer changes nothing.
+    assertThat(script.count(c -> c.compensation())).isZero();
+    inFlight.succeed();
     script.awaitCompensation("s2", 1).succeed();
     script.awaitCompensation("s1", 1).succeed();
     var state = awaitStatus(kit, SagaStatus.COMPENSATED);
@@ -853,9 +857,12 @@ class SagaEntityTest {
     var kit = entity();
     start(kit, "hurried", input("a"));
     script.awaitAction("first", 1).succeed();
-    script.awaitAction("second", 1); // never answers
+    var second = script.awaitAction("second", 1); // never answers
 
+    // The undo of "second" waits for its call in flight, which times out 4 s after it began.
     script.awaitCompensation("second", 1).succeed();
+    assertThat(script.awaitCompensation("second", 1).at())
+        .isAfterOrEqualTo(second.at().plus(Duration.ofSeconds(4)));
     script.awaitCompensation("first", 1).succeed();
     var state = awaitStatus(kit, SagaStatus.COMPENSATED);
     assertThat(state.failure()).startsWith("deadline passed");
