@@ -23,6 +23,13 @@ final class Figures {
   /** How far after a fault the journal is searched for the first resumed saga. */
   private static final long SEARCH_WINDOW_MS = 10 * 60 * 1000;
 
+  /**
+   * A call received this soon after a kill or a stop is the victim's own: the fault is logged just
+   * before the signal, and no other node can resume its sagas before the failure detector has even
+   * noticed (seconds).
+   */
+  private static final long VICTIM_LAST_CALLS_MS = 1000;
+
   /** How far before a fault the victim's saga writers are collected. */
   private static final long VICTIM_WRITERS_MS = 2 * 60 * 1000;
 
@@ -113,7 +120,7 @@ final class Figures {
           // call for a saga of its shards is a resumed saga's, often before its first write.
           for (LedgerEntry e : ledger) {
             long after = e.received() - from;
-            if (after >= 0
+            if (after >= VICTIM_LAST_CALLS_MS
                 && (found.after == null || after < found.after)
                 && shards.contains(extractor.shardId(e.sagaId()))) {
               found.after = after;
@@ -248,9 +255,10 @@ final class Figures {
    * storm) contributes its first call after the storm, the retry that the backoff's jitter and the
    * breaker's spread place. A saga's later steps follow at once when it succeeds, a burst of its
    * own that says nothing about synchronised retries, so they are left out here (they are in the
-   * all-calls figure). Buckets of 100 ms from the storm's end to the last returning call.
+   * all-calls figure). Buckets of 100 ms from the first returning call to the last ({@code
+   * firstBackMs}: how long after the storm's end the first came back, the breakers' recovery).
    */
-  record Wave(int sagas, long peak100ms, double mean100ms, long spanMs) {
+  record Wave(int sagas, long peak100ms, double mean100ms, long firstBackMs, long spanMs) {
     double peakToMean() {
       return mean100ms == 0 ? 0 : peak100ms / mean100ms;
     }
@@ -271,19 +279,21 @@ final class Figures {
       }
     }
     if (first.isEmpty()) {
-      return new Wave(0, 0, 0, 0);
+      return new Wave(0, 0, 0, 0, 0);
     }
+    long firstBack = first.values().stream().mapToLong(Long::longValue).min().orElse(end);
     long last = first.values().stream().mapToLong(Long::longValue).max().orElse(end);
-    int buckets = (int) ((last - end) / 100) + 1;
+    int buckets = (int) ((last - firstBack) / 100) + 1;
     long[] counts = new long[buckets];
     for (long t : first.values()) {
-      counts[(int) ((t - end) / 100)]++;
+      counts[(int) ((t - firstBack) / 100)]++;
     }
     long peak = 0;
     for (long c : counts) {
       peak = Math.max(peak, c);
     }
-    return new Wave(first.size(), peak, (double) first.size() / buckets, last - end);
+    return new Wave(
+        first.size(), peak, (double) first.size() / buckets, firstBack - end, last - firstBack);
   }
 
   private static double perSecond(long count, long millis) {

@@ -127,9 +127,10 @@ record RunReport(
 
     md.append("\n## Time from fault to first saga resumed\n\n");
     md.append(
-        "For a kill or a stop: from the fault to the first participant call (ledger) or journal"
-            + " event of a saga in a shard the victim hosted just before it (the victim cannot make"
-            + " either: it is dead, or frozen and then fenced). For a partition: the first journal"
+        "For a kill or a stop: from the fault to the first participant call (ledger; from 1 s on,"
+            + " since the fault is logged just before the signal) or journal event of a saga in a"
+            + " shard the victim hosted just before it (the victim cannot make either: it is dead,"
+            + " or frozen and then fenced). For a partition: the first journal"
             + " event there by a saga incarnation (writer) other than those that wrote there in the"
             + " two minutes before (the cut-off node itself may act until it sees itself"
             + " outnumbered). For a PostgreSQL restart: from DB_START to the first journal"
@@ -152,8 +153,9 @@ record RunReport(
             md.append(
                 String.format(
                     "Participant calls per second: before %.1f, during %.1f, after %.1f.%n%n"
-                        + "The returning wave: %d sagas the storm refused came back over %s"
-                        + " (each saga's first call after the storm): busiest 100 ms %d, mean"
+                        + "The returning wave: %d sagas waiting when the storm ended came back"
+                        + " from %s after it, over %s (each saga's first call after the storm):"
+                        + " busiest 100 ms %d, mean"
                         + " %.2f, peak/mean %.2f (target <= 3: %s).%n%n"
                         + "All calls after the storm (%s window, the sagas' later steps and new"
                         + " sagas included): busiest 100 ms %d calls, mean %.2f, peak/mean %.2f.%n",
@@ -161,6 +163,7 @@ record RunReport(
                     s.duringPerSecond(),
                     s.afterPerSecond(),
                     s.returning().sagas(),
+                    seconds(s.returning().firstBackMs()),
                     seconds(s.returning().spanMs()),
                     s.returning().peak100ms(),
                     s.returning().mean100ms(),
