@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -35,6 +36,8 @@ final class ParticipantBreakers {
   static final String CONFIG_KEY = HttpParticipantClient.CONFIG_PATH + ".circuit-breaker";
 
   private static final Logger log = LoggerFactory.getLogger(ParticipantBreakers.class);
+
+  private static final CompletionStage<Void> SETTLED = CompletableFuture.completedFuture(null);
 
   private final Settings settings;
   private final Scheduler scheduler;
@@ -123,9 +126,12 @@ final class ParticipantBreakers {
       String participant, String call, Supplier<CompletionStage<Answer>> send, Executor callbacks) {
     Breaker breaker = breakers.computeIfAbsent(participant, name -> new Breaker(name));
     var sent = new AtomicReference<CompletionStage<Answer>>();
+    var settled = new AtomicReference<CompletionStage<Void>>();
     CompletionStage<Answer> guarded =
         breaker.pekko.callWithCircuitBreakerCS(
             () -> {
+              // Runs inside the breaker's state: half-open here means this is its trial call.
+              settled.set(breaker.pekko.isHalfOpen() ? breaker.trialSettled : SETTLED);
               CompletionStage<Answer> s = send.get();
               sent.set(s);
               return s;
@@ -135,7 +141,9 @@ final class ParticipantBreakers {
     CompletionStage<Answer> own = sent.get();
     if (own != null) {
       // Not the breaker's future, which would fail at its call-timeout: the step's timeout rules.
-      return own.thenApply(Answer::outcome);
+      // A trial call answers only once the breaker has closed or opened again on it, so the saga
+      // that sent it and the calls that follow see the breaker its answer left behind.
+      return own.thenCombine(settled.get(), (answer, ignored) -> answer.outcome());
     }
     return guarded.handleAsync(
         (answer, failure) -> {
@@ -169,6 +177,8 @@ final class ParticipantBreakers {
     private volatile String lastFailure = "";
     // Whether the breaker is half-open: its next opening follows a failed trial call.
     private volatile boolean trial;
+    // Completed when the next trial call has closed or reopened the breaker; made when it opens.
+    private volatile CompletableFuture<Void> trialSettled = CompletableFuture.completedFuture(null);
 
     Breaker(String participant) {
       this.participant = participant;
@@ -239,6 +249,9 @@ final class ParticipantBreakers {
     }
 
     private void opened() {
+      CompletableFuture<Void> ended = trialSettled;
+      trialSettled = new CompletableFuture<>();
+      ended.complete(null);
       if (trial) {
         log.warn(
             "Circuit breaker of participant '{}' opened again: its trial call failed ({});"
@@ -265,6 +278,7 @@ final class ParticipantBreakers {
     }
 
     private void closed() {
+      trialSettled.complete(null);
       trial = false;
       lastFailure = "";
       log.info("Circuit breaker of participant '{}' closed: its trial call succeeded", participant);
