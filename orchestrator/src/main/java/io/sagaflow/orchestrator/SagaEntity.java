@@ -20,6 +20,7 @@ import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationSkipped;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
@@ -364,7 +365,7 @@ public final class SagaEntity
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptFinished(Started state, AttemptFinished cmd) {
     if (isSupersededForward(state, cmd.phase(), cmd.step(), cmd.attempt())) {
-      return forwardSettled(cmd.step(), cmd.attempt());
+      return forwardSettled(state, cmd.step(), cmd.attempt(), cmd.outcome());
     }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       context
@@ -389,7 +390,7 @@ public final class SagaEntity
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptTimedOut(Started state, AttemptTimedOut cmd) {
     if (isSupersededForward(state, cmd.phase(), cmd.step(), cmd.attempt())) {
-      return forwardSettled(cmd.step(), cmd.attempt());
+      return forwardSettled(state, cmd.step(), cmd.attempt(), null);
     }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       return Effect().noReply();
@@ -763,13 +764,34 @@ public final class SagaEntity
   }
 
   /**
-   * The forward attempt a compensation waited for has answered or timed out: its outcome changes
-   * nothing (the step is undone either way, as uncertain), and the compensations start now.
+   * The forward attempt a compensation waited for has answered ({@code outcome}) or timed out
+   * (null) and the compensations start now. A rejected call applied nothing: its step's
+   * compensation, the one due, is left out. Any other end leaves the step uncertain (a success or a
+   * 2xx that cannot be read applied it, a timeout may have), so it is undone with the others.
    */
-  private ReplyEffect<SagaEvent, SagaSnapshot> forwardSettled(String step, int attempt) {
-    context.getLog().debug("Attempt {} of step {} settled; compensating now", attempt, step);
+  private ReplyEffect<SagaEvent, SagaSnapshot> forwardSettled(
+      Started state, String step, int attempt, Outcome outcome) {
     inFlight = null;
     timers.cancel(TIMEOUT_TIMER);
+    Cursor cursor = state.cursor();
+    if (outcome instanceof Outcome.Permanent rejected
+        && cursor.step().equals(step)
+        && cursor.attempt() == 1
+        && cursor.retryAt() == null) {
+      context
+          .getLog()
+          .info(
+              "Attempt {} of step {} was rejected after the saga began compensating;"
+                  + " nothing to undo for it: {}",
+              attempt,
+              step,
+              rejected.error());
+      var skipped =
+          new CompensationSkipped(
+              step, attempt, rejected.error(), state.compensations().isEmpty(), Instant.now());
+      return Effect().persist(skipped).thenRun(this::drive).thenNoReply();
+    }
+    context.getLog().debug("Attempt {} of step {} settled; compensating now", attempt, step);
     return Effect().none().thenRun(this::drive).thenNoReply();
   }
 

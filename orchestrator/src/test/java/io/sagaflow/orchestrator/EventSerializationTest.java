@@ -66,7 +66,8 @@ class EventSerializationTest {
             new SagaEvent.SagaFailed("definition gone", now),
             new SagaEvent.SagaResumed("cmd-2", now),
             new SagaEvent.StepFailedAfterPivot(
-                "notify", 3, "503", true, "gave no answer after 3 attempts", now));
+                "notify", 3, "503", true, "gave no answer after 3 attempts", now),
+            new SagaEvent.CompensationSkipped("charge", 1, "answered 422", false, now));
     assertThat(events.stream().map(Object::getClass).distinct())
         .hasSize(SagaEvent.class.getPermittedSubclasses().length);
     return events;
@@ -97,7 +98,8 @@ class EventSerializationTest {
   void eventsWrittenUnderTheirNamesInSagaEntityStillLoad() throws Exception {
     var serialization = SerializationExtension.get(testKit.system().classicSystem());
     for (SagaEvent event : everyEvent()) {
-      if (event instanceof SagaEvent.StepFailedAfterPivot) {
+      if (event instanceof SagaEvent.StepFailedAfterPivot
+          || event instanceof SagaEvent.CompensationSkipped) {
         continue; // added after the move: never written under an old name
       }
       var serializer = serialization.findSerializerFor(event);

@@ -575,6 +575,69 @@ class SagaEntityTest {
   }
 
   @Test
+  void cancelWhileAStepIsInFlightLeavesItsCompensationOutWhenTheAwaitedCallIsRejected() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    script.awaitAction("s1", 1).succeed();
+    var inFlight = script.awaitAction("s2", 1);
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", "changed", replyTo));
+
+    inFlight.fail(new StepRejectedException("out of stock"));
+    script.awaitCompensation("s1", 1).succeed();
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+
+    assertThat(script.count(c -> c.compensation() && c.step().equals("s2"))).isZero();
+    assertThat(events())
+        .filteredOn(SagaEvent.CompensationSkipped.class::isInstance)
+        .singleElement()
+        .isInstanceOfSatisfying(
+            SagaEvent.CompensationSkipped.class,
+            e -> {
+              assertThat(e.step()).isEqualTo("s2");
+              assertThat(e.attempt()).isEqualTo(1);
+              assertThat(e.error()).contains("out of stock");
+              assertThat(e.sagaCompensated()).isFalse();
+            });
+    assertThat(state.step("s2").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(state.step("s2").compensationAttempts()).isZero();
+    assertThat(state.step("s1").status()).isEqualTo(StepStatus.COMPENSATED);
+    assertThat(state.failure()).isEqualTo("cancelled: changed");
+  }
+
+  @Test
+  void cancelOfTheFirstStepInFlightWhoseCallIsRejectedEndsCompensatedWithNothingUndone() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    var inFlight = script.awaitAction("s1", 1);
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", null, replyTo));
+
+    inFlight.fail(new StepRejectedException("no such customer"));
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+
+    assertThat(script.count(c -> c.compensation())).isZero();
+    assertThat(events().get(events().size() - 1))
+        .isInstanceOfSatisfying(
+            SagaEvent.CompensationSkipped.class, e -> assertThat(e.sagaCompensated()).isTrue());
+    assertThat(state.step("s1").status()).isEqualTo(StepStatus.REJECTED);
+  }
+
+  @Test
+  void cancelWhileAStepIsInFlightStillUndoesItWhenTheAwaitedCallFailsRetryably() {
+    var kit = entity();
+    start(kit, "three", input("a"));
+    var inFlight = script.awaitAction("s1", 1);
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Cancel("c-1", null, replyTo));
+
+    // A 503 or a timeout: the call may have been applied, so it is undone as uncertain.
+    inFlight.fail(new IllegalStateException("connection reset"));
+    script.awaitCompensation("s1", 1).succeed();
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+
+    assertThat(events()).noneMatch(SagaEvent.CompensationSkipped.class::isInstance);
+    assertThat(state.step("s1").status()).isEqualTo(StepStatus.COMPENSATED);
+  }
+
+  @Test
   void cancelAfterThePivotIsRefused() {
     var kit = entity();
     start(kit, "trip", input("a"));

@@ -49,6 +49,7 @@ final class SagaModel {
           "CompensationAttemptFailed",
           "StepCompensated",
           "CompensationFailed",
+          "CompensationSkipped",
           "SagaFailed",
           "SagaResumed");
 
@@ -58,6 +59,10 @@ final class SagaModel {
   private Status resumesTo;
   private Failure failure;
   private String illegal;
+  // The step a cancel or the deadline left in flight, whose compensation may be left out if its
+  // call turns out rejected; and whether an attempt of the compensation due has been made.
+  private String awaited;
+  private boolean compensationTried;
   private final Set<String> succeeded = new LinkedHashSet<>();
   private final Set<String> uncertain = new LinkedHashSet<>();
   private final Set<String> rejected = new LinkedHashSet<>();
@@ -101,7 +106,7 @@ final class SagaModel {
     return rejected;
   }
 
-  /** Every step some compensation list of the journal asked to undo. */
+  /** Every step some compensation list of the journal asked to undo and none left out after. */
   Set<String> compensationsDue() {
     return compensationsDue;
   }
@@ -184,6 +189,7 @@ final class SagaModel {
         }
         if (compensatable(current)) {
           uncertain.add(step);
+          awaited = step;
         }
         return compensate(e, expectedCompensations(compensatable(current)));
       case "SagaFailed":
@@ -251,22 +257,40 @@ final class SagaModel {
     }
     switch (type) {
       case "CompensationAttemptFailed":
+        compensationTried = true;
         return null;
       case "StepCompensated":
-        boolean last = queue.size() == 1;
-        if (e.path("sagaCompensated").asBoolean() != last) {
-          return "sagaCompensated=" + !last + " with " + (queue.size() - 1) + " compensations left";
+        return nextCompensation(e);
+      case "CompensationSkipped":
+        if (!due.equals(awaited) || compensationTried) {
+          return "only the compensation of the step a cancel or the deadline left in flight may be"
+              + " left out, before any attempt of it";
         }
-        queue = queue.subList(1, queue.size());
-        status = last ? Status.COMPENSATED : Status.COMPENSATING;
-        return null;
+        // Its awaited call was rejected: it applied nothing, and is no longer uncertain.
+        uncertain.remove(due);
+        rejected.add(due);
+        compensationsDue.remove(due);
+        return nextCompensation(e);
       case "CompensationFailed":
+        compensationTried = true;
         return fail("CompensationFailed", due, false, e, Status.COMPENSATING);
       case "SagaFailed":
+        compensationTried = true; // a resume makes a new attempt of it
         return fail("SagaFailed", null, false, e, Status.COMPENSATING);
       default:
         return "not allowed while COMPENSATING";
     }
+  }
+
+  private String nextCompensation(JsonNode e) {
+    boolean last = queue.size() == 1;
+    if (e.path("sagaCompensated").asBoolean() != last) {
+      return "sagaCompensated=" + !last + " with " + (queue.size() - 1) + " compensations left";
+    }
+    queue = queue.subList(1, queue.size());
+    compensationTried = false;
+    status = last ? Status.COMPENSATED : Status.COMPENSATING;
+    return null;
   }
 
   private String failed(String type, JsonNode e) {

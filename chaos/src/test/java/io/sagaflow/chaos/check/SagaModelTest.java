@@ -42,6 +42,54 @@ class SagaModelTest {
   }
 
   @Test
+  void aCancelledStepWhoseAwaitedCallWasRejectedIsLeftOutAndCountsAsRejected() {
+    SagaModel m =
+        replay(
+            STARTED,
+            RESERVED,
+            "CompensationStarted {\"compensations\":[\"charge\",\"reserve\"]}",
+            "CompensationSkipped {\"step\":\"charge\",\"sagaCompensated\":false}",
+            "StepCompensated {\"step\":\"reserve\",\"sagaCompensated\":true}");
+    assertThat(m.illegal()).isNull();
+    assertThat(m.status()).isEqualTo(SagaModel.Status.COMPENSATED);
+    assertThat(m.uncertain()).isEmpty();
+    assertThat(m.rejected()).containsExactly("charge");
+    assertThat(m.compensationsDue()).containsExactly("reserve");
+  }
+
+  @Test
+  void onlyTheAwaitedStepsCompensationMayBeLeftOutAndOnlyBeforeAnyAttemptOfIt() {
+    String cancelled = "CompensationStarted {\"compensations\":[\"charge\",\"reserve\"]}";
+    assertThat(
+            replay(
+                    STARTED,
+                    RESERVED,
+                    cancelled,
+                    "CompensationAttemptFailed {\"step\":\"charge\"}",
+                    "CompensationSkipped {\"step\":\"charge\",\"sagaCompensated\":false}")
+                .illegal())
+        .contains("before any attempt of it");
+    assertThat(
+            replay(
+                    STARTED,
+                    RESERVED,
+                    cancelled,
+                    "StepCompensated {\"step\":\"charge\",\"sagaCompensated\":false}",
+                    "CompensationSkipped {\"step\":\"reserve\",\"sagaCompensated\":true}")
+                .illegal())
+        .contains("only the compensation of the step a cancel or the deadline left in flight");
+    assertThat(
+            replay(
+                    STARTED,
+                    RESERVED,
+                    "StepFailed {\"step\":\"charge\",\"uncertain\":true,"
+                        + "\"compensations\":[\"charge\",\"reserve\"]}",
+                    "CompensationSkipped {\"step\":\"charge\",\"sagaCompensated\":false}")
+                .illegal())
+        .contains("only the compensation of the step a cancel or the deadline left in flight");
+  }
+
+  @Test
   void aFailedCompensationResumesWhereItStopped() {
     SagaModel m =
         replay(

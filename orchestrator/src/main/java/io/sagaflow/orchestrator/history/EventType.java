@@ -23,7 +23,8 @@ public enum EventType {
   COMPENSATION_FAILED("CompensationFailed", SagaEvent.CompensationFailed.class),
   SAGA_FAILED("SagaFailed", SagaEvent.SagaFailed.class),
   SAGA_RESUMED("SagaResumed", SagaEvent.SagaResumed.class),
-  STEP_FAILED_AFTER_PIVOT("StepFailedAfterPivot", SagaEvent.StepFailedAfterPivot.class);
+  STEP_FAILED_AFTER_PIVOT("StepFailedAfterPivot", SagaEvent.StepFailedAfterPivot.class),
+  COMPENSATION_SKIPPED("CompensationSkipped", SagaEvent.CompensationSkipped.class);
 
   private static final Map<Class<?>, EventType> BY_CLASS =
       Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(t -> t.type, t -> t));

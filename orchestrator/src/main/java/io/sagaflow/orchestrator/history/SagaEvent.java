@@ -153,6 +153,23 @@ public sealed interface SagaEvent extends SagaSerializable {
     }
   }
 
+  /**
+   * The compensation of {@code step} is left out: a cancel or the deadline came while its forward
+   * call (attempt {@code attempt}) was out, the saga waited for that call's answer, and the call
+   * was rejected ({@code error}), so it applied nothing and there is nothing to undo. The next
+   * compensation (if any) is due now; {@code sagaCompensated} says this was the last one.
+   */
+  record CompensationSkipped(
+      String step, int attempt, String error, boolean sagaCompensated, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return sagaCompensated
+          ? new StatusChange.To(SagaStatus.COMPENSATED, null)
+          : StatusChange.UNCHANGED;
+    }
+  }
+
   /** A compensation was rejected or ran out of attempts: the saga waits for an operator. */
   record CompensationFailed(String step, int attempt, String error, String reason, Instant at)
       implements SagaEvent {

@@ -6,6 +6,7 @@ import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.StepStatus;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationSkipped;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
@@ -227,6 +228,8 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         Progress next =
             progress.changeStep(e.step(), s -> s.compensating(e.attempt(), e.error())).at(e.at());
         return new Compensating(next, cursor.next(e.retryAt()), compensations);
+      } else if (event instanceof CompensationSkipped e) {
+        return skipped(e);
       } else if (event instanceof CompensationFailed e) {
         Progress next =
             progress
@@ -241,6 +244,28 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         return new Failed(progress.failedBecause(e.reason()).at(e.at()), cursor, compensations);
       }
       throw illegal(event, "COMPENSATING");
+    }
+
+    /**
+     * Only the compensation that is due, before any attempt of it: the one of the step whose
+     * forward call a cancel or the deadline left out, and which the saga waited for.
+     */
+    private Started skipped(CompensationSkipped e) {
+      if (!cursor.step().equals(e.step()) || cursor.attempt() != 1 || cursor.retryAt() != null) {
+        throw new IllegalStateException(
+            "a CompensationSkipped of step '"
+                + e.step()
+                + "' cannot follow a saga due to attempt "
+                + cursor.attempt()
+                + " of the compensation of '"
+                + cursor.step()
+                + "'");
+      }
+      return compensate(
+          progress.changeStep(
+              e.step(), s -> s.rejectedWhileCompensating(e.attempt(), e.error(), e.at())),
+          compensations,
+          e.at());
     }
   }
 

@@ -70,4 +70,9 @@ public record StepSnapshot(
   StepSnapshot compensationEnded(StepStatus outcome, int attempt, String error) {
     return new StepSnapshot(name, outcome, attempts, attempt, output, error, startedAt, finishedAt);
   }
+
+  /** Its forward call turned out rejected once the saga was compensating: nothing to undo. */
+  StepSnapshot rejectedWhileCompensating(int attempt, String error, Instant at) {
+    return new StepSnapshot(name, StepStatus.REJECTED, attempt, 0, null, error, startedAt, at);
+  }
 }

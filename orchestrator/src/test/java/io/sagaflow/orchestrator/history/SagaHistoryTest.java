@@ -46,7 +46,8 @@ class SagaHistoryTest {
             "CompensationFailed",
             "SagaFailed",
             "SagaResumed",
-            "StepFailedAfterPivot");
+            "StepFailedAfterPivot",
+            "CompensationSkipped");
     assertThat(
             Arrays.stream(EventType.values())
                 .map(EventType::publicName)

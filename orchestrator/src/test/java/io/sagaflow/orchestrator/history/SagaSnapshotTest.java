@@ -8,6 +8,7 @@ import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.StepStatus;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.CompensationSkipped;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
@@ -64,7 +65,18 @@ class SagaSnapshotTest {
             new SagaFailed("definition gone", t(2)),
             new SagaResumed("r-1", t(3)),
             new SagaCompleted("charge", 2, JSON.objectNode(), t(4))),
+        cancelledWhileChargeWasRejected(),
         pastThePivot());
+  }
+
+  /** A cancel while charge's call was out, which then answered 422: charge is not undone. */
+  private static List<SagaEvent> cancelledWhileChargeWasRejected() {
+    return List.of(
+        started(),
+        new StepSucceeded("reserve", 1, JSON.objectNode(), "charge", t(1)),
+        new CompensationStarted("cancelled", "c-1", List.of("charge", "reserve"), t(2)),
+        new CompensationSkipped("charge", 1, "answered 422", false, t(3)),
+        new StepCompensated("reserve", 1, true, t(4)));
   }
 
   /**
@@ -160,6 +172,54 @@ class SagaSnapshotTest {
     assertThat(saga.compensations()).containsExactly("reserve");
     assertThat(saga.failure()).isEqualTo("cancelled");
     assertThat(saga.handledCommand("c-1")).isTrue();
+  }
+
+  @Test
+  void aCompensationLeftOutMarksTheStepRejectedAndUndoesTheNextOne() {
+    var history = cancelledWhileChargeWasRejected();
+    var saga = (SagaSnapshot.Compensating) SagaHistory.fold(history.subList(0, 4)).orElseThrow();
+
+    assertThat(saga.cursor()).isEqualTo(Cursor.first(Phase.COMPENSATION, "reserve"));
+    assertThat(saga.compensations()).isEmpty();
+    assertThat(saga.step("charge").status()).isEqualTo(StepStatus.REJECTED);
+    assertThat(saga.step("charge").lastError()).isEqualTo("answered 422");
+    assertThat(saga.step("charge").compensationAttempts()).isZero();
+    assertThat(saga.step("reserve").status()).isEqualTo(StepStatus.COMPENSATING);
+    assertThat(SagaHistory.fold(history).orElseThrow().status()).isEqualTo(SagaStatus.COMPENSATED);
+  }
+
+  @Test
+  void onlyTheCompensationDueBeforeAnyAttemptOfItCanBeLeftOut() {
+    var cancelled = cancelledWhileChargeWasRejected().subList(0, 3);
+    var retried = new ArrayList<>(cancelled);
+    retried.add(new CompensationAttemptFailed("charge", 1, "503", t(9), t(3)));
+
+    assertThatThrownBy(
+            () ->
+                SagaHistory.fold(
+                    append(retried, new CompensationSkipped("charge", 2, "422", false, t(4)))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("attempt 2 of the compensation of 'charge'");
+    assertThatThrownBy(
+            () ->
+                SagaHistory.fold(
+                    append(cancelled, new CompensationSkipped("reserve", 1, "422", true, t(4)))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("compensation of 'charge'");
+    assertThatThrownBy(
+            () ->
+                SagaHistory.fold(
+                    append(
+                        completed().subList(0, 2),
+                        new CompensationSkipped("charge", 1, "422", true, t(4)))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("a CompensationSkipped cannot follow a saga that is RUNNING");
+  }
+
+  private static List<SagaEvent> append(List<SagaEvent> history, SagaEvent event) {
+    var longer = new ArrayList<>(history);
+    longer.add(event);
+    return longer;
   }
 
   @Test
