@@ -197,17 +197,21 @@ public final class SagaflowNode implements AutoCloseable {
           new JournalProbe.Settings(
               nodeConfig.getDuration("journal-probe-interval"),
               nodeConfig.getDuration("journal-probe-timeout")));
-      joinCluster(system, config.getString("sagaflow.cluster.formation"));
-      awaitUp(system, nodeConfig.getDuration("startup-timeout"));
-      var cluster = Cluster.get(system);
-
       var client =
           new HttpParticipantClient(
               system,
               participants,
               config.getBytes("sagaflow.participant-client.max-response-bytes"));
+      // Sharding starts before the node joins: once it is Up, the shard coordinator writes its
+      // state to every member (a majority of fewer than five is all of them), and a member whose
+      // sharding is not running yet held each write up for updating-state-timeout (5 s), seen
+      // in the chaos run as failovers of 13-18 s when a killed node's new incarnation had just
+      // joined.
       SagaEngine engine = SagaEngine.init(system, registry, client);
       SagaIndexProjection.init(system, database);
+      joinCluster(system, config.getString("sagaflow.cluster.formation"));
+      awaitUp(system, nodeConfig.getDuration("startup-timeout"));
+      var cluster = Cluster.get(system);
 
       var index = new SagaIndex(readPool);
       ApiSettings api = ApiSettings.fromConfig(config, env);
