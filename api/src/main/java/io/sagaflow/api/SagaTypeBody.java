@@ -30,8 +30,8 @@ record SagaTypeBody(String type, List<Version> versions) {
   /** What a step calls: an HTTP participant (by name, with the method) or local code. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Action(String kind, String participant, String method) {
-    static Action of(StepAction action) {
-      return action instanceof HttpCall http
+    static Action of(StepAction<?> action) {
+      return action instanceof HttpCall<?> http
           ? new Action("http", http.participant(), http.method())
           : new Action("local", null, null);
     }
@@ -55,7 +55,7 @@ record SagaTypeBody(String type, List<Version> versions) {
   }
 
   /** The body for {@code type}, whose {@code definitions} are its versions, oldest first. */
-  static SagaTypeBody of(String type, Collection<SagaDefinition> definitions) {
+  static SagaTypeBody of(String type, Collection<? extends SagaDefinition<?>> definitions) {
     return new SagaTypeBody(
         type,
         definitions.stream()

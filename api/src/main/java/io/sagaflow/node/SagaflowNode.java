@@ -85,7 +85,8 @@ public final class SagaflowNode implements AutoCloseable {
   }
 
   /** Starts a node with this process's environment variables. */
-  public static SagaflowNode start(Config overrides, Collection<SagaDefinition> definitions) {
+  public static SagaflowNode start(
+      Config overrides, Collection<? extends SagaDefinition<?>> definitions) {
     return start(overrides, System.getenv(), definitions);
   }
 
@@ -160,7 +161,9 @@ public final class SagaflowNode implements AutoCloseable {
    * @throws IllegalArgumentException when a definition calls a participant with no URL configured
    */
   public static SagaflowNode start(
-      Config overrides, Map<String, String> env, Collection<SagaDefinition> definitions) {
+      Config overrides,
+      Map<String, String> env,
+      Collection<? extends SagaDefinition<?>> definitions) {
     Config config = config(overrides);
     SagaRegistry registry = SagaRegistry.of(definitions);
     var participants = new ParticipantDirectory(config, env);
@@ -304,13 +307,13 @@ public final class SagaflowNode implements AutoCloseable {
   private static void requireParticipantUrls(
       SagaRegistry registry, ParticipantDirectory participants) {
     var missing = new ArrayList<String>();
-    for (SagaDefinition definition : registry.all()) {
+    for (SagaDefinition<?> definition : registry.all()) {
       for (Step step : definition.steps()) {
-        List<StepAction> actions = new ArrayList<>();
+        List<StepAction<?>> actions = new ArrayList<>();
         actions.add(step.action());
         step.compensation().ifPresent(actions::add);
-        for (StepAction action : actions) {
-          if (action instanceof HttpCall http
+        for (StepAction<?> action : actions) {
+          if (action instanceof HttpCall<?> http
               && participants.baseUrl(http.participant()).isEmpty()) {
             missing.add(
                 "saga '"

@@ -9,6 +9,7 @@ import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepContext;
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.persistence.DatabaseSettings;
@@ -33,7 +34,7 @@ public final class ApiFixture implements AutoCloseable {
   public static final ObjectMapper JSON = new ObjectMapper();
 
   /** {@code order}: three HTTP steps on the stub, at /{orderId}/{action}. */
-  public static final SagaDefinition ORDER =
+  public static final SagaDefinition<?> ORDER =
       SagaDefinition.builder("order")
           .defaultRetry(
               r ->
@@ -48,20 +49,20 @@ public final class ApiFixture implements AutoCloseable {
           .defaultTimeout(Duration.ofSeconds(5))
           .step(Step.named("reserve").invoke(call("reserve")).compensateWith(call("release")))
           .step(Step.named("charge").invoke(call("charge")).compensateWith(call("refund")))
-          .step(Step.named("ship").invoke(call("ship")))
+          .step(Step.named("ship").invoke(call("ship")).noCompensation())
           .build();
 
   /**
    * {@code strict}: one local step; its input must bind to {@link StrictInput}. Registered only by
    * {@link #start(Map, Map, List)}.
    */
-  public static final SagaDefinition STRICT =
-      SagaDefinition.builder("strict")
-          .inputType(StrictInput.class)
+  public static final SagaDefinition<?> STRICT =
+      SagaDefinition.builder("strict", StrictInput.class)
           .step(
               Step.named("accept")
                   .invoke(
-                      LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of("ok", true)))))
+                      LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of("ok", true))))
+                  .noCompensation())
           .build();
 
   /** The input {@link #STRICT} requires: a customer and a positive quantity, nothing else. */
@@ -76,10 +77,11 @@ public final class ApiFixture implements AutoCloseable {
     }
   }
 
-  private static HttpCall call(String action) {
+  private static HttpCall<Object> call(String action) {
     return HttpCall.post(
-            "payments", ctx -> "/" + ctx.input().get("orderId").asText() + "/" + action)
-        .withBody(ctx -> ctx.input());
+        "payments",
+        ctx -> "/" + ctx.inputJson().get("orderId").asText() + "/" + action,
+        StepContext::inputJson);
   }
 
   public final TestDatabase db;
@@ -91,7 +93,7 @@ public final class ApiFixture implements AutoCloseable {
   private ApiFixture(
       Map<String, Object> extraConfig,
       Map<String, String> extraEnv,
-      List<SagaDefinition> extraDefinitions) {
+      List<SagaDefinition<?>> extraDefinitions) {
     db = TestDatabase.fresh();
     stub = StubParticipant.start();
     var values = new HashMap<String, Object>();
@@ -108,7 +110,7 @@ public final class ApiFixture implements AutoCloseable {
     env.put(DatabaseSettings.USER_ENV, db.user());
     env.put(DatabaseSettings.PASSWORD_ENV, db.password());
     env.putAll(extraEnv);
-    var definitions = new ArrayList<SagaDefinition>();
+    var definitions = new ArrayList<SagaDefinition<?>>();
     definitions.add(ORDER);
     definitions.addAll(extraDefinitions);
     node = SagaflowNode.start(config, env, definitions);
@@ -127,7 +129,9 @@ public final class ApiFixture implements AutoCloseable {
    * A node that also runs {@code extraDefinitions} (e.g. {@link #STRICT}) beside {@link #ORDER}.
    */
   public static ApiFixture start(
-      Map<String, Object> config, Map<String, String> env, List<SagaDefinition> extraDefinitions) {
+      Map<String, Object> config,
+      Map<String, String> env,
+      List<SagaDefinition<?>> extraDefinitions) {
     return new ApiFixture(config, env, extraDefinitions);
   }
 

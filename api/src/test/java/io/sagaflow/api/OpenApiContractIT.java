@@ -68,14 +68,15 @@ class OpenApiContractIT {
    * A type with two versions whose latest has a deadline, local steps, a pivot, unlimited retries
    * and no compensation where none is allowed: the shapes {@code order} does not show.
    */
-  private static final SagaDefinition SHAPES_V1 =
+  private static final SagaDefinition<?> SHAPES_V1 =
       SagaDefinition.builder("shapes")
           .step(
               Step.named("only")
-                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture("done"))))
+                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture("done")))
+                  .noCompensation())
           .build();
 
-  private static final SagaDefinition SHAPES_V2 =
+  private static final SagaDefinition<?> SHAPES_V2 =
       SagaDefinition.builder("shapes")
           .version(2)
           .deadline(Duration.ofHours(1))

@@ -12,11 +12,11 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 class SagaTypeBodyTest {
-  private static final LocalCall LOCAL =
+  private static final LocalCall<Object> LOCAL =
       LocalCall.of(ctx -> CompletableFuture.completedFuture("done"));
 
   /** One local step, no deadline. */
-  static final SagaDefinition V1 =
+  static final SagaDefinition<?> V1 =
       SagaDefinition.builder("shapes")
           .defaultRetry(
               r ->
@@ -26,11 +26,11 @@ class SagaTypeBodyTest {
                       .multiplier(1.5)
                       .jitter(0.25))
           .defaultTimeout(Duration.ofSeconds(2))
-          .step(Step.named("only").invoke(LOCAL))
+          .step(Step.named("only").invoke(LOCAL).noCompensation())
           .build();
 
   /** A deadline, unlimited attempts, an HTTP compensation, a pivot and a step after it. */
-  static final SagaDefinition V2 =
+  static final SagaDefinition<?> V2 =
       SagaDefinition.builder("shapes")
           .version(2)
           .deadline(Duration.ofHours(1))

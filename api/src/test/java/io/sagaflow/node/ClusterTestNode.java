@@ -36,7 +36,7 @@ public final class ClusterTestNode {
   static final String PARTICIPANT = "payments";
 
   /** Three steps; the test makes the middle one slow, and holds it until it has killed a node. */
-  static final SagaDefinition FAILOVER =
+  static final SagaDefinition<?> FAILOVER =
       SagaDefinition.builder("failover")
           .defaultRetry(r -> r.minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1)))
           // Above the time the test holds the middle step, so that no attempt times out.
@@ -51,17 +51,18 @@ public final class ClusterTestNode {
                   .compensateWith(HttpCall.post(PARTICIPANT, "/f/undo-b")))
           .step(
               Step.named("c")
-                  .invoke(HttpCall.post(PARTICIPANT, "/f/c").withBody(ctx -> ctx.input())))
+                  .invoke(HttpCall.post(PARTICIPANT, "/f/c").withBody(ctx -> ctx.input()))
+                  .noCompensation())
           .build();
 
   static final int ROLLING_STEPS = 8;
 
   /** {@value #ROLLING_STEPS} steps, each slow: a saga long enough to be in flight at a handover. */
-  static final SagaDefinition ROLLING = rolling();
+  static final SagaDefinition<?> ROLLING = rolling();
 
   private ClusterTestNode() {}
 
-  private static SagaDefinition rolling() {
+  private static SagaDefinition<?> rolling() {
     var builder =
         SagaDefinition.builder("rolling")
             .defaultRetry(
@@ -70,7 +71,8 @@ public final class ClusterTestNode {
     for (int i = 1; i <= ROLLING_STEPS; i++) {
       builder.step(
           Step.named("r" + i)
-              .invoke(HttpCall.post(PARTICIPANT, "/r/" + i).withBody(ctx -> ctx.input())));
+              .invoke(HttpCall.post(PARTICIPANT, "/r/" + i).withBody(ctx -> ctx.input()))
+              .noCompensation());
     }
     return builder.build();
   }

@@ -18,7 +18,7 @@ import java.util.stream.IntStream;
  * runs and {@code STARTED n} once n starts are acknowledged, then runs until killed.
  */
 public final class CrashTestNode {
-  static final SagaDefinition CRASH =
+  static final SagaDefinition<?> CRASH =
       SagaDefinition.builder("crash")
           .defaultRetry(r -> r.minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1)))
           .defaultTimeout(Duration.ofSeconds(10))
@@ -31,7 +31,9 @@ public final class CrashTestNode {
                   .invoke(HttpCall.post("payments", "/b").withBody(ctx -> ctx.input()))
                   .compensateWith(HttpCall.post("payments", "/undo-b")))
           .step(
-              Step.named("c").invoke(HttpCall.post("payments", "/c").withBody(ctx -> ctx.input())))
+              Step.named("c")
+                  .invoke(HttpCall.post("payments", "/c").withBody(ctx -> ctx.input()))
+                  .noCompensation())
           .build();
 
   private CrashTestNode() {}

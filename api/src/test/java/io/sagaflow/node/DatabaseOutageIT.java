@@ -41,11 +41,12 @@ class DatabaseOutageIT {
   /** Starts a load balancer keeps sending while the database is down. */
   private static final int STARTS_DURING_OUTAGE = 12;
 
-  private static final SagaDefinition QUICK =
+  private static final SagaDefinition<?> QUICK =
       SagaDefinition.builder("quick")
           .step(
               Step.named("noop")
-                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of()))))
+                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of())))
+                  .noCompensation())
           .build();
 
   private final HttpClient http = HttpClient.newHttpClient();

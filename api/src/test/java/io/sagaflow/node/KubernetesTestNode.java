@@ -26,7 +26,7 @@ public final class KubernetesTestNode {
   static final String PARTICIPANT = "payments";
 
   /** Two steps on the stub participant: a saga that completes by itself. */
-  static final SagaDefinition DISCOVERED =
+  static final SagaDefinition<?> DISCOVERED =
       SagaDefinition.builder("discovered")
           .defaultRetry(r -> r.minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1)))
           .defaultTimeout(Duration.ofSeconds(30))
@@ -36,7 +36,8 @@ public final class KubernetesTestNode {
                   .compensateWith(HttpCall.post(PARTICIPANT, "/k8s/release")))
           .step(
               Step.named("confirm")
-                  .invoke(HttpCall.post(PARTICIPANT, "/k8s/confirm").withBody(ctx -> ctx.input())))
+                  .invoke(HttpCall.post(PARTICIPANT, "/k8s/confirm").withBody(ctx -> ctx.input()))
+                  .noCompensation())
           .build();
 
   private KubernetesTestNode() {}

@@ -12,6 +12,7 @@ import io.sagaflow.orchestrator.StepStatus;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepContext;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.time.Duration;
@@ -35,7 +36,7 @@ class NodeSagaIT {
   static final String CHARGE = "charge-payment";
   static final String SHIP = "create-shipment";
 
-  static final SagaDefinition ORDER =
+  static final SagaDefinition<?> ORDER =
       SagaDefinition.builder("order")
           .defaultRetry(
               r ->
@@ -63,7 +64,7 @@ class NodeSagaIT {
                   .compensateWith(call("shipping", "cancel")))
           .build();
 
-  static final SagaDefinition TRIP =
+  static final SagaDefinition<?> TRIP =
       SagaDefinition.builder("trip")
           .defaultRetry(
               r ->
@@ -80,7 +81,7 @@ class NodeSagaIT {
           .step(Step.named("send-confirmation").invoke(call("notifications", "send")).retriable())
           .build();
 
-  static final SagaDefinition HURRIED =
+  static final SagaDefinition<?> HURRIED =
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(1))
           .defaultTimeout(Duration.ofSeconds(20))
@@ -95,10 +96,11 @@ class NodeSagaIT {
           .build();
 
   /** POST to /{scenario}/{action}, with the saga input as body. */
-  static HttpCall call(String participant, String action) {
+  static HttpCall<Object> call(String participant, String action) {
     return HttpCall.post(
-            participant, ctx -> "/" + ctx.input().get("scenario").asText() + "/" + action)
-        .withBody(ctx -> ctx.input());
+        participant,
+        ctx -> "/" + ctx.inputJson().get("scenario").asText() + "/" + action,
+        StepContext::inputJson);
   }
 
   private static TestDatabase db;

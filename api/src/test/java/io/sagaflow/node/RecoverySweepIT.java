@@ -24,11 +24,11 @@ import org.junit.jupiter.api.Test;
 class RecoverySweepIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
 
-  private static final SagaDefinition SLOW =
+  private static final SagaDefinition<?> SLOW =
       SagaDefinition.builder("slow")
           .defaultTimeout(Duration.ofSeconds(20))
-          .step(Step.named("work").invoke(HttpCall.post("payments", "/work")))
-          .step(Step.named("finish").invoke(HttpCall.post("payments", "/finish")))
+          .step(Step.named("work").invoke(HttpCall.post("payments", "/work")).noCompensation())
+          .step(Step.named("finish").invoke(HttpCall.post("payments", "/finish")).noCompensation())
           .build();
 
   @Test

@@ -26,16 +26,18 @@ class RestartIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final Duration BACKOFF = Duration.ofSeconds(4);
 
-  private static final SagaDefinition TRANSFER =
+  private static final SagaDefinition<?> TRANSFER =
       SagaDefinition.builder("transfer")
           .defaultRetry(r -> r.minBackoff(BACKOFF).maxBackoff(BACKOFF).jitter(0))
           .defaultTimeout(Duration.ofSeconds(20))
           .step(
               Step.named("debit")
-                  .invoke(HttpCall.post("payments", "/debit").withBody(ctx -> ctx.input())))
+                  .invoke(HttpCall.post("payments", "/debit").withBody(ctx -> ctx.input()))
+                  .noCompensation())
           .step(
               Step.named("credit")
-                  .invoke(HttpCall.post("payments", "/credit").withBody(ctx -> ctx.input())))
+                  .invoke(HttpCall.post("payments", "/credit").withBody(ctx -> ctx.input()))
+                  .noCompensation())
           .build();
 
   private final TestDatabase db = TestDatabase.fresh();

@@ -42,7 +42,7 @@ final class TestNodes {
   }
 
   static SagaflowNode start(
-      TestDatabase db, String participantsUrl, List<SagaDefinition> definitions) {
+      TestDatabase db, String participantsUrl, List<? extends SagaDefinition<?>> definitions) {
     return SagaflowNode.start(config(participantsUrl), env(db), definitions);
   }
 

@@ -45,7 +45,7 @@ final class BenchNode implements AutoCloseable {
       Map<String, String> env,
       boolean noFsync,
       Map<String, Object> overrides,
-      List<SagaDefinition> definitions,
+      List<? extends SagaDefinition<?>> definitions,
       Consumer<String> progress) {
     Map<String, Object> settings = new HashMap<>(overrides);
     settings.put("sagaflow.http.host", "127.0.0.1");

@@ -33,7 +33,7 @@ public final class SyntheticSaga {
   private final BenchOptions.Participants participants;
   private final LongAdder[] actions;
   private final LongAdder[] compensations;
-  private final SagaDefinition definition;
+  private final SagaDefinition<?> definition;
 
   public SyntheticSaga(int steps, int failAt, BenchOptions.Participants participants) {
     if (steps < 1 || failAt < 0 || failAt > steps) {
@@ -55,7 +55,7 @@ public final class SyntheticSaga {
     return "step-" + i;
   }
 
-  public SagaDefinition definition() {
+  public SagaDefinition<?> definition() {
     return definition;
   }
 
@@ -129,7 +129,7 @@ public final class SyntheticSaga {
     return calls;
   }
 
-  private StepAction action(int i) {
+  private StepAction<Object> action(int i) {
     boolean rejects = i == failAt;
     if (participants == BenchOptions.Participants.HTTP) {
       return HttpCall.post(PARTICIPANT, "/" + stepName(i) + (rejects ? "/reject" : ""));
@@ -145,7 +145,7 @@ public final class SyntheticSaga {
         });
   }
 
-  private StepAction compensation(int i) {
+  private StepAction<Object> compensation(int i) {
     if (participants == BenchOptions.Participants.HTTP) {
       return HttpCall.post(PARTICIPANT, "/" + stepName(i) + "/compensate");
     }

@@ -213,7 +213,7 @@ public final class WaitingBench {
     AtomicLongArray firstCall = new AtomicLongArray(n);
     AtomicLongArray secondCall = new AtomicLongArray(n);
     AtomicLong extraCalls = new AtomicLong();
-    SagaDefinition definition =
+    SagaDefinition<?> definition =
         SagaDefinition.builder(TYPE)
             .version(1)
             .step(
@@ -232,6 +232,7 @@ public final class WaitingBench {
                               }
                               return CompletableFuture.completedFuture(Map.of());
                             }))
+                    .noCompensation()
                     .retry(r -> r.maxAttempts(2).minBackoff(backoff).maxBackoff(backoff).jitter(0)))
             .build();
 

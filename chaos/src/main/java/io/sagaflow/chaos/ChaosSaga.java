@@ -3,6 +3,7 @@ package io.sagaflow.chaos;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepContext;
 import io.sagaflow.orchestrator.dsl.StepKind;
 import java.time.Duration;
 import java.util.List;
@@ -65,7 +66,7 @@ public final class ChaosSaga {
         .orElseThrow(() -> new IllegalArgumentException("no chaos step '" + name + "'"));
   }
 
-  public static SagaDefinition definition() {
+  public static SagaDefinition<?> definition() {
     var builder =
         SagaDefinition.builder(TYPE)
             .version(1)
@@ -80,11 +81,11 @@ public final class ChaosSaga {
     for (StepSpec spec : STEPS) {
       var step =
           Step.named(spec.name())
-              .invoke(HttpCall.post(spec.participant(), spec.path()).withBody(ctx -> ctx.input()));
+              .invoke(HttpCall.post(spec.participant(), spec.path(), StepContext::inputJson));
       switch (spec.kind()) {
         case COMPENSATABLE ->
             step.compensateWith(
-                HttpCall.post(spec.participant(), spec.undoPath()).withBody(ctx -> ctx.input()));
+                HttpCall.post(spec.participant(), spec.undoPath(), StepContext::inputJson));
         case PIVOT -> step.pivot().retry(r -> r.maxAttempts(AFTER_PIVOT_ATTEMPTS));
         case RETRIABLE -> step.retriable().retry(r -> r.maxAttempts(AFTER_PIVOT_ATTEMPTS));
       }

@@ -15,6 +15,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.ShardRegion;
@@ -68,10 +69,17 @@ public final class SagaEngine {
   }
 
   /** Starts sharding for saga entities on this node. */
+  /** The config path of the dispatcher local steps run on. */
+  public static final String LOCAL_STEPS_DISPATCHER = "sagaflow.engine.local-steps-dispatcher";
+
   public static SagaEngine init(
       ActorSystem<?> system, SagaRegistry registry, ParticipantClient client) {
     var config = system.settings().config().getConfig("sagaflow.engine");
-    StepRunner runner = new StepRunner(client, objectMapper(system));
+    StepRunner runner =
+        new StepRunner(
+            client,
+            objectMapper(system),
+            system.dispatchers().lookup(DispatcherSelector.fromConfig(LOCAL_STEPS_DISPATCHER)));
     var sharding = ClusterSharding.get(system);
     // Sagas are not remembered by default: remembering costs two journal writes and a shard-store
     // round trip per saga (a third of the throughput, see BENCHMARKS.md). In-flight sagas wake up

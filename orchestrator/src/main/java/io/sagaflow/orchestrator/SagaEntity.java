@@ -11,6 +11,7 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepKind;
@@ -247,7 +248,7 @@ public final class SagaEntity
     if (invalid.isPresent()) {
       return rejectStart(cmd, invalid.get());
     }
-    SagaDefinition definition = registry.find(cmd.type(), cmd.version()).orElseThrow();
+    SagaDefinition<?> definition = registry.find(cmd.type(), cmd.version()).orElseThrow();
     Instant now = Instant.now();
     var started =
         new SagaStarted(
@@ -302,7 +303,7 @@ public final class SagaEntity
                   "saga is " + state.status() + "; only a RUNNING saga can be cancelled",
                   view(state)));
     }
-    SagaDefinition definition = registry.find(state.type(), state.version()).orElse(null);
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElse(null);
     if (definition == null) {
       return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
     }
@@ -379,7 +380,7 @@ public final class SagaEntity
     }
     inFlight = null;
     timers.cancel(TIMEOUT_TIMER);
-    SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cmd.step());
     SagaEvent event =
         cmd.phase() == Phase.FORWARD
@@ -396,9 +397,39 @@ public final class SagaEntity
       return Effect().noReply();
     }
     String error = "attempt " + cmd.attempt() + " timed out after " + cmd.timeout();
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cmd.step());
+    boolean local =
+        (cmd.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow())
+            instanceof LocalCall<?>;
+    // An HTTP call that has not answered is sent again: the participant dedupes by its key. A
+    // local function still running may yet do its work, and nothing dedupes it: it is uncertain,
+    // never run a second time beside itself.
+    if (local && cmd.phase() == Phase.COMPENSATION) {
+      // Neither done nor failed: only a person can tell whether the undo happened.
+      inFlight = null;
+      String running =
+          "local compensation still running when its timeout (" + cmd.timeout() + ") passed";
+      String reason =
+          "compensation of step '"
+              + cmd.step()
+              + "' was still running when its timeout ("
+              + cmd.timeout()
+              + ") passed: it may yet complete, so it is not run again (retry runs it again)";
+      context.getLog().error("Saga needs an operator: {}", reason);
+      return Effect()
+          .persist(
+              new CompensationFailed(cmd.step(), cmd.attempt(), running, reason, Instant.now()))
+          .thenRun(this::drive)
+          .thenNoReply();
+    }
+    Outcome outcome =
+        local
+            ? new Outcome.Unreadable(
+                "local step", "was still running when its timeout (" + cmd.timeout() + ") passed")
+            : Outcome.Retryable.of(error);
     return attemptFinished(
-        state,
-        new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), Outcome.Retryable.of(error)));
+        state, new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), outcome));
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> retryDue(Started state, RetryDue cmd) {
@@ -422,7 +453,7 @@ public final class SagaEntity
     if (!(state instanceof SagaSnapshot.Running)) {
       return Effect().noReply();
     }
-    SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
     Optional<String> pivot = pivotReached(state, definition);
     if (pivot.isPresent()) {
       context
@@ -440,7 +471,7 @@ public final class SagaEntity
   // ---- failure rules --------------------------------------------------------------------------
 
   private SagaEvent forwardOutcome(
-      Started state, SagaDefinition definition, Step step, Outcome outcome) {
+      Started state, SagaDefinition<?> definition, Step step, Outcome outcome) {
     Cursor cursor = state.cursor();
     Instant now = Instant.now();
     if (outcome instanceof Outcome.Succeeded ok) {
@@ -510,7 +541,7 @@ public final class SagaEntity
    * the same key gets the same answer; before the pivot it is compensated with the steps before it.
    */
   private SagaEvent unreadableAnswer(
-      Started state, SagaDefinition definition, Step step, Outcome.Unreadable unreadable) {
+      Started state, SagaDefinition<?> definition, Step step, Outcome.Unreadable unreadable) {
     Cursor cursor = state.cursor();
     if (step.kind() != StepKind.COMPENSATABLE) {
       return failedAfterPivot(
@@ -607,7 +638,7 @@ public final class SagaEntity
    * have happened), as far as they have a compensation. Rejected steps applied nothing.
    */
   private static List<String> compensations(
-      Started state, SagaDefinition definition, String uncertainStep) {
+      Started state, SagaDefinition<?> definition, String uncertainStep) {
     var names = new ArrayList<String>();
     for (StepSnapshot s : state.steps()) {
       boolean applied = s.status() == StepStatus.SUCCEEDED || s.name().equals(uncertainStep);
@@ -620,7 +651,7 @@ public final class SagaEntity
   }
 
   private static List<String> compensationsIncludingCurrent(
-      Started state, SagaDefinition definition) {
+      Started state, SagaDefinition<?> definition) {
     return compensations(state, definition, state.cursor().step());
   }
 
@@ -628,7 +659,7 @@ public final class SagaEntity
    * The pivot step, once it has been called: from then on the saga can no longer be cancelled,
    * since the pivot (which has no compensation) may already have happened.
    */
-  private static Optional<String> pivotReached(Started state, SagaDefinition definition) {
+  private static Optional<String> pivotReached(Started state, SagaDefinition<?> definition) {
     return state.steps().stream()
         .map(StepSnapshot::name)
         .filter(name -> definition.step(name).kind() == StepKind.PIVOT)
@@ -722,11 +753,12 @@ public final class SagaEntity
           FENCED_RECHECK.plusMillis(jitter));
       return;
     }
-    SagaDefinition definition = registry.find(state.type(), state.version()).orElseThrow();
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cursor.step());
     inFlight = cursor;
     var invocation =
-        new StepRunner.Invocation(sagaId, state, step, cursor.phase(), cursor.attempt());
+        new StepRunner.Invocation(
+            sagaId, definition, state, step, cursor.phase(), cursor.attempt());
     CompletionStage<Outcome> attempt = runner.run(invocation);
     // An attempt that has already ended (a local step that did its work when called) needs no
     // timeout: its outcome is on its way to this saga now.

@@ -13,19 +13,19 @@ import java.util.TreeMap;
 
 /** Resolves a saga type and version to its definition; immutable once built. */
 public final class SagaRegistry {
-  private final Map<String, NavigableMap<Integer, SagaDefinition>> byType;
+  private final Map<String, NavigableMap<Integer, SagaDefinition<?>>> byType;
 
-  private SagaRegistry(Map<String, NavigableMap<Integer, SagaDefinition>> byType) {
+  private SagaRegistry(Map<String, NavigableMap<Integer, SagaDefinition<?>>> byType) {
     this.byType = byType;
   }
 
-  public static SagaRegistry of(SagaDefinition... definitions) {
+  public static SagaRegistry of(SagaDefinition<?>... definitions) {
     return of(List.of(definitions));
   }
 
-  public static SagaRegistry of(Collection<SagaDefinition> definitions) {
-    var byType = new TreeMap<String, NavigableMap<Integer, SagaDefinition>>();
-    for (SagaDefinition d : definitions) {
+  public static SagaRegistry of(Collection<? extends SagaDefinition<?>> definitions) {
+    var byType = new TreeMap<String, NavigableMap<Integer, SagaDefinition<?>>>();
+    for (SagaDefinition<?> d : definitions) {
       var versions = byType.computeIfAbsent(d.name(), n -> new TreeMap<>());
       if (versions.putIfAbsent(d.version(), d) != null) {
         throw new IllegalArgumentException(
@@ -37,7 +37,7 @@ public final class SagaRegistry {
   }
 
   /** The given version, or the newest when {@code version} is null. */
-  public Optional<SagaDefinition> find(String type, Integer version) {
+  public Optional<SagaDefinition<?>> find(String type, Integer version) {
     var versions = byType.get(type);
     if (versions == null) {
       return Optional.empty();
@@ -54,9 +54,9 @@ public final class SagaRegistry {
    * @return why not, or empty when it can
    */
   public Optional<Invalid> checkStart(String type, Integer version, JsonNode input) {
-    Optional<SagaDefinition> definition = find(type, version);
+    Optional<SagaDefinition<?>> definition = find(type, version);
     if (definition.isEmpty()) {
-      Collection<SagaDefinition> known = versions(type);
+      Collection<SagaDefinition<?>> known = versions(type);
       String detail =
           known.isEmpty()
               ? "unknown saga type '" + type + "'; registered types: " + types()
@@ -79,12 +79,12 @@ public final class SagaRegistry {
   }
 
   /** Every registered version of a type, oldest first. */
-  public Collection<SagaDefinition> versions(String type) {
+  public Collection<SagaDefinition<?>> versions(String type) {
     var versions = byType.get(type);
     return versions == null ? List.of() : versions.values();
   }
 
-  public List<SagaDefinition> all() {
+  public List<SagaDefinition<?>> all() {
     return byType.values().stream().flatMap(v -> v.values().stream()).toList();
   }
 }

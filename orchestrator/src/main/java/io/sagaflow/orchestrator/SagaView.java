@@ -50,7 +50,7 @@ public record SagaView(
    * {@code PENDING}); only the steps it reached when the definition is not registered.
    */
   public static SagaView of(
-      String sagaId, SagaSnapshot.Started state, Optional<SagaDefinition> definition) {
+      String sagaId, SagaSnapshot.Started state, Optional<SagaDefinition<?>> definition) {
     List<String> names =
         definition
             .map(SagaDefinition::stepNames)

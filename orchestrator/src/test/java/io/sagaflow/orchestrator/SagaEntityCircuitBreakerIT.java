@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.Http;
@@ -55,7 +56,7 @@ class SagaEntityCircuitBreakerIT {
               .withFallback(ConfigFactory.load()));
   private static final PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
 
-  private final SagaDefinition order =
+  private final SagaDefinition<?> order =
       SagaDefinition.builder("order")
           .defaultRetry(
               r ->
@@ -90,7 +91,8 @@ class SagaEntityCircuitBreakerIT {
     runner =
         new StepRunner(
             HttpParticipantClient.create(testKit.system(), directory),
-            SagaEngine.objectMapper(testKit.system()));
+            SagaEngine.objectMapper(testKit.system()),
+            ForkJoinPool.commonPool());
   }
 
   @AfterEach

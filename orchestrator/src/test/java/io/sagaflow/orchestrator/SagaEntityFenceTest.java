@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ForkJoinPool;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -45,13 +46,13 @@ class SagaEntityFenceTest {
   private final NodeFence fence = NodeFence.get(Adapter.toClassic(testKit.system()));
   private final List<String> calls = new CopyOnWriteArrayList<>();
 
-  private final SagaDefinition twoSteps =
+  private final SagaDefinition<?> twoSteps =
       SagaDefinition.builder("two")
           .step(
               Step.named("reserve")
                   .invoke(HttpCall.post("inventory", "/reserve"))
                   .compensateWith(HttpCall.post("inventory", "/release")))
-          .step(Step.named("charge").invoke(HttpCall.post("payments", "/charge")))
+          .step(Step.named("charge").invoke(HttpCall.post("payments", "/charge")).noCompensation())
           .build();
 
   @AfterAll
@@ -80,7 +81,8 @@ class SagaEntityFenceTest {
                 sagaId,
                 null,
                 SagaRegistry.of(twoSteps),
-                new StepRunner(client, SagaEngine.objectMapper(testKit.system()))));
+                new StepRunner(
+                    client, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool())));
     kit.<SagaReplies.StartReply>runCommand(
         replyTo ->
             new SagaEntity.Start(

@@ -17,6 +17,7 @@ import io.sagaflow.orchestrator.testing.ScriptedSteps;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -66,7 +67,9 @@ class SagaEntityPassivationTest {
   private ActorRef<SagaEntity.Command> startSaga() {
     ParticipantClient noHttp =
         request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
-    var runner = new StepRunner(noHttp, SagaEngine.objectMapper(testKit.system()));
+    var runner =
+        new StepRunner(
+            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
     ActorRef<SagaEntity.Command> entity =
         testKit.spawn(SagaEntity.create(sagaId, shard.ref(), registry, runner));
     TestProbe<StartReply> started = testKit.createTestProbe();

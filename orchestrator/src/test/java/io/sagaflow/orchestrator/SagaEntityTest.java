@@ -15,8 +15,10 @@ import io.sagaflow.orchestrator.SagaReplies.Problem;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
 import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepKey;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaEvent;
@@ -34,6 +36,11 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -60,7 +67,7 @@ class SagaEntityTest {
   private final ScriptedSteps script = new ScriptedSteps();
   private final String sagaId = "saga-" + UUID.randomUUID();
 
-  private final SagaDefinition threeSteps =
+  private final SagaDefinition<?> threeSteps =
       SagaDefinition.builder("three")
           .defaultRetry(
               r ->
@@ -87,7 +94,7 @@ class SagaEntityTest {
                   .compensateWith(script.compensation("s3")))
           .build();
 
-  private final SagaDefinition withPivot =
+  private final SagaDefinition<?> withPivot =
       SagaDefinition.builder("trip")
           .defaultRetry(
               r ->
@@ -104,7 +111,7 @@ class SagaEntityTest {
           .build();
 
   /** Like {@code trip}, with attempts of its own on the pivot and the step after it. */
-  private final SagaDefinition withBoundedPivot =
+  private final SagaDefinition<?> withBoundedPivot =
       SagaDefinition.builder("bounded")
           .defaultRetry(
               r ->
@@ -128,7 +135,7 @@ class SagaEntityTest {
                   .retriable())
           .build();
 
-  private final SagaDefinition withDeadline =
+  private final SagaDefinition<?> withDeadline =
       SagaDefinition.builder("hurried")
           .deadline(Duration.ofSeconds(2))
           // Past the deadline: the call in flight then is still out when the deadline passes.
@@ -143,14 +150,18 @@ class SagaEntityTest {
                   .compensateWith(script.compensation("second")))
           .build();
 
-  private final SagaDefinition withShortTimeout =
+  private final SagaDefinition<?> withShortTimeout =
       SagaDefinition.builder("slow")
           .defaultRetry(
               r ->
                   r.maxAttempts(3)
                       .minBackoff(Duration.ofMillis(10))
                       .maxBackoff(Duration.ofMillis(10)))
-          .step(Step.named("only").invoke(script.action("only")).timeout(Duration.ofMillis(200)))
+          .step(
+              Step.named("only")
+                  .invoke(script.action("only"))
+                  .timeout(Duration.ofMillis(200))
+                  .noCompensation())
           .build();
 
   private final SagaRegistry registry =
@@ -161,13 +172,17 @@ class SagaEntityTest {
     journal.clearAll();
   }
 
+  /** Where local steps run, as the engine's bounded pool would run them. */
+  private static final ExecutorService LOCAL_STEPS = Executors.newFixedThreadPool(4);
+
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
+    LOCAL_STEPS.shutdownNow();
   }
 
   /** Two HTTP steps before a third, all answered by {@link #answers}. */
-  private final SagaDefinition overHttp =
+  private final SagaDefinition<?> overHttp =
       SagaDefinition.builder("remote")
           .defaultRetry(
               r ->
@@ -182,11 +197,11 @@ class SagaEntityTest {
               Step.named("charge")
                   .invoke(HttpCall.post("payments", "/charge"))
                   .compensateWith(HttpCall.post("payments", "/refund")))
-          .step(Step.named("ship").invoke(HttpCall.post("shipping", "/ship")))
+          .step(Step.named("ship").invoke(HttpCall.post("shipping", "/ship")).noCompensation())
           .build();
 
   /** An HTTP pivot between a compensatable step and a retriable one. */
-  private final SagaDefinition pivotOverHttp =
+  private final SagaDefinition<?> pivotOverHttp =
       SagaDefinition.builder("remote-pivot")
           .step(
               Step.named("reserve")
@@ -220,10 +235,15 @@ class SagaEntityTest {
 
   private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
       SagaRegistry reg, ParticipantClient client) {
-    var runner = new StepRunner(client, SagaEngine.objectMapper(testKit.system()));
+    return entity(reg, client, sagaId);
+  }
+
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
+      SagaRegistry reg, ParticipantClient client, String id) {
+    var runner = new StepRunner(client, SagaEngine.objectMapper(testKit.system()), LOCAL_STEPS);
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
-        SagaEntity.create(sagaId, null, reg, runner),
+        SagaEntity.create(id, null, reg, runner),
         new EventSourcedBehaviorTestKit.SerializationSettings(true, true, true, true, true));
   }
 
@@ -388,9 +408,8 @@ class SagaEntityTest {
   @Test
   void inputThatDoesNotBindToTheInputTypeIsRejectedWithoutWriting() {
     var typed =
-        SagaDefinition.builder("typed")
-            .inputType(Order.class)
-            .step(Step.named("only").invoke(script.action("only")))
+        SagaDefinition.builder("typed", Order.class)
+            .step(Step.named("only").invoke(script.action("only")).noCompensation())
             .build();
     var kit = entity(SagaRegistry.of(typed));
 
@@ -938,34 +957,206 @@ class SagaEntityTest {
     assertThat(compensation.at()).isAfterOrEqualTo(state.deadline());
   }
 
+  /** A client whose calls wait until the test answers them, in {@link #heldCalls}. */
+  private final List<CompletableFuture<Outcome>> heldCalls = new CopyOnWriteArrayList<>();
+
+  private final ParticipantClient holdingHttp =
+      request -> {
+        var answer = new CompletableFuture<Outcome>();
+        heldCalls.add(answer);
+        return answer;
+      };
+
+  private final SagaDefinition<?> slowOverHttp =
+      SagaDefinition.builder("slow-http")
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(10))
+                      .maxBackoff(Duration.ofMillis(10)))
+          .step(
+              Step.named("only")
+                  .invoke(HttpCall.post("inventory", "/reserve"))
+                  .noCompensation()
+                  .timeout(Duration.ofMillis(200)))
+          .build();
+
+  private static Outcome.Succeeded answered(int attempt) {
+    return new Outcome.Succeeded(JsonNodeFactory.instance.objectNode().put("attempt", attempt));
+  }
+
   @Test
-  void lateReplyFromATimedOutAttemptChangesNothing() {
-    var kit = entity();
-    start(kit, "slow", input("a"));
-    var first = script.awaitAction("only", 1);
-    var second = script.awaitAction("only", 2); // attempt 1 timed out after 200 ms
+  void lateReplyFromATimedOutHttpAttemptChangesNothing() {
+    var kit = entity(SagaRegistry.of(slowOverHttp), holdingHttp);
+    start(kit, "slow-http", input("a"));
+    Eventually.until(
+        "attempt 1 timed out and attempt 2 went out", WAIT, () -> heldCalls.size() == 2);
     awaitEvents(2);
     assertThat(((SagaEvent.StepAttemptFailed) events().get(1)).error()).contains("timed out");
 
-    first.succeed();
+    heldCalls.get(0).complete(answered(1));
     // The entity handles messages in order: once it has answered this Get, it has seen the late
     // reply.
     var state = (SagaSnapshot.Started) kit.getState();
     assertThat(state.status()).isEqualTo(SagaStatus.RUNNING);
     assertThat(events()).hasSize(2);
 
-    second.succeed();
+    heldCalls.get(1).complete(answered(2));
     var done = awaitStatus(kit, SagaStatus.COMPLETED);
     assertThat(((SagaEvent.SagaCompleted) events().get(2)).attempt()).isEqualTo(2);
     assertThat(done.step("only").output().get("attempt").asInt()).isEqualTo(2);
   }
 
   @Test
+  void localStepStillRunningAtItsTimeoutIsUncertainAndNeverRunBesideItself() {
+    var kit = entity();
+    start(kit, "slow", input("a"));
+    var first = script.awaitAction("only", 1); // answers only after its 200 ms timeout
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure())
+        .isEqualTo("step 'only' was still running when its timeout (PT0.2S) passed");
+    assertThat(((SagaEvent.StepFailed) events().get(1)).uncertain()).isTrue();
+    assertThat(state.step("only").status()).isEqualTo(StepStatus.UNCERTAIN);
+
+    first.succeed();
+    var after = (SagaSnapshot.Started) kit.getState();
+    assertThat(after.status()).isEqualTo(SagaStatus.COMPENSATED);
+    assertThat(events()).hasSize(2);
+    assertThat(script.count(c -> c.step().equals("only"))).isEqualTo(1);
+  }
+
+  @Test
+  void aBlockingLocalStepHoldsUpNeitherItsOwnSagaNorAnotherAndItsTimeoutBoundsIt()
+      throws Exception {
+    var blocked = new CountDownLatch(1);
+    var release = new CountDownLatch(1);
+    var blocking =
+        SagaDefinition.builder("blocking")
+            .step(
+                Step.named("wait")
+                    .invoke(
+                        LocalCall.of(
+                            ctx -> {
+                              blocked.countDown();
+                              try {
+                                return release.await(1, TimeUnit.MINUTES) ? "done" : "gave up";
+                              } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                throw new IllegalStateException(e);
+                              }
+                            }))
+                    .noCompensation()
+                    .timeout(Duration.ofMillis(300)))
+            .build();
+    var quick =
+        SagaDefinition.builder("quick")
+            .step(Step.named("only").invoke(LocalCall.of(ctx -> "ok")).noCompensation())
+            .build();
+    var reg = SagaRegistry.of(blocking, quick);
+    try {
+      var kit = entity(reg);
+      // The start is answered, and the saga answers while its step blocks: the step does not run
+      // on the saga's thread.
+      assertThat(start(kit, "blocking", input("a")).reply()).isInstanceOf(Accepted.class);
+      assertThat(blocked.await(10, TimeUnit.SECONDS)).isTrue();
+      var timedOut = awaitStatus(kit, SagaStatus.COMPENSATED);
+      assertThat(timedOut.failure()).contains("was still running when its timeout (PT0.3S)");
+      assertThat(release.getCount()).as("the step still blocks").isEqualTo(1);
+
+      var other = entity(reg, scriptedHttp, "saga-" + UUID.randomUUID());
+      start(other, "quick", input("b"));
+      Eventually.until(
+          "another saga on the node completes meanwhile",
+          WAIT,
+          () ->
+              other.getState() instanceof SagaSnapshot.Started s
+                  && s.status() == SagaStatus.COMPLETED);
+      assertThat(release.getCount()).isEqualTo(1);
+    } finally {
+      release.countDown();
+    }
+  }
+
+  @Test
+  void aTypedSagaReadsItsInputAndEarlierOutputsAsTheirTypes() {
+    StepKey<Reserved> reserve = StepKey.of("reserve", Reserved.class);
+    var seen = new CopyOnWriteArrayList<String>();
+    var typed =
+        SagaDefinition.builder("typed-flow", Order.class)
+            .step(
+                reserve,
+                step ->
+                    step.invoke(
+                            LocalCall.of(
+                                ctx ->
+                                    new Reserved(
+                                        "r-" + ctx.input().orderId(), ctx.input().quantity())))
+                        .compensateWith(LocalCall.of(ctx -> "released")))
+            .step(
+                "ship",
+                step ->
+                    step.invoke(
+                            LocalCall.of(
+                                ctx -> {
+                                  Reserved r = ctx.output(reserve);
+                                  seen.add(
+                                      r.id()
+                                          + " x"
+                                          + r.quantity()
+                                          + " for "
+                                          + ctx.input().orderId());
+                                  return Map.of("shipped", r.id());
+                                }))
+                        .noCompensation())
+            .build();
+    var kit = entity(SagaRegistry.of(typed));
+
+    start(
+        kit,
+        "typed-flow",
+        JsonNodeFactory.instance.objectNode().put("orderId", "o-7").put("quantity", 3));
+
+    var done = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(seen).containsExactly("r-o-7 x3 for o-7");
+    assertThat(done.step("reserve").output().get("id").asText()).isEqualTo("r-o-7");
+    assertThat(done.step("ship").output().get("shipped").asText()).isEqualTo("r-o-7");
+  }
+
+  @Test
+  void anOutputThatDoesNotBindToItsKeysTypeIsUncertainAndCompensated() {
+    StepKey<Reserved> reserve = StepKey.of("reserve", Reserved.class);
+    var typed =
+        SagaDefinition.builder("typed-mismatch", Order.class)
+            .step(
+                reserve,
+                step ->
+                    step.invoke(LocalCall.of(ctx -> Map.of("quantity", "many")))
+                        .compensateWith(script.compensation("reserve")))
+            .build();
+    var kit = entity(SagaRegistry.of(typed));
+
+    start(
+        kit,
+        "typed-mismatch",
+        JsonNodeFactory.instance.objectNode().put("orderId", "o-8").put("quantity", 1));
+    script.awaitCompensation("reserve", 1).succeed();
+
+    var state = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(state.failure())
+        .startsWith("step 'reserve' answered, but its output does not bind to Reserved: ");
+    assertThat(state.step("reserve").status()).isEqualTo(StepStatus.COMPENSATED);
+  }
+
+  record Reserved(String id, int quantity) {}
+
+  @Test
   void journalWriteFailureMeansNoCallAndNoAcknowledgement() {
     var runner =
         new StepRunner(
             r -> CompletableFuture.failedFuture(new AssertionError()),
-            SagaEngine.objectMapper(testKit.system()));
+            SagaEngine.objectMapper(testKit.system()),
+            ForkJoinPool.commonPool());
     var actor = testKit.spawn(SagaEntity.create(sagaId, null, registry, runner));
     TestProbe<StartReply> probe = testKit.createTestProbe();
     journal.failNextPersisted();
@@ -1011,11 +1202,11 @@ class SagaEntityTest {
   }
 
   /** One step, retried once after a 1 s backoff. */
-  private SagaDefinition patientSaga() {
+  private SagaDefinition<?> patientSaga() {
     return SagaDefinition.builder("patient")
         .defaultRetry(
             r -> r.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofSeconds(1)).jitter(0))
-        .step(Step.named("only").invoke(script.action("only")))
+        .step(Step.named("only").invoke(script.action("only")).noCompensation())
         .build();
   }
 
@@ -1047,13 +1238,14 @@ class SagaEntityTest {
     var v2 =
         SagaDefinition.builder("three")
             .version(2)
-            .step(Step.named("x").invoke(script.action("x")))
+            .step(Step.named("x").invoke(script.action("x")).noCompensation())
             .build();
 
     var runner =
         new StepRunner(
             r -> CompletableFuture.failedFuture(new AssertionError()),
-            SagaEngine.objectMapper(testKit.system()));
+            SagaEngine.objectMapper(testKit.system()),
+            ForkJoinPool.commonPool());
     var recovered = testKit.spawn(SagaEntity.create(sagaId, null, SagaRegistry.of(v2), runner));
 
     Eventually.until(

@@ -14,14 +14,13 @@ import org.junit.jupiter.api.Test;
 class SagaRegistryTest {
   record Order(String orderId, int quantity) {}
 
-  private static final LocalCall NOOP =
+  private static final LocalCall<Object> NOOP =
       LocalCall.of(ctx -> CompletableFuture.completedFuture("ok"));
 
-  private static SagaDefinition order(int version) {
-    return SagaDefinition.builder("order")
+  private static SagaDefinition<?> order(int version) {
+    return SagaDefinition.builder("order", Order.class)
         .version(version)
-        .inputType(Order.class)
-        .step(Step.named("reserve").invoke(NOOP))
+        .step(Step.named("reserve").invoke(NOOP).noCompensation())
         .build();
   }
 

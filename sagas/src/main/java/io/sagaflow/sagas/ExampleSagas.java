@@ -15,18 +15,18 @@ public final class ExampleSagas {
 
   private ExampleSagas() {}
 
-  public static List<SagaDefinition> all() {
+  public static List<SagaDefinition<?>> all() {
     return List.of(OrderFulfillmentSaga.definition(), TripBookingSaga.definition());
   }
 
   /** The names of the HTTP participants the given sagas call, actions and compensations alike. */
-  public static SortedSet<String> participants(List<SagaDefinition> definitions) {
+  public static SortedSet<String> participants(List<? extends SagaDefinition<?>> definitions) {
     var names = new TreeSet<String>();
-    for (SagaDefinition definition : definitions) {
+    for (SagaDefinition<?> definition : definitions) {
       for (Step step : definition.steps()) {
         Stream.concat(Stream.of(step.action()), step.compensation().stream())
             .filter(HttpCall.class::isInstance)
-            .map(action -> ((HttpCall) action).participant())
+            .map(action -> ((HttpCall<?>) action).participant())
             .forEach(names::add);
       }
     }

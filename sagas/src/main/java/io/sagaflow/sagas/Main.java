@@ -89,7 +89,7 @@ public final class Main {
     Config overrides = ConfigFactory.empty();
     Config config = SagaflowNode.config(overrides);
     Map<String, String> env = System.getenv();
-    List<SagaDefinition> sagas = ExampleSagas.all();
+    List<SagaDefinition<?>> sagas = ExampleSagas.all();
     DemoParticipants demo = null;
     SagaflowNode node;
     try {

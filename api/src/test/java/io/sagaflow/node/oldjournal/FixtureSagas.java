@@ -48,7 +48,7 @@ final class FixtureSagas {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** {@code fixture-order}: three steps before any pivot; reserve and charge are compensated. */
-  static final SagaDefinition ORDER =
+  static final SagaDefinition<?> ORDER =
       SagaDefinition.builder("fixture-order")
           .defaultRetry(r -> r.maxAttempts(3).minBackoff(BACKOFF).maxBackoff(BACKOFF).jitter(0))
           .compensationRetry(
@@ -62,11 +62,14 @@ final class FixtureSagas {
               Step.named("charge")
                   .invoke(call("payments", "charge").withBody(FixtureSagas::withReservation))
                   .compensateWith(call("payments", "refund").withBody(StepContext::input)))
-          .step(Step.named("ship").invoke(call("inventory", "ship").withBody(StepContext::input)))
+          .step(
+              Step.named("ship")
+                  .invoke(call("inventory", "ship").withBody(StepContext::input))
+                  .noCompensation())
           .build();
 
   /** {@code fixture-pivot}: reserve (compensatable), pay (the pivot), ship (retriable). */
-  static final SagaDefinition PIVOT =
+  static final SagaDefinition<?> PIVOT =
       SagaDefinition.builder("fixture-pivot")
           .defaultRetry(r -> r.maxAttempts(3).minBackoff(BACKOFF).maxBackoff(BACKOFF).jitter(0))
           .compensationRetry(
@@ -86,7 +89,7 @@ final class FixtureSagas {
                   .retriable())
           .build();
 
-  static final List<SagaDefinition> DEFINITIONS = List.of(ORDER, PIVOT);
+  static final List<SagaDefinition<?>> DEFINITIONS = List.of(ORDER, PIVOT);
 
   /** A participant call the stub must see after the fixture is loaded. */
   record ExpectedCall(String path, String idempotencyKey, String step, int attempt) {}
@@ -99,7 +102,7 @@ final class FixtureSagas {
    */
   record FixtureSaga(
       String id,
-      SagaDefinition definition,
+      SagaDefinition<?> definition,
       String story,
       SagaStatus statusInFixture,
       List<String> eventsInFixture,
@@ -333,13 +336,13 @@ final class FixtureSagas {
         DatabaseSettings.PASSWORD_ENV, password);
   }
 
-  private static HttpCall call(String participant, String action) {
+  private static HttpCall<Object> call(String participant, String action) {
     return HttpCall.post(participant, ctx -> "/" + ctx.sagaId() + "/" + action);
   }
 
   /** The saga input plus the reservation reserve answered: read from reserve's output. */
-  private static Object withReservation(StepContext ctx) {
-    ObjectNode body = ctx.input().deepCopy();
+  private static Object withReservation(StepContext<Object> ctx) {
+    ObjectNode body = ctx.inputJson().deepCopy();
     body.put("reservationId", ctx.output("reserve").get("reservationId").asText());
     return body;
   }

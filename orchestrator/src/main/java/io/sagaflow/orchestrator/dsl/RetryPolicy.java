@@ -20,6 +20,17 @@ public final class RetryPolicy {
   /** The policy a step gets when its definition says nothing. */
   public static final RetryPolicy DEFAULT = builder().build();
 
+  /**
+   * The policy a compensation gets when its definition says nothing: undoing matters more than
+   * finishing fast, so it keeps trying longer (10 attempts, 500 ms to 30 s apart).
+   */
+  public static final RetryPolicy COMPENSATION_DEFAULT =
+      builder()
+          .maxAttempts(10)
+          .minBackoff(Duration.ofMillis(500))
+          .maxBackoff(Duration.ofSeconds(30))
+          .build();
+
   private static final int UNLIMITED = Integer.MAX_VALUE;
 
   private final int maxAttempts;
@@ -206,13 +217,17 @@ public final class RetryPolicy {
     }
 
     /**
-     * Local failures of these types (and their subtypes) are permanent: the step is rejected
-     * without another attempt. {@link StepRejectedException} always is.
+     * Adds failure types (and their subtypes) that are permanent: an exception of one of them,
+     * thrown by a local step or while building a step's request, rejects the step without another
+     * attempt. Added to those the policy already lists (a step's own adds to its definition's);
+     * {@link StepRejectedException} always is.
      */
     @SafeVarargs
     public final Builder nonRetryable(Class<? extends Throwable>... types) {
-      var all = new java.util.HashSet<Class<? extends Throwable>>(Set.of(types));
-      all.add(StepRejectedException.class);
+      var all = new java.util.HashSet<Class<? extends Throwable>>(nonRetryable);
+      for (Class<? extends Throwable> type : types) {
+        all.add(Objects.requireNonNull(type, "nonRetryable type"));
+      }
       this.nonRetryable = all;
       return this;
     }

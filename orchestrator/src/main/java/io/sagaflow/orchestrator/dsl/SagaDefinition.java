@@ -7,15 +7,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
  * An immutable, validated saga definition: a name, an integer version, an input type and an ordered
- * list of steps. Build one with {@link #builder(String)}.
+ * list of steps. Build one with {@link #builder(String, Class)} (a typed input) or {@link
+ * #builder(String)} (any JSON object).
+ *
+ * @param <I> the input type every start must bind to; {@link JsonNode} accepts any JSON object
  */
-public final class SagaDefinition {
+public final class SagaDefinition<I> {
 
   private static final ObjectMapper INPUT_MAPPER =
       new ObjectMapper()
@@ -25,14 +27,14 @@ public final class SagaDefinition {
 
   private final String name;
   private final int version;
-  private final Class<?> inputType;
+  private final Class<I> inputType;
   private final List<Step> steps;
   // Every saga's view lists them (a start's reply included): computed once.
   private final List<String> stepNames;
   private final Optional<Duration> deadline;
 
   private SagaDefinition(
-      String name, int version, Class<?> inputType, List<Step> steps, Duration deadline) {
+      String name, int version, Class<I> inputType, List<Step> steps, Duration deadline) {
     this.name = name;
     this.version = version;
     this.inputType = inputType;
@@ -41,8 +43,18 @@ public final class SagaDefinition {
     this.deadline = Optional.ofNullable(deadline);
   }
 
-  public static Builder builder(String name) {
-    return new Builder(name);
+  /** A definition whose input is any JSON object, which its steps read as a {@link JsonNode}. */
+  public static Builder<JsonNode> builder(String name) {
+    return new Builder<>(name, JsonNode.class);
+  }
+
+  /**
+   * A definition whose input binds to {@code inputType} (typically a record): checked once at start
+   * (a start that does not bind is refused, naming the field), and read by every step as {@code
+   * ctx.input()}.
+   */
+  public static <I> Builder<I> builder(String name, Class<I> inputType) {
+    return new Builder<>(name, inputType);
   }
 
   public String name() {
@@ -54,8 +66,32 @@ public final class SagaDefinition {
   }
 
   /** The type the input must bind to; {@code JsonNode} accepts any JSON object. */
-  public Class<?> inputType() {
+  public Class<I> inputType() {
     return inputType;
+  }
+
+  /**
+   * The input bound to the input type.
+   *
+   * @throws IllegalArgumentException when it does not bind (a start is checked with {@link
+   *     #validateInput} first, so a saga's own input always does)
+   */
+  public I bindInput(JsonNode input) {
+    if (inputType == JsonNode.class) {
+      return inputType.cast(input);
+    }
+    try {
+      return INPUT_MAPPER.treeToValue(input, inputType);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "saga '"
+              + name
+              + "': input does not bind to "
+              + inputType.getSimpleName()
+              + ": "
+              + withoutClassNames(e.getOriginalMessage()),
+          e);
+    }
   }
 
   public List<Step> steps() {
@@ -150,131 +186,231 @@ public final class SagaDefinition {
     return stepNames;
   }
 
-  /** Collects a definition; {@link #build()} validates it whole. */
-  public static final class Builder {
+  /** The two policies composed: {@code override} applied after {@code earlier}. */
+  static UnaryOperator<RetryPolicy.Builder> refine(
+      UnaryOperator<RetryPolicy.Builder> earlier, UnaryOperator<RetryPolicy.Builder> override) {
+    return b -> override.apply(earlier.apply(b));
+  }
+
+  /**
+   * {@code override} applied to {@code base}, or empty with the problem added to {@code problems}
+   * (an invalid value, or an exception thrown by the override itself).
+   */
+  static Optional<RetryPolicy> policy(
+      String what,
+      UnaryOperator<RetryPolicy.Builder> override,
+      RetryPolicy base,
+      List<String> problems) {
+    try {
+      RetryPolicy.Builder adjusted = override.apply(base.toBuilder());
+      if (adjusted == null) {
+        problems.add(what + " policy: the function returned null instead of the builder");
+        return Optional.empty();
+      }
+      return Optional.of(adjusted.build());
+    } catch (RuntimeException e) {
+      problems.add(what + " policy: " + e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Collects a definition; {@link #build()} validates it whole. Nothing here throws: every problem
+   * is reported by {@code build()}, naming the saga and the step.
+   *
+   * @param <I> the input type
+   */
+  public static final class Builder<I> {
     private final String name;
+    private final Class<I> inputType;
     private int version = 1;
-    private Class<?> inputType = JsonNode.class;
-    private final List<StepBuilder> steps = new ArrayList<>();
+    private final List<StepBuilder<? super I, ?>> steps = new ArrayList<>();
     private UnaryOperator<RetryPolicy.Builder> defaultRetry = UnaryOperator.identity();
-    private UnaryOperator<RetryPolicy.Builder> compensationRetry =
-        b ->
-            b.maxAttempts(10).minBackoff(Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(30));
+    private UnaryOperator<RetryPolicy.Builder> compensationRetry = UnaryOperator.identity();
     private Duration defaultTimeout = Duration.ofSeconds(10);
     private Duration deadline;
+    private final List<String> problems = new ArrayList<>();
 
-    private Builder(String name) {
+    private Builder(String name, Class<I> inputType) {
       this.name = name;
+      this.inputType = inputType;
+      if (inputType == null) {
+        problems.add("input type is null: pass a class, or use builder(name) for any JSON");
+      }
     }
 
-    public Builder version(int version) {
+    public Builder<I> version(int version) {
       this.version = version;
       return this;
     }
 
-    /** A type (typically a record) that every input must bind to; checked at start. */
-    public Builder inputType(Class<?> inputType) {
-      this.inputType = Objects.requireNonNull(inputType, "inputType");
+    /**
+     * Refines the retry policy every step starts from ({@link RetryPolicy#DEFAULT}); a second call
+     * refines the first.
+     */
+    public Builder<I> defaultRetry(UnaryOperator<RetryPolicy.Builder> override) {
+      if (override == null) {
+        problems.add("defaultRetry(null): pass a function that adjusts the policy");
+      } else {
+        this.defaultRetry = refine(defaultRetry, override);
+      }
       return this;
     }
 
-    /** Adjusts the retry policy every step starts from. */
-    public Builder defaultRetry(UnaryOperator<RetryPolicy.Builder> override) {
-      this.defaultRetry = Objects.requireNonNull(override, "override");
-      return this;
-    }
-
-    /** Adjusts the retry policy every compensation starts from. */
-    public Builder compensationRetry(UnaryOperator<RetryPolicy.Builder> override) {
-      this.compensationRetry = Objects.requireNonNull(override, "override");
+    /**
+     * Refines the retry policy every compensation starts from ({@link
+     * RetryPolicy#COMPENSATION_DEFAULT}); a second call refines the first.
+     */
+    public Builder<I> compensationRetry(UnaryOperator<RetryPolicy.Builder> override) {
+      if (override == null) {
+        problems.add("compensationRetry(null): pass a function that adjusts the policy");
+      } else {
+        this.compensationRetry = refine(compensationRetry, override);
+      }
       return this;
     }
 
     /** The per-attempt timeout of steps that set none (default 10 s). */
-    public Builder defaultTimeout(Duration timeout) {
-      this.defaultTimeout = Objects.requireNonNull(timeout, "timeout");
+    public Builder<I> defaultTimeout(Duration timeout) {
+      if (timeout == null) {
+        problems.add("defaultTimeout(null): pass a positive duration");
+      } else {
+        this.defaultTimeout = timeout;
+      }
       return this;
     }
 
     /** How long the saga may run before it is compensated (only before its pivot). */
-    public Builder deadline(Duration deadline) {
-      this.deadline = Objects.requireNonNull(deadline, "deadline");
+    public Builder<I> deadline(Duration deadline) {
+      if (deadline == null) {
+        problems.add("deadline(null): pass a positive duration, or leave the deadline unset");
+      } else {
+        this.deadline = deadline;
+      }
       return this;
     }
 
-    public Builder step(StepBuilder step) {
-      steps.add(Objects.requireNonNull(step, "step"));
+    /**
+     * Adds the step {@code key} names, described by {@code spec}, whose actions see the input as
+     * {@code I} and whose output binds to the key's type.
+     */
+    public <O> Builder<I> step(StepKey<O> key, UnaryOperator<StepBuilder<I, O>> spec) {
+      if (key == null || spec == null) {
+        problems.add(
+            "step("
+                + (key == null ? "null" : key.name())
+                + ", ...): "
+                + "a step needs a key and a description");
+        return this;
+      }
+      StepBuilder<I, O> described;
+      try {
+        described = spec.apply(new StepBuilder<>(key));
+      } catch (RuntimeException e) {
+        problems.add("step '" + key.name() + "': describing it threw " + e);
+        return this;
+      }
+      if (described == null) {
+        problems.add(
+            "step '" + key.name() + "': its description returned null instead of the step");
+        return this;
+      }
+      steps.add(described.copy());
+      return this;
+    }
+
+    /** Adds a step whose output is any JSON, described by {@code spec}. */
+    public Builder<I> step(String name, UnaryOperator<StepBuilder<I, JsonNode>> spec) {
+      return step(StepKey.json(name), spec);
+    }
+
+    /**
+     * Adds a step described elsewhere ({@link Step#named}, {@link Step#of}). The builder is copied:
+     * changing it afterwards changes nothing here.
+     */
+    public Builder<I> step(StepBuilder<? super I, ?> step) {
+      if (step == null) {
+        problems.add("step(null): pass a step description");
+      } else {
+        steps.add(step.copy());
+      }
       return this;
     }
 
     /**
      * Validates the definition and returns it.
      *
-     * @throws IllegalArgumentException naming the saga, the step and the problem
+     * @throws IllegalArgumentException naming the saga, the step and every problem found
      */
-    public SagaDefinition build() {
+    public SagaDefinition<I> build() {
       String where = "saga '" + name + "'";
+      var found = new ArrayList<String>();
+      for (String problem : problems) {
+        found.add(where + ": " + problem);
+      }
       if (name == null || !name.matches("[a-z0-9][a-z0-9._-]{0,99}")) {
-        throw new IllegalArgumentException(
-            where + ": name must be 1-100 lower-case letters, digits, '.', '_' or '-'");
+        found.add(where + ": name must be 1-100 lower-case letters, digits, '.', '_' or '-'");
       }
       if (version < 1) {
-        throw new IllegalArgumentException(where + ": version must be at least 1, was " + version);
+        found.add(where + ": version must be at least 1, was " + version);
       }
       if (steps.isEmpty()) {
-        throw new IllegalArgumentException(where + ": has no steps");
+        found.add(where + ": has no steps");
       }
       if (deadline != null && (deadline.isNegative() || deadline.isZero())) {
-        throw new IllegalArgumentException(where + ": deadline must be positive, was " + deadline);
+        found.add(where + ": deadline must be positive, was " + deadline);
       }
-      RetryPolicy stepDefault = policy(where + ": default retry policy", defaultRetry);
-      RetryPolicy compensationDefault =
-          policy(where + ": compensation retry policy", compensationRetry);
       if (defaultTimeout.isNegative() || defaultTimeout.isZero()) {
-        throw new IllegalArgumentException(
-            where + ": default timeout must be positive, was " + defaultTimeout);
+        found.add(where + ": default timeout must be positive, was " + defaultTimeout);
+      }
+      var definitionProblems = new ArrayList<String>();
+      Optional<RetryPolicy> stepDefault =
+          policy("default retry", defaultRetry, RetryPolicy.DEFAULT, definitionProblems);
+      Optional<RetryPolicy> compensationDefault =
+          policy(
+              "compensation retry",
+              compensationRetry,
+              RetryPolicy.COMPENSATION_DEFAULT,
+              definitionProblems);
+      definitionProblems.forEach(p -> found.add(where + ": " + p));
+      if (!found.isEmpty()) {
+        throw new IllegalArgumentException(String.join("\n", found));
       }
       var names = new HashSet<String>();
       var built = new ArrayList<Step>();
       boolean afterPivot = false;
-      for (StepBuilder step : steps) {
+      for (StepBuilder<? super I, ?> step : steps) {
         String stepName = step.name();
+        String here = where + " step '" + stepName + "'";
         if (stepName == null || !stepName.matches("[a-z0-9][a-z0-9._-]{0,99}")) {
-          throw new IllegalArgumentException(
+          found.add(
               where
                   + ": step name '"
                   + stepName
                   + "' must be 1-100 lower-case letters, digits, '.', '_' or '-'");
+          continue;
         }
         if (!names.add(stepName)) {
-          throw new IllegalArgumentException(
-              where + " step '" + stepName + "': duplicate step name");
+          found.add(here + ": duplicate step name");
+          continue;
         }
-        Step s;
         try {
-          s = step.build(afterPivot, stepDefault, compensationDefault, defaultTimeout);
+          Step s =
+              step.build(
+                  afterPivot,
+                  stepDefault.orElseThrow(),
+                  compensationDefault.orElseThrow(),
+                  defaultTimeout);
+          afterPivot |= s.kind() == StepKind.PIVOT;
+          built.add(s);
         } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(
-              where + " step '" + stepName + "': " + e.getMessage(), e);
+          found.add(here + ": " + e.getMessage());
         }
-        if (s.kind() == StepKind.PIVOT) {
-          if (afterPivot) {
-            throw new IllegalArgumentException(
-                where + " step '" + stepName + "': a saga has at most one pivot");
-          }
-          afterPivot = true;
-        }
-        built.add(s);
       }
-      return new SagaDefinition(name, version, inputType, built, deadline);
-    }
-
-    private static RetryPolicy policy(String what, UnaryOperator<RetryPolicy.Builder> override) {
-      try {
-        return override.apply(RetryPolicy.DEFAULT.toBuilder()).build();
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+      if (!found.isEmpty()) {
+        throw new IllegalArgumentException(String.join("\n", found));
       }
+      return new SagaDefinition<>(name, version, inputType, built, deadline);
     }
   }
 }

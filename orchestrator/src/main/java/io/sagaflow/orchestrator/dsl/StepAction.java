@@ -1,4 +1,8 @@
 package io.sagaflow.orchestrator.dsl;
 
-/** What a step (or its compensation) does: call an HTTP participant, or run a local function. */
-public sealed interface StepAction permits HttpCall, LocalCall {}
+/**
+ * What a step (or its compensation) does: call an HTTP participant, or run a local function.
+ *
+ * @param <I> the saga's input type, as the action's {@link StepContext} gives it
+ */
+public sealed interface StepAction<I> permits HttpCall, LocalCall {}

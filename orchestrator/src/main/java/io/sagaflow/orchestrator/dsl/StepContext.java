@@ -2,8 +2,12 @@ package io.sagaflow.orchestrator.dsl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-/** What a step sees when it builds its request: the saga input and earlier steps' outputs. */
-public interface StepContext {
+/**
+ * What a step sees when it builds its request or runs: the saga's input and earlier steps' outputs.
+ *
+ * @param <I> the saga's input type ({@link JsonNode} for a definition without one)
+ */
+public interface StepContext<I> {
 
   String sagaId();
 
@@ -15,16 +19,25 @@ public interface StepContext {
   /** The attempt number, starting at 1. */
   int attempt();
 
-  /** The saga input as JSON. */
-  JsonNode input();
+  /** The saga input, bound to the definition's input type (checked once, at start). */
+  I input();
 
-  /** The saga input bound to a type. */
-  <T> T input(Class<T> type);
+  /** The saga input as JSON, as the start sent it. */
+  JsonNode inputJson();
 
   /**
-   * The output of an earlier step.
+   * The output of an earlier step, bound to its key's type.
    *
-   * @throws IllegalStateException when that step has not produced an output
+   * @throws IllegalStateException when that step has produced no output (it has not succeeded, or
+   *     it is uncertain: a compensation runs for an uncertain step too, so address what it undoes
+   *     by the input or by earlier steps' outputs, not by its own)
+   */
+  <O> O output(StepKey<O> step);
+
+  /**
+   * The output of an earlier step as JSON.
+   *
+   * @throws IllegalStateException when that step has produced no output
    */
   JsonNode output(String step);
 }

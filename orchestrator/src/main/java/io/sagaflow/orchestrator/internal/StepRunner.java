@@ -6,35 +6,54 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.RetryPolicy;
+import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.orchestrator.dsl.StepContext;
+import io.sagaflow.orchestrator.dsl.StepKey;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.history.StepSnapshot;
+import java.lang.reflect.Type;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Runs one attempt of a step's action or compensation and classifies how it ended. HTTP calls carry
  * the participant contract's headers; the idempotency key is stable across retries and restarts.
+ * Local functions run on the local-step executor, never on the calling (saga actor) thread.
+ *
+ * <p>User code fails the same way in both kinds of step: an exception thrown while building an HTTP
+ * request, or by a local function, is retried per the policy, unless it is a {@link
+ * io.sagaflow.orchestrator.dsl.StepRejectedException} or of a type the policy lists as
+ * non-retryable, which rejects the step.
  */
 public final class StepRunner {
   private final ParticipantClient client;
   private final ObjectMapper mapper;
+  private final Executor localSteps;
 
-  public StepRunner(ParticipantClient client, ObjectMapper mapper) {
-    this.client = client;
-    this.mapper = mapper;
+  public StepRunner(ParticipantClient client, ObjectMapper mapper, Executor localSteps) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.mapper = Objects.requireNonNull(mapper, "mapper");
+    this.localSteps = Objects.requireNonNull(localSteps, "localSteps");
   }
 
-  /** One attempt to run: which saga, its written state, which step, phase and attempt. */
+  /** One attempt to run: which saga, its definition and written state, step, phase and attempt. */
   public record Invocation(
-      String sagaId, SagaSnapshot.Started state, Step step, Phase phase, int attempt) {
+      String sagaId,
+      SagaDefinition<?> definition,
+      SagaSnapshot.Started state,
+      Step step,
+      Phase phase,
+      int attempt) {
 
     public String idempotencyKey() {
       return phase == Phase.FORWARD
@@ -42,35 +61,48 @@ public final class StepRunner {
           : sagaId + "/" + step.name() + "/compensation";
     }
 
-    StepAction action() {
+    StepAction<?> action() {
       return phase == Phase.FORWARD ? step.action() : step.compensation().orElseThrow();
     }
 
     RetryPolicy policy() {
       return phase == Phase.FORWARD ? step.retry() : step.compensationRetry();
     }
+
+    /** What a person reads as the call's name in an outcome's error. */
+    String describeAction() {
+      return action() instanceof HttpCall<?> http
+          ? http.participant() + " " + http.method()
+          : phase == Phase.FORWARD ? "local step" : "local compensation";
+    }
   }
 
   /** Never completes exceptionally: every failure becomes an {@link Outcome}. */
   public CompletionStage<Outcome> run(Invocation invocation) {
-    StepContext context = new Context(invocation, mapper);
-    try {
-      StepAction action = invocation.action();
-      if (action instanceof HttpCall http) {
-        return callParticipant(invocation, context, http);
-      }
-      return runLocal(invocation, context, (LocalCall) action);
-    } catch (RuntimeException e) {
-      // Building the request failed (e.g. a missing output): the same code fails the same way on
-      // every retry, so the step is rejected rather than retried.
-      return CompletableFuture.completedFuture(
-          new Outcome.Permanent("could not build the request: " + describe(e)));
-    }
+    var context = new Context(invocation, mapper);
+    CompletionStage<Outcome> outcome =
+        invocation.action() instanceof HttpCall<?> http
+            ? callParticipant(invocation, context, http)
+            : runLocal(invocation, context, (LocalCall<?>) invocation.action());
+    return invocation.phase() == Phase.FORWARD && !isJson(invocation.step().outputType())
+        ? outcome.thenApply(o -> checkOutput(invocation, o))
+        : outcome;
   }
 
+  @SuppressWarnings("unchecked")
   private CompletionStage<Outcome> callParticipant(
-      Invocation invocation, StepContext context, HttpCall http) {
-    Object body = http.body() == null ? null : http.body().apply(context);
+      Invocation invocation, Context context, HttpCall<?> call) {
+    var http = (HttpCall<Object>) call;
+    String path;
+    JsonNode body;
+    try {
+      path = http.path().apply(context);
+      Object value = http.body() == null ? null : http.body().apply(context);
+      body = value == null ? null : mapper.valueToTree(value);
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(
+          classify(invocation.policy(), e, "could not build the request: "));
+    }
     var headers = new HashMap<String, String>();
     headers.put("Idempotency-Key", invocation.idempotencyKey());
     headers.put("Saga-Id", invocation.sagaId());
@@ -82,34 +114,34 @@ public final class StepRunner {
         "00-" + invocation.state().traceId() + "-" + Fingerprint.newSpanId() + "-01");
     var request =
         new ParticipantRequest(
-            http.participant(),
-            http.method(),
-            http.path().apply(context),
-            body == null ? null : mapper.valueToTree(body),
-            headers,
-            invocation.step().timeout());
+            http.participant(), http.method(), path, body, headers, invocation.step().timeout());
     return client
         .call(request)
         .exceptionally(e -> Outcome.Retryable.of("participant call failed: " + describe(e)));
   }
 
+  @SuppressWarnings("unchecked")
   private CompletionStage<Outcome> runLocal(
-      Invocation invocation, StepContext context, LocalCall local) {
+      Invocation invocation, Context context, LocalCall<?> call) {
+    var local = (LocalCall<Object>) call;
     RetryPolicy policy = invocation.policy();
-    CompletionStage<?> result;
+    CompletableFuture<Object> result;
     try {
-      result = local.function().apply(context);
-    } catch (RuntimeException e) {
-      return CompletableFuture.completedFuture(classify(policy, e));
-    }
-    if (result == null) {
+      result =
+          CompletableFuture.supplyAsync(() -> local.function().apply(context), localSteps)
+              .thenCompose(
+                  value ->
+                      value instanceof CompletionStage<?> stage
+                          ? ((CompletionStage<Object>) stage).toCompletableFuture()
+                          : CompletableFuture.completedFuture(value));
+    } catch (RejectedExecutionException e) {
       return CompletableFuture.completedFuture(
-          new Outcome.Permanent("local action returned null instead of a CompletionStage"));
+          Outcome.Retryable.of("the local-step executor refused the call: " + describe(e)));
     }
     return result.handle(
         (value, failure) -> {
           if (failure != null) {
-            return classify(policy, unwrap(failure));
+            return classify(policy, unwrap(failure), "");
           }
           try {
             JsonNode output = value == null ? NullNode.getInstance() : mapper.valueToTree(value);
@@ -118,15 +150,46 @@ public final class StepRunner {
             // The action did its work and only its result is lost: running it again would repeat
             // the work, so this is uncertain, not a failed attempt.
             return new Outcome.Unreadable(
-                "local action", "completed but its result could not be read: " + describe(e));
+                invocation.describeAction(),
+                "completed but its result could not be read: " + describe(e));
           }
         });
   }
 
-  private static Outcome classify(RetryPolicy policy, Throwable failure) {
+  /**
+   * A forward step's output must bind to its key's type: one that does not was applied (a 2xx, a
+   * local function that returned) but cannot be used, so it is uncertain, like a 2xx whose body
+   * cannot be read.
+   */
+  private Outcome checkOutput(Invocation invocation, Outcome outcome) {
+    if (!(outcome instanceof Outcome.Succeeded ok)) {
+      return outcome;
+    }
+    try {
+      mapper.readerFor(mapper.constructType(invocation.step().outputType())).readValue(ok.output());
+      return outcome;
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      return new Outcome.Unreadable(
+          invocation.describeAction(),
+          "answered, but its output does not bind to "
+              + typeName(invocation.step().outputType())
+              + ": "
+              + describe(e));
+    }
+  }
+
+  private static boolean isJson(Type type) {
+    return type == JsonNode.class;
+  }
+
+  private static String typeName(Type type) {
+    return type instanceof Class<?> c ? c.getSimpleName() : type.getTypeName();
+  }
+
+  private static Outcome classify(RetryPolicy policy, Throwable failure, String prefix) {
     return policy.isNonRetryable(failure)
-        ? new Outcome.Permanent(describe(failure))
-        : Outcome.Retryable.of(describe(failure));
+        ? new Outcome.Permanent(prefix + describe(failure))
+        : Outcome.Retryable.of(prefix + describe(failure));
   }
 
   private static Throwable unwrap(Throwable t) {
@@ -145,10 +208,11 @@ public final class StepRunner {
         : cause.getClass().getSimpleName() + ": " + message;
   }
 
-  private static final class Context implements StepContext {
+  private static final class Context implements StepContext<Object> {
     private final Invocation invocation;
     private final ObjectMapper mapper;
     private final Map<String, JsonNode> outputs = new HashMap<>();
+    private Object input;
 
     Context(Invocation invocation, ObjectMapper mapper) {
       this.invocation = invocation;
@@ -181,17 +245,36 @@ public final class StepRunner {
     }
 
     @Override
-    public JsonNode input() {
+    public synchronized Object input() {
+      if (input == null) {
+        input = invocation.definition().bindInput(inputJson());
+      }
+      return input;
+    }
+
+    @Override
+    public JsonNode inputJson() {
       return invocation.state().input();
     }
 
     @Override
-    public <T> T input(Class<T> type) {
+    public <O> O output(StepKey<O> step) {
+      JsonNode output = output(step.name());
+      if (step.isJson()) {
+        @SuppressWarnings("unchecked")
+        O json = (O) output;
+        return json;
+      }
       try {
-        return mapper.treeToValue(input(), type);
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        return mapper.readerFor(mapper.constructType(step.outputType())).readValue(output);
+      } catch (java.io.IOException e) {
         throw new IllegalStateException(
-            "saga input does not bind to " + type.getSimpleName() + ": " + e.getOriginalMessage(),
+            "the output of step '"
+                + step.name()
+                + "' does not bind to "
+                + typeName(step.outputType())
+                + ": "
+                + describe(e),
             e);
       }
     }

@@ -3,16 +3,18 @@ package io.sagaflow.orchestrator.dsl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 class SagaDefinitionTest {
-  private static final LocalCall NOOP =
+  private static final LocalCall<Object> NOOP =
       LocalCall.of(ctx -> CompletableFuture.completedFuture("ok"));
 
-  private static SagaDefinition.Builder saga() {
+  private static SagaDefinition.Builder<JsonNode> saga() {
     return SagaDefinition.builder("order");
   }
 
@@ -122,8 +124,8 @@ class SagaDefinitionTest {
     assertThatThrownBy(
             () ->
                 saga()
-                    .step(Step.named("a").invoke(NOOP))
-                    .step(Step.named("a").invoke(NOOP))
+                    .step(Step.named("a").invoke(NOOP).noCompensation())
+                    .step(Step.named("a").invoke(NOOP).noCompensation())
                     .build())
         .hasMessage("saga 'order' step 'a': duplicate step name");
   }
@@ -175,6 +177,7 @@ class SagaDefinitionTest {
                     .step(
                         Step.named("charge")
                             .invoke(NOOP)
+                            .noCompensation()
                             .retry(r -> r.minBackoff(Duration.ofSeconds(-1))))
                     .build())
         .hasMessage(
@@ -189,6 +192,7 @@ class SagaDefinitionTest {
                     .step(
                         Step.named("charge")
                             .invoke(NOOP)
+                            .noCompensation()
                             .retry(
                                 r ->
                                     r.minBackoff(Duration.ofSeconds(5))
@@ -202,7 +206,13 @@ class SagaDefinitionTest {
   void rejectsZeroAttemptsNamingTheStep() {
     assertThatThrownBy(
             () ->
-                saga().step(Step.named("charge").invoke(NOOP).retry(r -> r.maxAttempts(0))).build())
+                saga()
+                    .step(
+                        Step.named("charge")
+                            .invoke(NOOP)
+                            .noCompensation()
+                            .retry(r -> r.maxAttempts(0)))
+                    .build())
         .hasMessage(
             "saga 'order' step 'charge': retry policy: maxAttempts must be at least 1 (it counts the first attempt), was 0");
   }
@@ -224,31 +234,227 @@ class SagaDefinitionTest {
 
   @Test
   void rejectsAStepWithoutAction() {
-    assertThatThrownBy(() -> saga().step(Step.named("charge")).build())
+    assertThatThrownBy(() -> saga().step(Step.named("charge").noCompensation()).build())
         .hasMessage("saga 'order' step 'charge': has no action: call invoke(...)");
   }
 
   @Test
   void rejectsNonPositiveTimeoutAndDeadline() {
     assertThatThrownBy(
-            () -> saga().step(Step.named("charge").invoke(NOOP).timeout(Duration.ZERO)).build())
+            () ->
+                saga()
+                    .step(Step.named("charge").invoke(NOOP).noCompensation().timeout(Duration.ZERO))
+                    .build())
         .hasMessage("saga 'order' step 'charge': timeout must be positive, was PT0S");
     assertThatThrownBy(
             () ->
-                saga().deadline(Duration.ofSeconds(-3)).step(Step.named("a").invoke(NOOP)).build())
+                saga()
+                    .deadline(Duration.ofSeconds(-3))
+                    .step(Step.named("a").invoke(NOOP).noCompensation())
+                    .build())
         .hasMessage("saga 'order': deadline must be positive, was PT-3S");
   }
 
   @Test
   void rejectsBadNames() {
     assertThatThrownBy(
-            () -> SagaDefinition.builder("Order Saga").step(Step.named("a").invoke(NOOP)).build())
+            () ->
+                SagaDefinition.builder("Order Saga")
+                    .step(Step.named("a").invoke(NOOP).noCompensation())
+                    .build())
         .hasMessageContaining("name must be");
-    assertThatThrownBy(() -> saga().step(Step.named("a/b").invoke(NOOP)).build())
+    assertThatThrownBy(() -> saga().step(Step.named("a/b").invoke(NOOP).noCompensation()).build())
         .hasMessageContaining("step name 'a/b'");
-    assertThatThrownBy(() -> HttpCall.post("Payments!", "/x"))
-        .hasMessageContaining("participant name");
+    assertThatThrownBy(
+            () ->
+                saga()
+                    .step(Step.named("a").invoke(HttpCall.post("Payments!", "/x")).noCompensation())
+                    .build())
+        .hasMessage(
+            "saga 'order' step 'a': invoke(...) calls participant 'Payments!': a participant name"
+                + " is 1-63 lower-case letters, digits and '-'");
   }
+
+  @Test
+  void theDefinitionsCompensationRetryStartsFromTheCompensationDefault() {
+    var definition =
+        saga()
+            .compensationRetry(r -> r.maxAttempts(30))
+            .step(Step.named("reserve").invoke(NOOP).compensateWith(NOOP))
+            .build();
+
+    RetryPolicy undo = definition.step("reserve").compensationRetry();
+    assertThat(undo.maxAttempts()).isEqualTo(30);
+    assertThat(undo.minBackoff()).isEqualTo(RetryPolicy.COMPENSATION_DEFAULT.minBackoff());
+    assertThat(undo.maxBackoff()).isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void aSecondDefinitionLevelCallRefinesTheFirst() {
+    var definition =
+        saga()
+            .defaultRetry(r -> r.maxAttempts(3))
+            .defaultRetry(r -> r.jitter(0))
+            .compensationRetry(r -> r.maxAttempts(40))
+            .compensationRetry(r -> r.multiplier(3))
+            .step(Step.named("reserve").invoke(NOOP).compensateWith(NOOP))
+            .build();
+
+    assertThat(definition.step("reserve").retry().maxAttempts()).isEqualTo(3);
+    assertThat(definition.step("reserve").retry().jitter()).isZero();
+    assertThat(definition.step("reserve").compensationRetry().maxAttempts()).isEqualTo(40);
+    assertThat(definition.step("reserve").compensationRetry().multiplier()).isEqualTo(3.0);
+  }
+
+  @Test
+  void aStepsNonRetryableTypesAddToTheDefinitions() {
+    var definition =
+        saga()
+            .defaultRetry(r -> r.nonRetryable(IllegalArgumentException.class))
+            .step(
+                Step.named("reserve")
+                    .invoke(NOOP)
+                    .compensateWith(NOOP)
+                    .retry(r -> r.nonRetryable(UnsupportedOperationException.class)))
+            .build();
+
+    assertThat(definition.step("reserve").retry().nonRetryable())
+        .containsExactlyInAnyOrder(
+            StepRejectedException.class,
+            IllegalArgumentException.class,
+            UnsupportedOperationException.class);
+  }
+
+  @Test
+  void aStepBuilderChangedAfterItWasAddedChangesNothing() {
+    var reserve = Step.named("reserve").invoke(NOOP).compensateWith(NOOP);
+    var builder = saga().step(reserve);
+    reserve.timeout(Duration.ofSeconds(1)).retry(r -> r.maxAttempts(1));
+
+    var definition = builder.build();
+
+    assertThat(definition.step("reserve").timeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(definition.step("reserve").retry().maxAttempts()).isEqualTo(5);
+  }
+
+  @Test
+  void aStepMarkedBothPivotAndRetriableIsRejectedByName() {
+    assertThatThrownBy(
+            () -> saga().step(Step.named("charge").invoke(NOOP).pivot().retriable()).build())
+        .hasMessage(
+            "saga 'order' step 'charge': is marked both pivot() and retriable(): a step is one or"
+                + " the other");
+    assertThatThrownBy(
+            () -> saga().step(Step.named("charge").invoke(NOOP).retriable().pivot()).build())
+        .hasMessageContaining("is marked both pivot() and retriable()");
+  }
+
+  @Test
+  void aStepBeforeThePivotMustSayHowItIsUndoneOrThatItNeedsNothing() {
+    assertThatThrownBy(() -> saga().step(Step.named("check").invoke(NOOP)).build())
+        .hasMessage(
+            "saga 'order' step 'check': comes before the pivot and has no compensation: call"
+                + " compensateWith(...) to undo it, or noCompensation() if it changes nothing (a"
+                + " read-only check)");
+    assertThatThrownBy(
+            () ->
+                saga()
+                    .step(Step.named("check").invoke(NOOP).compensateWith(NOOP).noCompensation())
+                    .build())
+        .hasMessageContaining("has both compensateWith(...) and noCompensation()");
+    assertThatThrownBy(
+            () -> saga().step(Step.named("charge").invoke(NOOP).pivot().noCompensation()).build())
+        .hasMessageContaining("is the pivot, which is never compensated");
+
+    var definition =
+        saga()
+            .step(Step.named("check").invoke(NOOP).noCompensation())
+            .step(Step.named("charge").invoke(NOOP).pivot())
+            .step(Step.named("notify").invoke(NOOP))
+            .build();
+    assertThat(definition.step("check").hasCompensation()).isFalse();
+    assertThat(definition.step("notify").kind()).isEqualTo(StepKind.RETRIABLE);
+  }
+
+  @Test
+  void nothingThrowsBeforeBuildWhichNamesTheSagaTheStepAndEveryProblem() {
+    // Each of these threw at once, naming neither saga nor step.
+    var bad = new HttpCall<Object>("Accounts", "PSOT", null, null);
+    var builder =
+        saga()
+            .defaultTimeout(null)
+            .step(Step.named("open").invoke(bad).compensateWith(null))
+            .step(Step.named("close").invoke(null).noCompensation().retry(null));
+
+    assertThatThrownBy(builder::build)
+        .hasMessage("saga 'order': defaultTimeout(null): pass a positive duration");
+    var steps =
+        saga()
+            .step(Step.named("open").invoke(bad).compensateWith(null))
+            .step(Step.named("close").invoke(null).noCompensation().retry(null));
+    assertThatThrownBy(steps::build)
+        .hasMessage(
+            String.join(
+                "\n",
+                "saga 'order' step 'open': compensateWith(null): pass the action that undoes the"
+                    + " step; invoke(...) calls participant 'Accounts': a participant name is"
+                    + " 1-63 lower-case letters, digits and '-'; invoke(...) uses method 'PSOT';"
+                    + " it must be one of [DELETE, GET, PATCH, POST, PUT]; invoke(...) has no path",
+                "saga 'order' step 'close': invoke(null): a step needs an action; retry(null):"
+                    + " pass a function that adjusts the policy"));
+  }
+
+  @Test
+  void anExceptionInAPolicyFunctionIsReportedForItsStep() {
+    assertThatThrownBy(
+            () ->
+                saga()
+                    .step(
+                        Step.named("reserve")
+                            .invoke(NOOP)
+                            .compensateWith(NOOP)
+                            .retry(r -> r.nonRetryable((Class<? extends Throwable>) null)))
+                    .build())
+        .hasMessageStartingWith("saga 'order' step 'reserve': retry policy: ");
+  }
+
+  @Test
+  void aTypedDefinitionDeclaresItsStepsWithTheirKeys() {
+    StepKey<Reserved> reserve = StepKey.of("reserve", Reserved.class);
+    SagaDefinition<Order> definition =
+        SagaDefinition.builder("order", Order.class)
+            .step(
+                reserve,
+                step ->
+                    step.invoke(
+                            HttpCall.post(
+                                "inventory",
+                                "/reservations",
+                                ctx -> Map.of("id", ctx.input().orderId())))
+                        .compensateWith(
+                            HttpCall.post(
+                                "inventory", ctx -> "/reservations/" + ctx.input().orderId())))
+            .step(
+                "ship",
+                step ->
+                    step.invoke(
+                            LocalCall.of(
+                                ctx ->
+                                    ctx.output(reserve).reservationId() + ctx.input().quantity()))
+                        .pivot())
+            .build();
+
+    assertThat(definition.inputType()).isEqualTo(Order.class);
+    assertThat(definition.step("reserve").outputType()).isEqualTo(Reserved.class);
+    assertThat(definition.step("ship").outputType()).isEqualTo(JsonNode.class);
+    assertThat(definition.step("ship").kind()).isEqualTo(StepKind.PIVOT);
+    assertThat(
+            definition.bindInput(
+                JsonNodeFactory.instance.objectNode().put("orderId", "o-1").put("quantity", 2)))
+        .isEqualTo(new Order("o-1", 2));
+  }
+
+  record Reserved(String reservationId) {}
 
   record Order(String orderId, int quantity) {
     Order {
@@ -260,7 +466,10 @@ class SagaDefinitionTest {
 
   @Test
   void validatesInputAgainstItsType() {
-    var definition = saga().inputType(Order.class).step(Step.named("a").invoke(NOOP)).build();
+    var definition =
+        SagaDefinition.builder("order", Order.class)
+            .step(Step.named("a").invoke(NOOP).noCompensation())
+            .build();
     var json = JsonNodeFactory.instance;
 
     assertThat(definition.validateInput(json.objectNode().put("orderId", "o-1").put("quantity", 2)))

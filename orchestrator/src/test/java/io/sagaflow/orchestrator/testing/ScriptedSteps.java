@@ -36,11 +36,11 @@ public final class ScriptedSteps {
 
   private final List<Call> calls = new CopyOnWriteArrayList<>();
 
-  public LocalCall action(String step) {
+  public LocalCall<Object> action(String step) {
     return LocalCall.of(ctx -> record(ctx.sagaId(), step, false, ctx.attempt()));
   }
 
-  public LocalCall compensation(String step) {
+  public LocalCall<Object> compensation(String step) {
     return LocalCall.of(ctx -> record(ctx.sagaId(), step, true, ctx.attempt()));
   }
 

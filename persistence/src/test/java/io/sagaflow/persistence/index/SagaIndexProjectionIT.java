@@ -60,14 +60,14 @@ class SagaIndexProjectionIT {
           + " FROM saga_index";
 
   private final ScriptedSteps script = new ScriptedSteps();
-  private final SagaDefinition order =
+  private final SagaDefinition<?> order =
       SagaDefinition.builder("order")
           .defaultTimeout(Duration.ofSeconds(30))
           .step(
               Step.named("reserve")
                   .invoke(script.action("reserve"))
                   .compensateWith(script.compensation("reserve")))
-          .step(Step.named("charge").invoke(script.action("charge")))
+          .step(Step.named("charge").invoke(script.action("charge")).noCompensation())
           .build();
   private final ParticipantClient noHttp =
       request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));

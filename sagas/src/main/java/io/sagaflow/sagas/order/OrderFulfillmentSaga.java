@@ -1,9 +1,9 @@
 package io.sagaflow.sagas.order;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
-import io.sagaflow.orchestrator.dsl.Step;
-import io.sagaflow.orchestrator.dsl.StepContext;
+import io.sagaflow.orchestrator.dsl.StepKey;
 import java.math.BigDecimal;
 import java.time.Duration;
 
@@ -23,9 +23,12 @@ public final class OrderFulfillmentSaga {
   public static final String NAME = "order-fulfillment";
   public static final int VERSION = 1;
 
-  public static final String RESERVE_INVENTORY = "reserve-inventory";
-  public static final String AUTHORIZE_PAYMENT = "authorize-payment";
-  public static final String CREATE_SHIPMENT = "create-shipment";
+  /** Reserves the stock; its answer names the reservation the shipment ships from. */
+  public static final StepKey<Reservation> RESERVE_INVENTORY =
+      StepKey.of("reserve-inventory", Reservation.class);
+
+  public static final StepKey<JsonNode> AUTHORIZE_PAYMENT = StepKey.json("authorize-payment");
+  public static final StepKey<JsonNode> CREATE_SHIPMENT = StepKey.json("create-shipment");
 
   public static final String INVENTORY = "inventory";
   public static final String PAYMENTS = "payments";
@@ -36,10 +39,9 @@ public final class OrderFulfillmentSaga {
 
   private OrderFulfillmentSaga() {}
 
-  public static SagaDefinition definition() {
-    return SagaDefinition.builder(NAME)
+  public static SagaDefinition<OrderInput> definition() {
+    return SagaDefinition.builder(NAME, OrderInput.class)
         .version(VERSION)
-        .inputType(OrderInput.class)
         .deadline(DEADLINE)
         .defaultTimeout(Duration.ofSeconds(5))
         // About 30 s of retrying per step at most, so three steps fit well within the deadline.
@@ -58,37 +60,44 @@ public final class OrderFulfillmentSaga {
                     .minBackoff(Duration.ofSeconds(1))
                     .maxBackoff(Duration.ofSeconds(30)))
         .step(
-            Step.named(RESERVE_INVENTORY)
-                .invoke(
-                    HttpCall.post(INVENTORY, "/reservations")
-                        .withBody(ctx -> ReserveStock.of(order(ctx))))
-                .compensateWith(
-                    HttpCall.post(
-                        INVENTORY, ctx -> "/reservations/" + order(ctx).orderId() + "/release")))
+            RESERVE_INVENTORY,
+            step ->
+                step.invoke(
+                        HttpCall.post(
+                            INVENTORY, "/reservations", ctx -> ReserveStock.of(ctx.input())))
+                    .compensateWith(
+                        HttpCall.post(
+                            INVENTORY,
+                            ctx -> "/reservations/" + ctx.input().orderId() + "/release")))
         .step(
-            Step.named(AUTHORIZE_PAYMENT)
-                .invoke(
-                    HttpCall.post(PAYMENTS, "/authorizations")
-                        .withBody(ctx -> Authorize.of(order(ctx))))
-                .compensateWith(
-                    HttpCall.post(
-                        PAYMENTS, ctx -> "/authorizations/" + order(ctx).orderId() + "/void"))
-                // Card networks are slower than our own services.
-                .timeout(Duration.ofSeconds(10)))
+            AUTHORIZE_PAYMENT,
+            step ->
+                step.invoke(
+                        HttpCall.post(
+                            PAYMENTS, "/authorizations", ctx -> Authorize.of(ctx.input())))
+                    .compensateWith(
+                        HttpCall.post(
+                            PAYMENTS, ctx -> "/authorizations/" + ctx.input().orderId() + "/void"))
+                    // Card networks are slower than our own services.
+                    .timeout(Duration.ofSeconds(10)))
         .step(
-            Step.named(CREATE_SHIPMENT)
-                .invoke(
-                    HttpCall.post(SHIPPING, "/shipments")
-                        .withBody(ctx -> CreateShipment.of(order(ctx), ctx)))
-                .compensateWith(
-                    HttpCall.post(
-                        SHIPPING, ctx -> "/shipments/" + order(ctx).orderId() + "/cancel")))
+            CREATE_SHIPMENT,
+            step ->
+                step.invoke(
+                        HttpCall.post(
+                            SHIPPING,
+                            "/shipments",
+                            ctx ->
+                                CreateShipment.of(
+                                    ctx.input(), ctx.output(RESERVE_INVENTORY).reservationId())))
+                    .compensateWith(
+                        HttpCall.post(
+                            SHIPPING, ctx -> "/shipments/" + ctx.input().orderId() + "/cancel")))
         .build();
   }
 
-  private static OrderInput order(StepContext ctx) {
-    return ctx.input(OrderInput.class);
-  }
+  /** What inventory answers a reservation with (other fields are ignored). */
+  public record Reservation(String reservationId) {}
 
   /** Body of {@code POST inventory/reservations}. */
   record ReserveStock(String orderId, String sku, int quantity) {
@@ -110,13 +119,9 @@ public final class OrderFulfillmentSaga {
    */
   record CreateShipment(
       String orderId, String customerId, String sku, int quantity, String reservationId) {
-    static CreateShipment of(OrderInput order, StepContext ctx) {
+    static CreateShipment of(OrderInput order, String reservationId) {
       return new CreateShipment(
-          order.orderId(),
-          order.customerId(),
-          order.sku(),
-          order.quantity(),
-          ctx.output(RESERVE_INVENTORY).path("reservationId").asText());
+          order.orderId(), order.customerId(), order.sku(), order.quantity(), reservationId);
     }
   }
 }

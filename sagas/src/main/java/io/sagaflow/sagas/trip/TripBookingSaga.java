@@ -1,9 +1,10 @@
 package io.sagaflow.sagas.trip;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
-import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepContext;
+import io.sagaflow.orchestrator.dsl.StepKey;
 import java.math.BigDecimal;
 import java.time.Duration;
 
@@ -21,10 +22,12 @@ public final class TripBookingSaga {
   public static final String NAME = "trip-booking";
   public static final int VERSION = 1;
 
-  public static final String RESERVE_FLIGHT = "reserve-flight";
-  public static final String RESERVE_HOTEL = "reserve-hotel";
-  public static final String CHARGE_CARD = "charge-card";
-  public static final String SEND_CONFIRMATION = "send-confirmation";
+  public static final StepKey<Reservation> RESERVE_FLIGHT =
+      StepKey.of("reserve-flight", Reservation.class);
+  public static final StepKey<Reservation> RESERVE_HOTEL =
+      StepKey.of("reserve-hotel", Reservation.class);
+  public static final StepKey<ChargeMade> CHARGE_CARD = StepKey.of("charge-card", ChargeMade.class);
+  public static final StepKey<JsonNode> SEND_CONFIRMATION = StepKey.json("send-confirmation");
 
   public static final String FLIGHTS = "flights";
   public static final String HOTELS = "hotels";
@@ -35,10 +38,9 @@ public final class TripBookingSaga {
 
   private TripBookingSaga() {}
 
-  public static SagaDefinition definition() {
-    return SagaDefinition.builder(NAME)
+  public static SagaDefinition<TripInput> definition() {
+    return SagaDefinition.builder(NAME, TripInput.class)
         .version(VERSION)
-        .inputType(TripInput.class)
         .defaultTimeout(Duration.ofSeconds(5))
         .defaultRetry(
             retry ->
@@ -53,51 +55,57 @@ public final class TripBookingSaga {
                     .minBackoff(Duration.ofSeconds(1))
                     .maxBackoff(Duration.ofMinutes(1)))
         .step(
-            Step.named(RESERVE_FLIGHT)
-                .invoke(
-                    HttpCall.post(FLIGHTS, "/reservations")
-                        .withBody(ctx -> ReserveFlight.of(trip(ctx))))
-                .compensateWith(
-                    HttpCall.post(
-                        FLIGHTS, ctx -> "/reservations/" + trip(ctx).tripId() + "/cancel")))
+            RESERVE_FLIGHT,
+            step ->
+                step.invoke(
+                        HttpCall.post(
+                            FLIGHTS, "/reservations", ctx -> ReserveFlight.of(ctx.input())))
+                    .compensateWith(
+                        HttpCall.post(
+                            FLIGHTS, ctx -> "/reservations/" + ctx.input().tripId() + "/cancel")))
         .step(
-            Step.named(RESERVE_HOTEL)
-                .invoke(
-                    HttpCall.post(HOTELS, "/reservations")
-                        .withBody(ctx -> ReserveHotel.of(trip(ctx))))
-                .compensateWith(
-                    HttpCall.post(
-                        HOTELS, ctx -> "/reservations/" + trip(ctx).tripId() + "/cancel")))
+            RESERVE_HOTEL,
+            step ->
+                step.invoke(
+                        HttpCall.post(HOTELS, "/reservations", ctx -> ReserveHotel.of(ctx.input())))
+                    .compensateWith(
+                        HttpCall.post(
+                            HOTELS, ctx -> "/reservations/" + ctx.input().tripId() + "/cancel")))
         .step(
-            Step.named(CHARGE_CARD)
-                .invoke(HttpCall.post(PAYMENTS, "/charges").withBody(ctx -> Charge.of(trip(ctx))))
-                .pivot()
-                // A charge that gave no answer may have gone through, and a pivot cannot be
-                // undone: keep asking (the participant dedupes) for several minutes before giving
-                // up, so the outcome is nearly always known.
-                .retry(
-                    retry ->
-                        retry
-                            .maxAttempts(12)
-                            .minBackoff(Duration.ofSeconds(1))
-                            .maxBackoff(Duration.ofSeconds(30)))
-                .timeout(Duration.ofSeconds(10)))
+            CHARGE_CARD,
+            step ->
+                step.invoke(HttpCall.post(PAYMENTS, "/charges", ctx -> Charge.of(ctx.input())))
+                    .pivot()
+                    // A charge that gave no answer may have gone through, and a pivot cannot be
+                    // undone: keep asking (the participant dedupes) for several minutes before
+                    // giving up, so the outcome is nearly always known.
+                    .retry(
+                        retry ->
+                            retry
+                                .maxAttempts(12)
+                                .minBackoff(Duration.ofSeconds(1))
+                                .maxBackoff(Duration.ofSeconds(30)))
+                    .timeout(Duration.ofSeconds(10)))
         .step(
-            Step.named(SEND_CONFIRMATION)
-                .invoke(
-                    HttpCall.post(NOTIFICATIONS, "/messages")
-                        .withBody(ctx -> Confirmation.of(trip(ctx), ctx)))
-                .retriable()
-                // Retried until it succeeds; back off to once a minute while notifications is down.
-                .retry(
-                    retry ->
-                        retry.minBackoff(Duration.ofSeconds(1)).maxBackoff(Duration.ofMinutes(1))))
+            SEND_CONFIRMATION,
+            step ->
+                step.invoke(HttpCall.post(NOTIFICATIONS, "/messages", Confirmation::of))
+                    .retriable()
+                    // Retried until it succeeds; back off to once a minute while notifications is
+                    // down.
+                    .retry(
+                        retry ->
+                            retry
+                                .minBackoff(Duration.ofSeconds(1))
+                                .maxBackoff(Duration.ofMinutes(1))))
         .build();
   }
 
-  private static TripInput trip(StepContext ctx) {
-    return ctx.input(TripInput.class);
-  }
+  /** What flights and hotels answer a reservation with (other fields are ignored). */
+  public record Reservation(String reservationId) {}
+
+  /** What payments answers a charge with. */
+  public record ChargeMade(String chargeId) {}
 
   /** Body of {@code POST flights/reservations}. */
   record ReserveFlight(String tripId, String traveler, String from, String to, String departOn) {
@@ -127,15 +135,16 @@ public final class TripBookingSaga {
    * so their outputs are there to quote.
    */
   record Confirmation(String reference, String recipient, String template, Details data) {
-    static Confirmation of(TripInput trip, StepContext ctx) {
+    static Confirmation of(StepContext<TripInput> ctx) {
+      TripInput trip = ctx.input();
       return new Confirmation(
           trip.tripId(),
           trip.traveler(),
           CONFIRMATION_TEMPLATE,
           new Details(
-              ctx.output(RESERVE_FLIGHT).path("reservationId").asText(),
-              ctx.output(RESERVE_HOTEL).path("reservationId").asText(),
-              ctx.output(CHARGE_CARD).path("chargeId").asText()));
+              ctx.output(RESERVE_FLIGHT).reservationId(),
+              ctx.output(RESERVE_HOTEL).reservationId(),
+              ctx.output(CHARGE_CARD).chargeId()));
     }
   }
 
