@@ -146,6 +146,9 @@ public final class SagaEntity
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
 
+  /** The in-flight attempt of a local step, which its timeout may withdraw before it runs. */
+  private StepRunner.LocalAttempt inFlightLocal;
+
   private SagaEntity(
       String sagaId,
       ActorContext<Command> context,
@@ -402,6 +405,22 @@ public final class SagaEntity
     boolean local =
         (cmd.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow())
             instanceof LocalCall<?>;
+    if (local && inFlightLocal != null && inFlightLocal.withdrawIfNotStarted()) {
+      // Every local-step thread was busy for the whole timeout: the function never ran, and now
+      // never will, so this attempt failed like an HTTP call that was never answered.
+      return attemptFinished(
+          state,
+          new AttemptFinished(
+              cmd.phase(),
+              cmd.step(),
+              cmd.attempt(),
+              Outcome.Retryable.of(
+                  "attempt "
+                      + cmd.attempt()
+                      + " waited "
+                      + cmd.timeout()
+                      + " for a free local-step thread and never ran")));
+    }
     // An HTTP call that has not answered is sent again: the participant dedupes by its key. A
     // local function still running may yet do its work, and nothing dedupes it: it is uncertain,
     // never run a second time beside itself.
@@ -760,6 +779,7 @@ public final class SagaEntity
         new StepRunner.Invocation(
             sagaId, definition, state, step, cursor.phase(), cursor.attempt());
     CompletionStage<Outcome> attempt = runner.run(invocation);
+    inFlightLocal = attempt instanceof StepRunner.LocalAttempt local ? local : null;
     // An attempt that has already ended (a local step that did its work when called) needs no
     // timeout: its outcome is on its way to this saga now.
     if (!(attempt instanceof CompletableFuture<Outcome> done && done.isDone())) {

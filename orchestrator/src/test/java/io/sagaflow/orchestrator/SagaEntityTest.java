@@ -37,10 +37,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -240,7 +242,12 @@ class SagaEntityTest {
 
   private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
       SagaRegistry reg, ParticipantClient client, String id) {
-    var runner = new StepRunner(client, SagaEngine.objectMapper(testKit.system()), LOCAL_STEPS);
+    return entity(reg, client, id, LOCAL_STEPS);
+  }
+
+  private EventSourcedBehaviorTestKit<SagaEntity.Command, SagaEvent, SagaSnapshot> entity(
+      SagaRegistry reg, ParticipantClient client, String id, Executor localSteps) {
+    var runner = new StepRunner(client, SagaEngine.objectMapper(testKit.system()), localSteps);
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
         SagaEntity.create(id, null, reg, runner),
@@ -1075,6 +1082,61 @@ class SagaEntityTest {
       assertThat(release.getCount()).isEqualTo(1);
     } finally {
       release.countDown();
+    }
+  }
+
+  @Test
+  void aLocalStepStillQueuedForAThreadAtItsTimeoutNeverRunsAndIsRetried() throws Exception {
+    var release = new CountDownLatch(1);
+    var queuedRuns = new AtomicInteger();
+    var occupier =
+        SagaDefinition.builder("occupier")
+            .step(
+                Step.named("hold")
+                    .invoke(
+                        LocalCall.of(
+                            ctx -> {
+                              try {
+                                return release.await(1, TimeUnit.MINUTES);
+                              } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                throw new IllegalStateException(e);
+                              }
+                            }))
+                    .noCompensation()
+                    .timeout(Duration.ofSeconds(30)))
+            .build();
+    var queued =
+        SagaDefinition.builder("queued")
+            .defaultRetry(
+                r ->
+                    r.maxAttempts(3)
+                        .minBackoff(Duration.ofMillis(50))
+                        .maxBackoff(Duration.ofMillis(50)))
+            .step(
+                Step.named("only")
+                    .invoke(LocalCall.of(ctx -> queuedRuns.incrementAndGet()))
+                    .noCompensation()
+                    .timeout(Duration.ofMillis(300)))
+            .build();
+    var reg = SagaRegistry.of(occupier, queued);
+    ExecutorService oneThread = Executors.newSingleThreadExecutor();
+    try {
+      var first = entity(reg, scriptedHttp, "saga-" + UUID.randomUUID(), oneThread);
+      start(first, "occupier", input("a"));
+      var kit = entity(reg, scriptedHttp, sagaId, oneThread);
+      start(kit, "queued", input("b"));
+
+      awaitEvents(2);
+      assertThat(((SagaEvent.StepAttemptFailed) events().get(1)).error())
+          .isEqualTo("attempt 1 waited PT0.3S for a free local-step thread and never ran");
+      release.countDown();
+      var done = awaitStatus(kit, SagaStatus.COMPLETED);
+      assertThat(queuedRuns.get()).as("only the attempt that got a thread ran").isEqualTo(1);
+      assertThat(done.step("only").attempts()).isGreaterThan(1);
+    } finally {
+      release.countDown();
+      oneThread.shutdownNow();
     }
   }
 

@@ -24,6 +24,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Runs one attempt of a step's action or compensation and classifies how it ended. HTTP calls carry
@@ -120,40 +121,76 @@ public final class StepRunner {
         .exceptionally(e -> Outcome.Retryable.of("participant call failed: " + describe(e)));
   }
 
+  /**
+   * An attempt of a local step: queued on the local-step pool until a thread takes it. One still
+   * queued when its timeout passes can be withdrawn, so that it never runs at all.
+   */
+  public static final class LocalAttempt extends CompletableFuture<Outcome> {
+    private final AtomicBoolean claimed = new AtomicBoolean();
+
+    /** Marks the attempt as running; false when it was withdrawn first. */
+    boolean start() {
+      return claimed.compareAndSet(false, true);
+    }
+
+    /**
+     * Withdraws the attempt if no thread has taken it yet.
+     *
+     * @return true when it was still queued and now never runs; false when it has started
+     */
+    public boolean withdrawIfNotStarted() {
+      return claimed.compareAndSet(false, true);
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private CompletionStage<Outcome> runLocal(
       Invocation invocation, Context context, LocalCall<?> call) {
     var local = (LocalCall<Object>) call;
     RetryPolicy policy = invocation.policy();
-    CompletableFuture<Object> result;
-    try {
-      result =
-          CompletableFuture.supplyAsync(() -> local.function().apply(context), localSteps)
-              .thenCompose(
-                  value ->
-                      value instanceof CompletionStage<?> stage
-                          ? ((CompletionStage<Object>) stage).toCompletableFuture()
-                          : CompletableFuture.completedFuture(value));
-    } catch (RejectedExecutionException e) {
-      return CompletableFuture.completedFuture(
-          Outcome.Retryable.of("the local-step executor refused the call: " + describe(e)));
-    }
-    return result.handle(
-        (value, failure) -> {
-          if (failure != null) {
-            return classify(policy, unwrap(failure), "");
+    var attempt = new LocalAttempt();
+    Runnable task =
+        () -> {
+          if (!attempt.start()) {
+            return; // withdrawn at its timeout before a thread took it
           }
+          CompletionStage<?> result;
           try {
-            JsonNode output = value == null ? NullNode.getInstance() : mapper.valueToTree(value);
-            return new Outcome.Succeeded(output);
-          } catch (IllegalArgumentException e) {
-            // The action did its work and only its result is lost: running it again would repeat
-            // the work, so this is uncertain, not a failed attempt.
-            return new Outcome.Unreadable(
-                invocation.describeAction(),
-                "completed but its result could not be read: " + describe(e));
+            Object value = local.function().apply(context);
+            result =
+                value instanceof CompletionStage<?> stage
+                    ? stage
+                    : CompletableFuture.completedFuture(value);
+          } catch (RuntimeException e) {
+            result = CompletableFuture.failedFuture(e);
           }
-        });
+          result.whenComplete(
+              (value, failure) ->
+                  attempt.complete(
+                      failure != null
+                          ? classify(policy, unwrap(failure), "")
+                          : outputOf(invocation, value)));
+        };
+    try {
+      localSteps.execute(task);
+    } catch (RejectedExecutionException e) {
+      attempt.complete(
+          Outcome.Retryable.of("the local-step pool refused the call: " + describe(e)));
+    }
+    return attempt;
+  }
+
+  private Outcome outputOf(Invocation invocation, Object value) {
+    try {
+      JsonNode output = value == null ? NullNode.getInstance() : mapper.valueToTree(value);
+      return new Outcome.Succeeded(output);
+    } catch (IllegalArgumentException e) {
+      // The action did its work and only its result is lost: running it again would repeat
+      // the work, so this is uncertain, not a failed attempt.
+      return new Outcome.Unreadable(
+          invocation.describeAction(),
+          "completed but its result could not be read: " + describe(e));
+    }
   }
 
   /**
