@@ -1033,6 +1033,16 @@ class SagaEntityTest {
     assertThat(script.count(c -> c.step().equals("only"))).isEqualTo(1);
   }
 
+  /** What a blocking local step does: holds its thread until {@code release} (at most a minute). */
+  private static String blockUntil(CountDownLatch release) {
+    try {
+      return release.await(1, TimeUnit.MINUTES) ? "released" : "gave up";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Test
   void aBlockingLocalStepHoldsUpNeitherItsOwnSagaNorAnotherAndItsTimeoutBoundsIt()
       throws Exception {
@@ -1046,12 +1056,7 @@ class SagaEntityTest {
                         LocalCall.of(
                             ctx -> {
                               blocked.countDown();
-                              try {
-                                return release.await(1, TimeUnit.MINUTES) ? "done" : "gave up";
-                              } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                                throw new IllegalStateException(e);
-                              }
+                              return blockUntil(release);
                             }))
                     .noCompensation()
                     .timeout(Duration.ofMillis(300)))
@@ -1093,16 +1098,7 @@ class SagaEntityTest {
         SagaDefinition.builder("occupier")
             .step(
                 Step.named("hold")
-                    .invoke(
-                        LocalCall.of(
-                            ctx -> {
-                              try {
-                                return release.await(1, TimeUnit.MINUTES);
-                              } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                                throw new IllegalStateException(e);
-                              }
-                            }))
+                    .invoke(LocalCall.of(ctx -> blockUntil(release)))
                     .noCompensation()
                     .timeout(Duration.ofSeconds(30)))
             .build();
