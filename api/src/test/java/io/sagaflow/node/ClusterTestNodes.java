@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.persistence.DatabaseSettings;
+import io.sagaflow.persistence.ProcessSignals;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -572,19 +573,8 @@ final class ClusterTestNodes implements AutoCloseable {
 
     /** Sends {@code signal} ({@code STOP}, {@code CONT}) to the node's JVM. */
     void signal(String signal) {
-      try {
-        Process kill =
-            new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
-                .redirectErrorStream(true)
-                .start();
-        if (!kill.waitFor(30, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-          throw new AssertionError("kill -" + signal + " " + name + " failed");
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
+      if (!ProcessSignals.send(signal, process.pid())) {
+        throw new AssertionError("kill -" + signal + " " + name + " failed");
       }
     }
 

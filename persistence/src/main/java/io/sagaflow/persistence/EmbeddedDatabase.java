@@ -356,7 +356,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
   /** Fast shutdown (SIGINT), escalating to immediate shutdown (SIGQUIT) if it does not finish. */
   private static void stop(ProcessHandle server) {
-    if (!signal(server, "INT")) {
+    if (!ProcessSignals.send("INT", server.pid())) {
       // No kill(1) on this system: SIGTERM (smart shutdown) is what the JDK can send.
       server.destroy();
     }
@@ -365,30 +365,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
     log.warn(
         "PostgreSQL (pid {}) ignored fast shutdown; requesting immediate shutdown", server.pid());
-    signal(server, "QUIT");
+    ProcessSignals.send("QUIT", server.pid());
     if (!awaitExit(server, IMMEDIATE_SHUTDOWN_TIMEOUT)) {
       throw new IllegalStateException("Could not stop PostgreSQL (pid " + server.pid() + ")");
-    }
-  }
-
-  private static boolean signal(ProcessHandle process, String signal) {
-    try {
-      Process kill =
-          new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      if (!kill.waitFor(10, TimeUnit.SECONDS)) {
-        kill.destroyForcibly();
-        return false;
-      }
-      return kill.exitValue() == 0;
-    } catch (IOException e) {
-      log.debug("Could not run kill -{} {}", signal, process.pid(), e);
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
     }
   }
 

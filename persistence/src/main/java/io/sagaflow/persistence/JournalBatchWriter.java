@@ -226,30 +226,25 @@ final class JournalBatchWriter {
   private void commit(List<Write> batch) {
     try {
       fence.check();
-    } catch (FencedException e) {
-      // Not the journal's failure: readiness says why from the fence itself.
-      for (Write write : batch) {
-        write.done().tryFailure(e);
-      }
-      return;
-    }
-    try {
       insert(batch);
     } catch (FencedException e) {
-      for (Write write : batch) {
-        write.done().tryFailure(e);
-      }
+      // Not the journal's failure: readiness says why from the fence itself.
+      failAll(batch, e);
       return;
     } catch (SQLException | RuntimeException e) {
       health.failed(e);
-      for (Write write : batch) {
-        write.done().tryFailure(e);
-      }
+      failAll(batch, e);
       return;
     }
     health.succeeded();
     for (Write write : batch) {
       write.done().trySuccess(BoxedUnit.UNIT);
+    }
+  }
+
+  private static void failAll(List<Write> batch, Throwable e) {
+    for (Write write : batch) {
+      write.done().tryFailure(e);
     }
   }
 

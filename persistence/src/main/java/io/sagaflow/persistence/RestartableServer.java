@@ -77,8 +77,8 @@ public final class RestartableServer implements AutoCloseable {
   /** Immediate shutdown; returns once the postmaster has exited. */
   public void crash() {
     long victim = pid;
-    signal("QUIT", victim);
-    if (!await(() -> isGone(victim), STOP_TIMEOUT)) {
+    ProcessSignals.require("QUIT", victim, "PostgreSQL");
+    if (!await(() -> ProcessSignals.isGone(victim), STOP_TIMEOUT)) {
       throw new IllegalStateException("PostgreSQL (pid " + victim + ") did not stop");
     }
     Process previous = restarted;
@@ -130,7 +130,7 @@ public final class RestartableServer implements AutoCloseable {
   private void stopRestarted() {
     Process p = restarted;
     if (p != null && p.isAlive()) {
-      signal("INT", p.pid());
+      ProcessSignals.require("INT", p.pid(), "PostgreSQL");
       waitFor(p);
     }
   }
@@ -143,34 +143,6 @@ public final class RestartableServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  private static void signal(String signal, long pid) {
-    try {
-      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start();
-      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-        throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** Exited, or a zombie its parent has not reaped yet. */
-  private static boolean isGone(long pid) {
-    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-      try {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        int afterName = stat.lastIndexOf(')');
-        return afterName > 0 && stat.charAt(afterName + 2) == 'Z';
-      } catch (IOException e) {
-        return true;
-      }
-    }
-    return true;
   }
 
   private static boolean await(BooleanSupplier condition, Duration timeout) {

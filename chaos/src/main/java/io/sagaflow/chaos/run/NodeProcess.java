@@ -3,6 +3,7 @@ package io.sagaflow.chaos.run;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagaflow.chaos.ChaosNode;
 import io.sagaflow.chaos.format.Jsonl;
+import io.sagaflow.persistence.ProcessSignals;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -175,13 +176,13 @@ final class NodeProcess {
   /** SIGSTOP or SIGCONT; whether the signal was delivered. */
   boolean signal(String signal) {
     long pid = pid();
-    return pid > 0 && Signals.send(signal, pid);
+    return pid > 0 && ProcessSignals.send(signal, pid);
   }
 
   /** Whether the kernel reports the process stopped. */
   boolean stopped() {
     long pid = pid();
-    return pid > 0 && Signals.state(pid) == 'T';
+    return pid > 0 && ProcessSignals.stateOf(pid) == 'T';
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within {@code grace}. */
