@@ -134,7 +134,7 @@ public final class StepBuilder<I, O> {
   }
 
   String name() {
-    return key.name();
+    return key == null ? null : key.name();
   }
 
   /** A copy, so that changing this builder later changes no definition it was passed to. */
@@ -153,6 +153,11 @@ public final class StepBuilder<I, O> {
       RetryPolicy defaultCompensationRetry,
       Duration defaultTimeout) {
     var found = new ArrayList<>(problems);
+    if (key == null) {
+      found.add("has no StepKey: pass one to Step.of(...)");
+    } else if (key.outputType() == null) {
+      found.add("its StepKey has no output type: pass a class, or use StepKey.json(name)");
+    }
     if (action == null && problems.stream().noneMatch(p -> p.startsWith("invoke("))) {
       found.add("has no action: call invoke(...)");
     }

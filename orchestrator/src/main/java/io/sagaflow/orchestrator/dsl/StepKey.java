@@ -34,14 +34,14 @@ public final class StepKey<O> {
 
   /** A step whose output binds to {@code outputType} (typically a record). */
   public static <O> StepKey<O> of(String name, Class<O> outputType) {
-    return new StepKey<>(name, Objects.requireNonNull(outputType, "outputType"));
+    return new StepKey<>(name, outputType);
   }
 
   /**
    * A step whose output binds to a generic type, e.g. {@code new TypeReference<List<Seat>>() {}}.
    */
   public static <O> StepKey<O> of(String name, TypeReference<O> outputType) {
-    return new StepKey<>(name, Objects.requireNonNull(outputType, "outputType").getType());
+    return new StepKey<>(name, outputType == null ? null : outputType.getType());
   }
 
   /** A step whose output is any JSON, read as a {@link JsonNode}. */
@@ -53,7 +53,7 @@ public final class StepKey<O> {
     return name;
   }
 
-  /** The type the output binds to ({@code JsonNode} for any JSON). */
+  /** The type the output binds to ({@code JsonNode} for any JSON); null is a build() error. */
   public Type outputType() {
     return outputType;
   }
@@ -77,6 +77,6 @@ public final class StepKey<O> {
 
   @Override
   public String toString() {
-    return "StepKey{" + name + ": " + outputType.getTypeName() + "}";
+    return "StepKey{" + name + ": " + (outputType == null ? "?" : outputType.getTypeName()) + "}";
   }
 }

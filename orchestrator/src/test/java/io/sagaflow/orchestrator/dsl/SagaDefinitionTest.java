@@ -405,6 +405,16 @@ class SagaDefinitionTest {
   }
 
   @Test
+  void aStepKeyWithoutAnOutputTypeIsABuildError() {
+    StepKey<Reserved> untyped = StepKey.of("reserve", (Class<Reserved>) null);
+    assertThatThrownBy(
+            () -> saga().step(untyped, step -> step.invoke(NOOP).compensateWith(NOOP)).build())
+        .hasMessage(
+            "saga 'order' step 'reserve': its StepKey has no output type: pass a class, or use"
+                + " StepKey.json(name)");
+  }
+
+  @Test
   void anExceptionInAPolicyFunctionIsReportedForItsStep() {
     assertThatThrownBy(
             () ->
