@@ -405,6 +405,15 @@ class SagaDefinitionTest {
   }
 
   @Test
+  void onlyBuildMakesStepsAndDefinitions() {
+    // A public constructor would make a step or a definition that no build() has checked.
+    assertThat(Step.class.getConstructors()).isEmpty();
+    assertThat(SagaDefinition.class.getConstructors()).isEmpty();
+    assertThat(StepBuilder.class.getConstructors()).isEmpty();
+    assertThat(RetryPolicy.class.getConstructors()).isEmpty();
+  }
+
+  @Test
   void aStepKeyWithoutAnOutputTypeIsABuildError() {
     StepKey<Reserved> untyped = StepKey.of("reserve", (Class<Reserved>) null);
     assertThatThrownBy(
