@@ -24,9 +24,9 @@ final class Figures {
   private static final long SEARCH_WINDOW_MS = 10 * 60 * 1000;
 
   /**
-   * A call received this soon after a kill or a stop is the victim's own: the fault is logged just
-   * before the signal, and no other node can resume its sagas before the failure detector has even
-   * noticed (seconds).
+   * A call received, or an event written, this soon after a kill or a stop is the victim's own: the
+   * fault is logged just before the signal, and no other node can resume its sagas before the
+   * failure detector has even noticed (seconds).
    */
   private static final long VICTIM_LAST_CALLS_MS = 1000;
 
@@ -40,8 +40,9 @@ final class Figures {
    * journal event written after the fault in one of the shards the victim hosted just before, by a
    * saga incarnation other than those that wrote there in the two minutes before the fault (each
    * incarnation has its own writer id, so the victim's own late writes do not count; a saga started
-   * through a cut-off node itself does); for a database restart, the first journal event written
-   * after the database started.
+   * through a cut-off node itself does), and for a kill or a stop not within its first second (a
+   * saga the victim had just started writes under a new writer id); for a database restart, the
+   * first journal event written after the database started.
    *
    * @param afterMs from the fault's start (its end for a database restart); empty when none found
    * @param sagaId the saga whose event it was
@@ -95,6 +96,9 @@ final class Figures {
                 return false;
               });
         }
+        // A write the victim sent just before the signal lands in the journal just after it: a saga
+        // it had only just started has a writer not seen before, and is not a resume either.
+        boolean victimsLastMoment = kind == FaultPlan.Kind.KILL || kind == FaultPlan.Kind.STOP;
         var found =
             new Object() {
               Long after;
@@ -108,7 +112,9 @@ final class Figures {
             from + SEARCH_WINDOW_MS,
             (id, writer, t) -> {
               if (database
-                  || (shards.contains(extractor.shardId(id)) && !victimWriters.contains(writer))) {
+                  || (shards.contains(extractor.shardId(id))
+                      && !victimWriters.contains(writer)
+                      && !(victimsLastMoment && t - from < VICTIM_LAST_CALLS_MS))) {
                 found.after = t - from;
                 found.saga = id;
                 return true;

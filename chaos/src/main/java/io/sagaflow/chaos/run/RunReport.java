@@ -127,10 +127,12 @@ record RunReport(
 
     md.append("\n## Time from fault to first saga resumed\n\n");
     md.append(
-        "For a kill or a stop: from the fault to the first participant call (ledger; from 1 s on,"
-            + " since the fault is logged just before the signal) or journal event of a saga in a"
-            + " shard the victim hosted just before it (the victim cannot make either: it is dead,"
-            + " or frozen and then fenced). For a partition: the first journal"
+        "For a kill or a stop: from the fault to the first participant call (ledger) or journal"
+            + " event of a saga in a shard the victim hosted just before it, from 1 s on (the fault"
+            + " is logged just before the signal, and what the victim sent then still lands; after"
+            + " that the victim cannot make either: it is dead, or frozen and then fenced). For a"
+            + " stop of a node that hosted no saga shard (it had only just restarted) there is"
+            + " nothing to resume: none found. For a partition: the first journal"
             + " event there by a saga incarnation (writer) other than those that wrote there in the"
             + " two minutes before (the cut-off node itself may act until it sees itself"
             + " outnumbered). For a PostgreSQL restart: from DB_START to the first journal"
