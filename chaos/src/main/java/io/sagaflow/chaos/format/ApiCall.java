@@ -28,6 +28,26 @@ public record ApiCall(
     String sagaStatus,
     String detail) {
 
+  /** The line logged when a call is sent, now. */
+  public static ApiCall invoked(int worker, Op op, String sagaId, String node) {
+    return new ApiCall(
+        System.currentTimeMillis(), worker, op, sagaId, node, Phase.INVOKE, 0, null, null);
+  }
+
+  /** The line logged when a call's outcome is known, now. */
+  public static ApiCall ended(
+      int worker,
+      Op op,
+      String sagaId,
+      String node,
+      Phase phase,
+      int http,
+      String sagaStatus,
+      String detail) {
+    return new ApiCall(
+        System.currentTimeMillis(), worker, op, sagaId, node, phase, http, sagaStatus, detail);
+  }
+
   public enum Op {
     /** {@code POST /v1/sagas}. */
     START,

@@ -282,17 +282,7 @@ final class LoadGenerator {
   /** One API call, logged when sent and when its outcome is known. */
   Outcome call(
       int worker, ApiCall.Op op, String sagaId, NodeProcess node, HttpRequest.Builder request) {
-    history.write(
-        new ApiCall(
-            System.currentTimeMillis(),
-            worker,
-            op,
-            sagaId,
-            node.name,
-            ApiCall.Phase.INVOKE,
-            0,
-            null,
-            null));
+    history.write(ApiCall.invoked(worker, op, sagaId, node.name));
     Outcome outcome;
     try {
       HttpResponse<String> response =
@@ -318,8 +308,7 @@ final class LoadGenerator {
     String sagaStatus =
         op == ApiCall.Op.GET && outcome.http() == 200 ? status(outcome.body()) : null;
     history.write(
-        new ApiCall(
-            System.currentTimeMillis(),
+        ApiCall.ended(
             worker,
             op,
             sagaId,
@@ -333,33 +322,14 @@ final class LoadGenerator {
 
   /** A READY probe of a node's management port, logged like an API call. */
   int probeReady(NodeProcess node) {
-    history.write(
-        new ApiCall(
-            System.currentTimeMillis(),
-            RUNNER,
-            ApiCall.Op.READY,
-            null,
-            node.name,
-            ApiCall.Phase.INVOKE,
-            0,
-            null,
-            null));
+    history.write(ApiCall.invoked(RUNNER, ApiCall.Op.READY, null, node.name));
     int status = node.readyStatus();
     ApiCall.Phase phase =
         status == 200
             ? ApiCall.Phase.OK
             : status == 0 || status >= 500 ? ApiCall.Phase.UNKNOWN : ApiCall.Phase.FAIL;
     history.write(
-        new ApiCall(
-            System.currentTimeMillis(),
-            RUNNER,
-            ApiCall.Op.READY,
-            null,
-            node.name,
-            phase,
-            status,
-            null,
-            null));
+        ApiCall.ended(RUNNER, ApiCall.Op.READY, null, node.name, phase, status, null, null));
     return status;
   }
 
