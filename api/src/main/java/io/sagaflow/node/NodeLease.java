@@ -232,7 +232,7 @@ final class NodeLease implements AutoCloseable {
               + " ms): the cluster may have declared it down and given its sagas to another node");
       return;
     }
-    if (onMinoritySide(Adapter.toClassic(system))) {
+    if (onMinoritySide()) {
       return;
     }
     try (Connection c = pool.getConnection()) {
@@ -269,9 +269,10 @@ final class NodeLease implements AutoCloseable {
    * entering it; returns false only once the node has been on the majority side for {@code
    * rejoin-after}.
    */
-  private boolean onMinoritySide(org.apache.pekko.actor.ActorSystem classic) {
-    var state = org.apache.pekko.cluster.Cluster.get(classic).state();
-    boolean minority = minority(state, org.apache.pekko.cluster.Cluster.get(classic).selfMember());
+  private boolean onMinoritySide() {
+    var cluster = Cluster.get(system);
+    var state = cluster.state();
+    boolean minority = minority(state, cluster.selfMember());
     long now = System.nanoTime();
     if (minority) {
       majoritySince = -1;
