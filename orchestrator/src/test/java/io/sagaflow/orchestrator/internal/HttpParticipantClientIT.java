@@ -552,7 +552,15 @@ class HttpParticipantClientIT {
 
     assertThat(whileTrialRuns)
         .allSatisfy(
-            o -> assertThat(((Retryable) o).error()).contains("is half-open, a trial call"));
+            o -> {
+              assertThat(((Retryable) o).error()).contains("is half-open, a trial call");
+              // Spread over one reset timeout, so they do not all come back at once.
+              assertThat(((Retryable) o).retryAfter())
+                  .hasValueSatisfying(
+                      d -> assertThat(d).isBetween(Duration.ZERO, Duration.ofMillis(200)));
+            });
+    assertThat(whileTrialRuns.stream().map(o -> ((Retryable) o).retryAfter()).distinct().count())
+        .isGreaterThan(10);
     assertThat(stub.calls(CHARGE)).hasSize(beforeTrial + 1);
 
     hold.get().countDown();
