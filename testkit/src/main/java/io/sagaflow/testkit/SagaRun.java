@@ -202,8 +202,8 @@ public final class SagaRun<I> {
    * Runs the saga until it has ended or waits for an operator ({@code FAILED}), or nothing more can
    * happen to it, and returns what to expect of it.
    *
-   * @throws AssertionError when it does neither within {@value #MAX_WAITS} waits or 30 days of
-   *     virtual time
+   * @throws AssertionError when it does neither within 300 waits (for a retry, a timeout or the
+   *     deadline) or 30 days of virtual time
    */
   public Expectations expect() {
     return new Expectations(report(runToRest("expect()")));
