@@ -39,12 +39,14 @@ import io.sagaflow.orchestrator.history.StepSnapshot;
 import io.sagaflow.orchestrator.internal.Fingerprint;
 import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.StepRunner;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -138,6 +140,9 @@ public final class SagaEntity
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final NodeFence fence;
 
+  /** The time every event carries and every due time is measured by; a test moves it on. */
+  private final Clock clock;
+
   private final String indexTagManifest;
 
   /** True while acting on a recovered state: a saga that finished before is not announced again. */
@@ -155,7 +160,8 @@ public final class SagaEntity
       TimerScheduler<Command> timers,
       SagaRegistry registry,
       StepRunner runner,
-      ActorRef<ClusterSharding.ShardCommand> shard) {
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      Clock clock) {
     super(
         SagaHistory.persistenceId(sagaId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
@@ -165,6 +171,7 @@ public final class SagaEntity
     this.registry = registry;
     this.runner = runner;
     this.shard = shard;
+    this.clock = clock;
     this.fence = NodeFence.get(Adapter.toClassic(context.getSystem()));
     this.indexTagManifest = SagaHistory.tagManifest(SagaHistory.indexTag(sagaId));
   }
@@ -178,13 +185,29 @@ public final class SagaEntity
       ActorRef<ClusterSharding.ShardCommand> shard,
       SagaRegistry registry,
       StepRunner runner) {
+    return create(sagaId, shard, registry, runner, Clock.systemUTC());
+  }
+
+  /**
+   * The behavior of saga {@code sagaId}, reading the time from {@code clock}: the times its events
+   * carry, and those its retries, timeouts and deadline are due at. A test that moves the actor
+   * system's scheduler by hand passes a clock that follows it, so that both agree on the time.
+   */
+  public static Behavior<Command> create(
+      String sagaId,
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      SagaRegistry registry,
+      StepRunner runner,
+      Clock clock) {
+    Objects.requireNonNull(clock, "clock");
     return Behaviors.withMdc(
         Command.class,
         Map.of("sagaId", sagaId),
         Behaviors.setup(
             context ->
                 Behaviors.withTimers(
-                    timers -> new SagaEntity(sagaId, context, timers, registry, runner, shard))));
+                    timers ->
+                        new SagaEntity(sagaId, context, timers, registry, runner, shard, clock))));
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -252,7 +275,7 @@ public final class SagaEntity
       return rejectStart(cmd, invalid.get());
     }
     SagaDefinition<?> definition = registry.find(cmd.type(), cmd.version()).orElseThrow();
-    Instant now = Instant.now();
+    Instant now = clock.instant();
     var started =
         new SagaStarted(
             definition.name(),
@@ -328,7 +351,7 @@ public final class SagaEntity
             reason,
             cmd.commandId(),
             compensationsIncludingCurrent(state, definition),
-            Instant.now());
+            clock.instant());
     return Effect()
         .persist(event)
         .thenRun(this::drive)
@@ -351,7 +374,7 @@ public final class SagaEntity
       return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
     }
     return Effect()
-        .persist(new SagaResumed(cmd.commandId(), Instant.now()))
+        .persist(new SagaResumed(cmd.commandId(), clock.instant()))
         .thenRun(this::drive)
         .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
   }
@@ -360,7 +383,7 @@ public final class SagaEntity
     if (!waitsForOperator(state) && registry.find(state.type(), state.version()).isEmpty()) {
       context.getLog().error("Saga cannot continue: {}", missingDefinition(state));
       return Effect()
-          .persist(new SagaFailed(missingDefinition(state), Instant.now()))
+          .persist(new SagaFailed(missingDefinition(state), clock.instant()))
           .thenRun(this::drive)
           .thenNoReply();
     }
@@ -438,7 +461,7 @@ public final class SagaEntity
       context.getLog().error("Saga needs an operator: {}", reason);
       return Effect()
           .persist(
-              new CompensationFailed(cmd.step(), cmd.attempt(), running, reason, Instant.now()))
+              new CompensationFailed(cmd.step(), cmd.attempt(), running, reason, clock.instant()))
           .thenRun(this::drive)
           .thenNoReply();
     }
@@ -483,7 +506,7 @@ public final class SagaEntity
     String reason = "deadline passed at " + state.deadline();
     var event =
         new CompensationStarted(
-            reason, null, compensationsIncludingCurrent(state, definition), Instant.now());
+            reason, null, compensationsIncludingCurrent(state, definition), clock.instant());
     return Effect().persist(event).thenRun(this::drive).thenNoReply();
   }
 
@@ -492,7 +515,7 @@ public final class SagaEntity
   private SagaEvent forwardOutcome(
       Started state, SagaDefinition<?> definition, Step step, Outcome outcome) {
     Cursor cursor = state.cursor();
-    Instant now = Instant.now();
+    Instant now = clock.instant();
     if (outcome instanceof Outcome.Succeeded ok) {
       return definition
           .stepAfter(step.name())
@@ -579,7 +602,7 @@ public final class SagaEntity
         true,
         reason,
         compensations(state, definition, step.name()),
-        Instant.now());
+        clock.instant());
   }
 
   /**
@@ -595,12 +618,12 @@ public final class SagaEntity
     String reason = name + " " + what;
     context.getLog().error("Saga needs an operator: {}", reason);
     return new StepFailedAfterPivot(
-        step.name(), cursor.attempt(), error, uncertain, reason, Instant.now());
+        step.name(), cursor.attempt(), error, uncertain, reason, clock.instant());
   }
 
   private SagaEvent compensationOutcome(Started state, Step step, Outcome outcome) {
     Cursor cursor = state.cursor();
-    Instant now = Instant.now();
+    Instant now = clock.instant();
     if (outcome instanceof Outcome.Succeeded) {
       return new StepCompensated(
           step.name(), cursor.attempt(), state.compensations().isEmpty(), null, now);
@@ -736,7 +759,7 @@ public final class SagaEntity
       // timer still runs).
       return;
     }
-    Instant now = Instant.now();
+    Instant now = clock.instant();
     if (cursor.retryAt() != null && cursor.retryAt().isAfter(now)) {
       inFlight = null;
       timers.cancel(TIMEOUT_TIMER);
@@ -753,7 +776,7 @@ public final class SagaEntity
     if (state.deadline() != null
         && state instanceof SagaSnapshot.Running
         && !timers.isTimerActive(DEADLINE_TIMER)) {
-      Duration left = Duration.between(Instant.now(), state.deadline());
+      Duration left = Duration.between(clock.instant(), state.deadline());
       timers.startSingleTimer(
           DEADLINE_TIMER, new DeadlineDue(), left.isNegative() ? Duration.ZERO : left);
     }
@@ -840,7 +863,7 @@ public final class SagaEntity
               rejected.error());
       var skipped =
           new CompensationSkipped(
-              step, attempt, rejected.error(), state.compensations().isEmpty(), Instant.now());
+              step, attempt, rejected.error(), state.compensations().isEmpty(), clock.instant());
       return Effect().persist(skipped).thenRun(this::drive).thenNoReply();
     }
     context.getLog().debug("Attempt {} of step {} settled; compensating now", attempt, step);

@@ -1,21 +1,14 @@
 package io.sagaflow.orchestrator.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.NullNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
-import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
 import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
 import io.sagaflow.orchestrator.internal.ParticipantBreakers.Answer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -62,14 +55,12 @@ import org.apache.pekko.util.ByteString;
  * The {@link ParticipantClient} that calls participants over HTTP through pekko-http's pooled
  * client and classifies each reply by the failure rules.
  *
- * <p>A 2xx body becomes the output: parsed JSON; {@link NullNode} when the body is empty (e.g.
- * 204), so "no output" stays distinguishable from a participant that answered {@code {}}; a {@link
- * TextNode} of the text when it is neither JSON nor declared as JSON. A 2xx body that cannot be
- * read (over the size cap, or declared JSON and not JSON) is {@link Unreadable}: the participant
- * applied the effect, so it is neither a rejection nor worth another attempt. The request timeout
- * bounds the whole exchange, including waiting for a pooled connection and reading the body. Every
- * response entity is read or cancelled, even one that arrives after the timeout, so no pooled
- * connection is left waiting for a subscriber.
+ * <p>Each answer is classified by {@link ParticipantAnswers}, the rule the test kit's scripted
+ * participants follow too. A 2xx body over the size cap is {@link Unreadable} as well: the
+ * participant applied the effect, but its output is lost. The request timeout bounds the whole
+ * exchange, including waiting for a pooled connection and reading the body. Every response entity
+ * is read or cancelled, even one that arrives after the timeout, so no pooled connection is left
+ * waiting for a subscriber.
  *
  * <p>Connections come from a pool per participant host configured by {@code
  * sagaflow.participant-client.host-connection-pool}, laid over {@code
@@ -86,14 +77,12 @@ public final class HttpParticipantClient implements ParticipantClient {
 
   static final String MAX_RESPONSE_BYTES_KEY = CONFIG_PATH + ".max-response-bytes";
   static final String POOL_KEY = CONFIG_PATH + ".host-connection-pool";
-  static final int EXCERPT_CHARS = 200;
 
   // Set from the body, or meaningless on a request; pekko would drop them with a warning.
   private static final Set<String> IGNORED_HEADERS =
       Set.of("content-type", "content-length", "transfer-encoding");
 
-  private static final ObjectMapper JSON =
-      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
 
   private final ActorSystem<?> system;
   private final ParticipantDirectory directory;
@@ -281,17 +270,16 @@ public final class HttpParticipantClient implements ParticipantClient {
             callbacks);
   }
 
-  private Outcome classify(HttpResponse response, Target target, ByteString body, Charset charset) {
-    int status = response.status().intValue();
-    if (isSuccess(status)) {
-      try {
-        return new Succeeded(output(body, charset, declaresJson(response.entity())));
-      } catch (JsonProcessingException e) {
-        return unreadable(
-            response, target, "not valid JSON (" + excerpt(e.getOriginalMessage()) + ")");
-      }
-    }
-    return byStatus(response, target, excerpt(body.decodeString(charset)));
+  private static Outcome classify(
+      HttpResponse response, Target target, ByteString body, Charset charset) {
+    return ParticipantAnswers.classify(
+        target.toString(),
+        response.status().intValue(),
+        response.status().reason(),
+        retryAfter(response),
+        body.toArray(),
+        charset,
+        declaresJson(response.entity()));
   }
 
   private static boolean declaresJson(ResponseEntity entity) {
@@ -300,10 +288,8 @@ public final class HttpParticipantClient implements ParticipantClient {
         && (subType.equals("json") || subType.endsWith("+json"));
   }
 
-  private static Unreadable unreadable(HttpResponse response, Target target, String why) {
-    return new Unreadable(
-        target.toString(),
-        "answered " + response.status().intValue() + " but its body could not be read: " + why);
+  private static Optional<Duration> retryAfter(HttpResponse response) {
+    return response.getHeader("Retry-After").map(HttpHeader::value).flatMap(RetryAfter::parse);
   }
 
   private Outcome readFailed(HttpResponse response, Target target, Throwable failure) {
@@ -313,79 +299,30 @@ public final class HttpParticipantClient implements ParticipantClient {
     if (find(failure, TimeoutException.class) != null) {
       return Retryable.of(target.timedOut());
     }
-    if (isSuccess(response.status().intValue())) {
+    if (ParticipantAnswers.isSuccess(response.status().intValue())) {
       // The participant may have applied the effect but we lost its output: uncertain, retry.
       return Retryable.of(describeFailure(failure, target));
     }
-    return byStatus(response, target, "(body unreadable)");
+    return failed(response, target, "(body unreadable)");
   }
 
   private Outcome tooLarge(HttpResponse response, Target target) {
-    if (isSuccess(response.status().intValue())) {
-      return unreadable(response, target, "over " + maxResponseBytes + " bytes");
-    }
-    return byStatus(response, target, "(body over " + maxResponseBytes + " bytes not read)");
-  }
-
-  private static Outcome byStatus(HttpResponse response, Target target, String excerpt) {
     int status = response.status().intValue();
-    String reason = response.status().reason();
-    String error =
-        target
-            + " answered "
-            + status
-            + (reason == null || reason.isEmpty() ? "" : " " + reason)
-            + (excerpt.isEmpty() ? "" : ": " + excerpt);
-    if (isRetryableStatus(status)) {
-      Optional<Duration> retryAfter =
-          response.getHeader("Retry-After").map(HttpHeader::value).flatMap(RetryAfter::parse);
-      return new Retryable(error, retryAfter);
+    if (ParticipantAnswers.isSuccess(status)) {
+      return ParticipantAnswers.unreadable(
+          target.toString(), status, "over " + maxResponseBytes + " bytes");
     }
-    return new Permanent(error);
+    return failed(response, target, "(body over " + maxResponseBytes + " bytes not read)");
   }
 
-  static boolean isRetryableStatus(int status) {
-    return status == 408 || status == 425 || status == 429 || (status >= 500 && status <= 599);
-  }
-
-  private static boolean isSuccess(int status) {
-    return status >= 200 && status <= 299;
-  }
-
-  /**
-   * The output of a 2xx body: its JSON, or its text when it does not claim to be JSON.
-   *
-   * @throws JsonProcessingException when it claims to be JSON ({@code json}) and is not
-   */
-  static JsonNode output(ByteString body, Charset charset, boolean json)
-      throws JsonProcessingException {
-    if (body.isEmpty()) {
-      return NullNode.getInstance();
-    }
-    try {
-      JsonNode parsed = JSON.readTree(body.toArray());
-      return parsed == null || parsed.isMissingNode() ? NullNode.getInstance() : parsed;
-    } catch (JsonProcessingException e) {
-      if (json) {
-        throw e;
-      }
-      return TextNode.valueOf(body.decodeString(charset));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // reading a byte array does no I/O
-    }
-  }
-
-  /** At most {@value #EXCERPT_CHARS} characters of {@code text} on one line. */
-  static String excerpt(String text) {
-    String flat = text.replaceAll("[\\s\\p{Cntrl}]+", " ").strip();
-    if (flat.length() <= EXCERPT_CHARS) {
-      return flat;
-    }
-    int end = EXCERPT_CHARS;
-    if (Character.isHighSurrogate(flat.charAt(end - 1))) {
-      end--;
-    }
-    return flat.substring(0, end) + "…";
+  /** A non-2xx answer whose body was not read; {@code why} says so in its error. */
+  private static Outcome failed(HttpResponse response, Target target, String why) {
+    return ParticipantAnswers.failed(
+        target.toString(),
+        response.status().intValue(),
+        response.status().reason(),
+        retryAfter(response),
+        why);
   }
 
   private HttpRequest toHttpRequest(ParticipantRequest request, URI uri)
@@ -460,7 +397,8 @@ public final class HttpParticipantClient implements ParticipantClient {
       }
     }
     if (kind == null) {
-      String message = root.getMessage() == null ? "" : ": " + excerpt(root.getMessage());
+      String message =
+          root.getMessage() == null ? "" : ": " + ParticipantAnswers.excerpt(root.getMessage());
       kind = "request failed (" + root.getClass().getSimpleName() + message + ")";
     }
     return kind + ": " + target.participant() + " " + target.origin() + " (" + target.call() + ")";
