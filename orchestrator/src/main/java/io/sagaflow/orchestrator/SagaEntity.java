@@ -151,6 +151,9 @@ public final class SagaEntity
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
 
+  /** Whether the deadline has passed after the pivot, where it changes nothing. */
+  private boolean deadlineSpent;
+
   /** The in-flight attempt of a local step, which its timeout may withdraw before it runs. */
   private StepRunner.LocalAttempt inFlightLocal;
 
@@ -498,6 +501,8 @@ public final class SagaEntity
     SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
     Optional<String> pivot = pivotReached(state, definition);
     if (pivot.isPresent()) {
+      // Said once: past the pivot the deadline undoes nothing, so it is not armed again.
+      deadlineSpent = true;
       context
           .getLog()
           .info("Deadline passed after reaching pivot step {}; the saga completes", pivot.get());
@@ -774,6 +779,7 @@ public final class SagaEntity
 
   private void scheduleDeadline(Started state) {
     if (state.deadline() != null
+        && !deadlineSpent
         && state instanceof SagaSnapshot.Running
         && !timers.isTimerActive(DEADLINE_TIMER)) {
       Duration left = Duration.between(clock.instant(), state.deadline());
