@@ -30,11 +30,10 @@ public record ApiCall(
 
   /** The line logged when a call is sent, now. */
   public static ApiCall invoked(int worker, Op op, String sagaId, String node) {
-    return new ApiCall(
-        System.currentTimeMillis(), worker, op, sagaId, node, Phase.INVOKE, 0, null, null);
+    return ended(worker, op, sagaId, node, Phase.INVOKE, 0, null, null);
   }
 
-  /** The line logged when a call's outcome is known, now. */
+  /** The line logged now for a call in {@code phase}: its outcome, once known. */
   public static ApiCall ended(
       int worker,
       Op op,
