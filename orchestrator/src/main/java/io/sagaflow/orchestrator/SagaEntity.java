@@ -11,7 +11,6 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
-import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepKind;
@@ -426,12 +425,9 @@ public final class SagaEntity
       return Effect().noReply();
     }
     String error = "attempt " + cmd.attempt() + " timed out after " + cmd.timeout();
-    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
-    Step step = definition.step(cmd.step());
-    boolean local =
-        (cmd.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow())
-            instanceof LocalCall<?>;
-    if (local && inFlightLocal != null && inFlightLocal.withdrawIfNotStarted()) {
+    // The attempt in flight is a local step's exactly when invoke kept its LocalAttempt.
+    boolean local = inFlightLocal != null;
+    if (local && inFlightLocal.withdrawIfNotStarted()) {
       // Every local-step thread was busy for the whole timeout: the function never ran, and now
       // never will, so this attempt failed like an HTTP call that was never answered.
       return attemptFinished(
