@@ -7,6 +7,8 @@ import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
+import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -74,6 +76,15 @@ public final class SagaEngine {
 
   public static SagaEngine init(
       ActorSystem<?> system, SagaRegistry registry, ParticipantClient client) {
+    return init(system, registry, client, SagaTelemetry.NONE);
+  }
+
+  /** Starts sharding for saga entities on this node; every saga tells {@code telemetry}. */
+  public static SagaEngine init(
+      ActorSystem<?> system,
+      SagaRegistry registry,
+      ParticipantClient client,
+      SagaTelemetry telemetry) {
     var config = system.settings().config().getConfig("sagaflow.engine");
     StepRunner runner =
         new StepRunner(
@@ -102,7 +113,14 @@ public final class SagaEngine {
     sharding.init(
         Entity.of(
                 SagaEntity.ENTITY_TYPE_KEY,
-                ctx -> SagaEntity.create(ctx.getEntityId(), ctx.getShard(), registry, runner))
+                ctx ->
+                    SagaEntity.create(
+                        ctx.getEntityId(),
+                        ctx.getShard(),
+                        registry,
+                        runner,
+                        Clock.systemUTC(),
+                        telemetry))
             .withStopMessage(new SagaEntity.Stop())
             .withMessageExtractor(
                 new HashCodeMessageExtractor<SagaEntity.Command>(config.getInt("number-of-shards")))
@@ -141,6 +159,15 @@ public final class SagaEngine {
    */
   public CompletionStage<StartReply> start(
       String sagaId, String type, Integer version, JsonNode input) {
+    return start(sagaId, type, version, input, null);
+  }
+
+  /**
+   * As {@link #start(String, String, Integer, JsonNode)}, continuing the trace {@code traceparent}
+   * (a W3C header value; null or invalid starts a new trace).
+   */
+  public CompletionStage<StartReply> start(
+      String sagaId, String type, Integer version, JsonNode input, String traceparent) {
     if (startsInFlight.incrementAndGet() > maxStartsInFlight) {
       startsInFlight.decrementAndGet();
       return CompletableFuture.failedFuture(
@@ -154,7 +181,7 @@ public final class SagaEngine {
             entity(sagaId)
                 .ask(
                     (ActorRef<StartReply> replyTo) ->
-                        new SagaEntity.Start(type, version, input, replyTo),
+                        new SagaEntity.Start(type, version, input, traceparent, replyTo),
                     askTimeout));
     reply.whenComplete((r, e) -> startsInFlight.decrementAndGet());
     return reply;

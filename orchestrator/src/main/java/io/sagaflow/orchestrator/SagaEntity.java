@@ -11,8 +11,10 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.orchestrator.dsl.StepKind;
 import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.orchestrator.history.Cursor;
@@ -38,6 +40,8 @@ import io.sagaflow.orchestrator.history.StepSnapshot;
 import io.sagaflow.orchestrator.internal.Fingerprint;
 import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.StepRunner;
+import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
+import io.sagaflow.orchestrator.telemetry.TraceParent;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -98,9 +102,23 @@ public final class SagaEntity
   /** What a saga entity is asked to do. */
   public sealed interface Command extends SagaSerializable {}
 
-  /** Starts the saga; the entity id is the idempotency key. {@code version} null means newest. */
-  public record Start(String type, Integer version, JsonNode input, ActorRef<StartReply> replyTo)
-      implements Command {}
+  /**
+   * Starts the saga; the entity id is the idempotency key. {@code version} null means newest.
+   * {@code traceparent} is the W3C trace context of the request that starts it (null for none): the
+   * saga's attempts continue that trace; without one (or with one that is not valid) it gets a new
+   * trace.
+   */
+  public record Start(
+      String type,
+      Integer version,
+      JsonNode input,
+      String traceparent,
+      ActorRef<StartReply> replyTo)
+      implements Command {
+    public Start(String type, Integer version, JsonNode input, ActorRef<StartReply> replyTo) {
+      this(type, version, input, null, replyTo);
+    }
+  }
 
   public record Get(ActorRef<GetReply> replyTo) implements Command {}
 
@@ -117,8 +135,13 @@ public final class SagaEntity
   /** Asks the entity to stop; sent by sharding on passivation and when its shard is handed over. */
   public record Stop() implements Command {}
 
-  record AttemptFinished(Phase phase, String step, int attempt, Outcome outcome)
-      implements Command {}
+  /** An attempt's outcome; {@code timedOut} when it is its timeout, which gave no answer. */
+  record AttemptFinished(Phase phase, String step, int attempt, Outcome outcome, boolean timedOut)
+      implements Command {
+    AttemptFinished(Phase phase, String step, int attempt, Outcome outcome) {
+      this(phase, step, attempt, outcome, false);
+    }
+  }
 
   record AttemptTimedOut(Phase phase, String step, int attempt, Duration timeout)
       implements Command {}
@@ -138,6 +161,7 @@ public final class SagaEntity
   private final StepRunner runner;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final NodeFence fence;
+  private final SagaTelemetry telemetry;
 
   /** The time every event carries and every due time is measured by; a test moves it on. */
   private final Clock clock;
@@ -146,6 +170,9 @@ public final class SagaEntity
 
   /** True while acting on a recovered state: a saga that finished before is not announced again. */
   private boolean recovering;
+
+  /** False while events are replayed; from then on every event applied is one just written. */
+  private boolean recovered;
 
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
@@ -156,6 +183,12 @@ public final class SagaEntity
   /** The in-flight attempt of a local step, which its timeout may withdraw before it runs. */
   private StepRunner.LocalAttempt inFlightLocal;
 
+  /** What the telemetry is told when the attempt in flight ends; null when none is. */
+  private SagaTelemetry.Attempt inFlightTelemetry;
+
+  /** How the last attempt ended, until the event it led to is written. */
+  private SagaTelemetry.AttemptEnd lastEnd;
+
   private SagaEntity(
       String sagaId,
       ActorContext<Command> context,
@@ -163,7 +196,8 @@ public final class SagaEntity
       SagaRegistry registry,
       StepRunner runner,
       ActorRef<ClusterSharding.ShardCommand> shard,
-      Clock clock) {
+      Clock clock,
+      SagaTelemetry telemetry) {
     super(
         SagaHistory.persistenceId(sagaId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
@@ -174,6 +208,7 @@ public final class SagaEntity
     this.runner = runner;
     this.shard = shard;
     this.clock = clock;
+    this.telemetry = telemetry;
     this.fence = NodeFence.get(Adapter.toClassic(context.getSystem()));
     this.indexTagManifest = SagaHistory.tagManifest(SagaHistory.indexTag(sagaId));
   }
@@ -201,7 +236,22 @@ public final class SagaEntity
       SagaRegistry registry,
       StepRunner runner,
       Clock clock) {
+    return create(sagaId, shard, registry, runner, clock, SagaTelemetry.NONE);
+  }
+
+  /**
+   * The behavior of saga {@code sagaId}, telling {@code telemetry} what it writes and does (see
+   * {@link SagaTelemetry}).
+   */
+  public static Behavior<Command> create(
+      String sagaId,
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      SagaRegistry registry,
+      StepRunner runner,
+      Clock clock,
+      SagaTelemetry telemetry) {
     Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(telemetry, "telemetry");
     return Behaviors.withMdc(
         Command.class,
         Map.of("sagaId", sagaId),
@@ -209,7 +259,8 @@ public final class SagaEntity
             context ->
                 Behaviors.withTimers(
                     timers ->
-                        new SagaEntity(sagaId, context, timers, registry, runner, shard, clock))));
+                        new SagaEntity(
+                            sagaId, context, timers, registry, runner, shard, clock, telemetry))));
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -278,13 +329,15 @@ public final class SagaEntity
     }
     SagaDefinition<?> definition = registry.find(cmd.type(), cmd.version()).orElseThrow();
     Instant now = clock.instant();
+    Optional<TraceParent> parent = TraceParent.parse(cmd.traceparent());
     var started =
         new SagaStarted(
             definition.name(),
             definition.version(),
             cmd.input(),
             Fingerprint.of(cmd.type(), cmd.input()),
-            Fingerprint.newTraceId(),
+            parent.map(TraceParent::traceId).orElseGet(Fingerprint::newTraceId),
+            parent.map(TraceParent::spanId).orElse(null),
             definition.steps().get(0).name(),
             definition.deadline().map(now::plus).orElse(null),
             now);
@@ -303,6 +356,7 @@ public final class SagaEntity
         state.type().equals(cmd.type())
             && state.fingerprint().equals(Fingerprint.of(cmd.type(), cmd.input()));
     if (same) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.START, state.type());
       return Effect().reply(cmd.replyTo(), new Accepted(view(state), false));
     }
     String detail =
@@ -321,6 +375,7 @@ public final class SagaEntity
 
   private ReplyEffect<SagaEvent, SagaSnapshot> cancel(Started state, Cancel cmd) {
     if (state.handledCommand(cmd.commandId())) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.OPERATOR_COMMAND, state.type());
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
     if (!(state instanceof SagaSnapshot.Running)) {
@@ -362,6 +417,7 @@ public final class SagaEntity
 
   private ReplyEffect<SagaEvent, SagaSnapshot> resume(Started state, Resume cmd) {
     if (state.handledCommand(cmd.commandId())) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.OPERATOR_COMMAND, state.type());
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
     if (!(state instanceof SagaSnapshot.Failed)) {
@@ -394,9 +450,11 @@ public final class SagaEntity
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptFinished(Started state, AttemptFinished cmd) {
     if (isSupersededForward(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      attemptEnded(cmd.outcome(), false);
       return forwardSettled(state, cmd.step(), cmd.attempt(), cmd.outcome());
     }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.STALE_REPLY, state.type());
       context
           .getLog()
           .debug(
@@ -408,6 +466,7 @@ public final class SagaEntity
     }
     inFlight = null;
     timers.cancel(TIMEOUT_TIMER);
+    attemptEnded(cmd.outcome(), cmd.timedOut());
     SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cmd.step());
     SagaEvent event =
@@ -419,6 +478,7 @@ public final class SagaEntity
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptTimedOut(Started state, AttemptTimedOut cmd) {
     if (isSupersededForward(state, cmd.phase(), cmd.step(), cmd.attempt())) {
+      attemptEnded(Outcome.Retryable.of("timed out after " + cmd.timeout()), true);
       return forwardSettled(state, cmd.step(), cmd.attempt(), null);
     }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
@@ -441,7 +501,8 @@ public final class SagaEntity
                       + cmd.attempt()
                       + " waited "
                       + cmd.timeout()
-                      + " for a free local-step thread and never ran")));
+                      + " for a free local-step thread and never ran"),
+              true));
     }
     // An HTTP call that has not answered is sent again: the participant dedupes by its key. A
     // local function still running may yet do its work, and nothing dedupes it: it is uncertain,
@@ -449,6 +510,8 @@ public final class SagaEntity
     if (local && cmd.phase() == Phase.COMPENSATION) {
       // Neither done nor failed: only a person can tell whether the undo happened.
       inFlight = null;
+      attemptEnded(
+          new Outcome.Unreadable("local compensation", "was still running at its timeout"), true);
       String running =
           "local compensation still running when its timeout (" + cmd.timeout() + ") passed";
       String reason =
@@ -470,7 +533,7 @@ public final class SagaEntity
                 "local step", "was still running when its timeout (" + cmd.timeout() + ") passed")
             : Outcome.Retryable.of(error);
     return attemptFinished(
-        state, new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), outcome));
+        state, new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), outcome, true));
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> retryDue(Started state, RetryDue cmd) {
@@ -800,9 +863,28 @@ public final class SagaEntity
     SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
     Step step = definition.step(cursor.step());
     inFlight = cursor;
+    StepAction<?> action =
+        cursor.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow();
+    inFlightTelemetry =
+        telemetry.attemptStarted(
+            new SagaTelemetry.AttemptStart(
+                sagaId,
+                state.type(),
+                cursor.phase(),
+                step.name(),
+                cursor.attempt(),
+                action instanceof HttpCall<?> http ? http.participant() : "local",
+                state.traceId(),
+                state.parentSpanId()));
     var invocation =
         new StepRunner.Invocation(
-            sagaId, definition, state, step, cursor.phase(), cursor.attempt());
+            sagaId,
+            definition,
+            state,
+            step,
+            cursor.phase(),
+            cursor.attempt(),
+            inFlightTelemetry.traceparent());
     CompletionStage<Outcome> attempt = runner.run(invocation);
     inFlightLocal = attempt instanceof StepRunner.LocalAttempt local ? local : null;
     // An attempt that has already ended (a local step that did its work when called) needs no
@@ -952,6 +1034,7 @@ public final class SagaEntity
   }
 
   private void recovered(SagaSnapshot state) {
+    recovered = true;
     recovering = true;
     try {
       afterRecovery(state);
@@ -1013,7 +1096,79 @@ public final class SagaEntity
 
   @Override
   public EventHandler<SagaSnapshot, SagaEvent> eventHandler() {
-    return (state, event) -> state.apply(event);
+    return this::apply;
+  }
+
+  private SagaSnapshot apply(SagaSnapshot state, SagaEvent event) {
+    SagaSnapshot after = state.apply(event);
+    if (recovered) {
+      written(event, after);
+    }
+    return after;
+  }
+
+  /** Tells the telemetry of an event just written. */
+  private void written(SagaEvent event, SagaSnapshot after) {
+    telemetry.eventWritten(sagaId, event, after);
+    SagaTelemetry.AttemptEnd end = lastEnd;
+    lastEnd = null;
+    Instant retryAt = null;
+    Instant at = null;
+    Phase phase = null;
+    String step = null;
+    if (event instanceof StepAttemptFailed failed) {
+      retryAt = failed.retryAt();
+      at = failed.at();
+      phase = Phase.FORWARD;
+      step = failed.step();
+    } else if (event instanceof CompensationAttemptFailed failed) {
+      retryAt = failed.retryAt();
+      at = failed.at();
+      phase = Phase.COMPENSATION;
+      step = failed.step();
+    }
+    if (retryAt != null && after instanceof Started started) {
+      Duration delay = Duration.between(at, retryAt);
+      boolean asked =
+          end != null && end.retryAfter() != null && delay.compareTo(end.retryAfter()) >= 0;
+      telemetry.retryScheduled(started.type(), phase, step, delay, asked);
+    }
+  }
+
+  /** Tells the telemetry how the attempt in flight ended, if it has not been told yet. */
+  private void attemptEnded(Outcome outcome, boolean timedOut) {
+    SagaTelemetry.AttemptEnd end = endOf(outcome, timedOut);
+    lastEnd = end;
+    SagaTelemetry.Attempt attempt = inFlightTelemetry;
+    inFlightTelemetry = null;
+    if (attempt != null) {
+      attempt.ended(end);
+    }
+  }
+
+  private static SagaTelemetry.AttemptEnd endOf(Outcome outcome, boolean timedOut) {
+    if (timedOut) {
+      String error =
+          outcome instanceof Outcome.Unreadable u
+              ? u.error()
+              : ((Outcome.Retryable) outcome).error();
+      return new SagaTelemetry.AttemptEnd(SagaTelemetry.AttemptOutcome.TIMEOUT, error, false, null);
+    }
+    if (outcome instanceof Outcome.Succeeded ok) {
+      return new SagaTelemetry.AttemptEnd(
+          SagaTelemetry.AttemptOutcome.SUCCESS, null, ok.replayed(), null);
+    }
+    if (outcome instanceof Outcome.Retryable r) {
+      return new SagaTelemetry.AttemptEnd(
+          SagaTelemetry.AttemptOutcome.RETRYABLE, r.error(), false, r.retryAfter().orElse(null));
+    }
+    if (outcome instanceof Outcome.Permanent p) {
+      return new SagaTelemetry.AttemptEnd(
+          SagaTelemetry.AttemptOutcome.REJECTED, p.error(), false, null);
+    }
+    Outcome.Unreadable u = (Outcome.Unreadable) outcome;
+    return new SagaTelemetry.AttemptEnd(
+        SagaTelemetry.AttemptOutcome.UNCERTAIN, u.error(), false, null);
   }
 
   private SagaView view(Started state) {

@@ -52,7 +52,8 @@ class EventSerializationTest {
     var output = JsonNodeFactory.instance.objectNode().put("id", "r-1");
     List<SagaEvent> events =
         List.of(
-            new SagaEvent.SagaStarted("order", 1, output, "f", "t", "reserve", null, now),
+            new SagaEvent.SagaStarted(
+                "order", 1, output, "f", "t", "0123456789abcdef", "reserve", null, now),
             new SagaEvent.StepSucceeded("reserve", 1, output, "charge", now),
             new SagaEvent.SagaCompleted("ship", 1, output, now),
             new SagaEvent.StepAttemptFailed("charge", 1, "503", now, now),

@@ -33,13 +33,18 @@ public sealed interface SagaEvent extends SagaSerializable {
     return 1;
   }
 
-  /** The saga was accepted; its first step is due now. */
+  /**
+   * The saga was accepted; its first step is due now. {@code traceId} is its trace (32 hex digits);
+   * {@code parentSpanId} the span of the request that started it, when that request carried a
+   * {@code traceparent} (null otherwise, and in events written before it was kept).
+   */
   record SagaStarted(
       String type,
       int version,
       JsonNode input,
       String fingerprint,
       String traceId,
+      String parentSpanId,
       String firstStep,
       Instant deadline,
       Instant at)

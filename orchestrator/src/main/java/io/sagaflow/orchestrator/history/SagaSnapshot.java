@@ -75,6 +75,11 @@ public sealed interface SagaSnapshot extends SagaSerializable {
       return progress().start().traceId();
     }
 
+    /** The span of the request that started the saga, or null. */
+    default String parentSpanId() {
+      return progress().start().parentSpanId();
+    }
+
     default Instant deadline() {
       return progress().start().deadline();
     }

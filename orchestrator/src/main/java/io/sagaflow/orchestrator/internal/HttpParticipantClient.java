@@ -272,14 +272,27 @@ public final class HttpParticipantClient implements ParticipantClient {
 
   private static Outcome classify(
       HttpResponse response, Target target, ByteString body, Charset charset) {
-    return ParticipantAnswers.classify(
-        target.toString(),
-        response.status().intValue(),
-        response.status().reason(),
-        retryAfter(response),
-        body.toArray(),
-        charset,
-        declaresJson(response.entity()));
+    Outcome outcome =
+        ParticipantAnswers.classify(
+            target.toString(),
+            response.status().intValue(),
+            response.status().reason(),
+            retryAfter(response),
+            body.toArray(),
+            charset,
+            declaresJson(response.entity()));
+    if (outcome instanceof Outcome.Succeeded ok && replayed(response)) {
+      return new Outcome.Succeeded(ok.output(), true);
+    }
+    return outcome;
+  }
+
+  /** Whether the participant said it had applied this key before and answers as it did then. */
+  private static boolean replayed(HttpResponse response) {
+    return response
+        .getHeader("Idempotent-Replayed")
+        .map(h -> h.value().trim().equalsIgnoreCase("true"))
+        .orElse(false);
   }
 
   private static boolean declaresJson(ResponseEntity entity) {

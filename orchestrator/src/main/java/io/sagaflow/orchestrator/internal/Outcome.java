@@ -7,8 +7,16 @@ import java.util.Optional;
 /** How one attempt of a step or compensation ended, classified by the failure rules. */
 public sealed interface Outcome {
 
-  /** 2xx, or a local action that completed: the JSON output. */
-  record Succeeded(JsonNode output) implements Outcome {}
+  /**
+   * 2xx, or a local action that completed: the JSON output. {@code replayed} when the participant
+   * said ({@code Idempotent-Replayed: true}) that it had applied this key before and answered as
+   * then.
+   */
+  record Succeeded(JsonNode output, boolean replayed) implements Outcome {
+    public Succeeded(JsonNode output) {
+      this(output, false);
+    }
+  }
 
   /**
    * Connect errors, timeouts, 408, 425, 429, 5xx or a retryable local failure: worth another

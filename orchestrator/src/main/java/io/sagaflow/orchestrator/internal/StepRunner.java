@@ -54,7 +54,8 @@ public final class StepRunner {
       SagaSnapshot.Started state,
       Step step,
       Phase phase,
-      int attempt) {
+      int attempt,
+      String traceparent) {
 
     public String idempotencyKey() {
       return phase == Phase.FORWARD
@@ -110,9 +111,7 @@ public final class StepRunner {
     headers.put("Saga-Type", invocation.state().type());
     headers.put("Saga-Step", invocation.step().name());
     headers.put("Saga-Attempt", Integer.toString(invocation.attempt()));
-    headers.put(
-        "traceparent",
-        "00-" + invocation.state().traceId() + "-" + Fingerprint.newSpanId() + "-01");
+    headers.put("traceparent", invocation.traceparent());
     var request =
         new ParticipantRequest(
             http.participant(), http.method(), path, body, headers, invocation.step().timeout());

@@ -36,7 +36,8 @@ class SagaSnapshotTest {
   }
 
   private static SagaStarted started() {
-    return new SagaStarted("order", 1, JSON.objectNode(), "f", "trace", "reserve", t(600), t(0));
+    return new SagaStarted(
+        "order", 1, JSON.objectNode(), "f", "trace", null, "reserve", t(600), t(0));
   }
 
   /** Histories the entity writes, one per path through the state machine. */

@@ -55,7 +55,7 @@ final class IndexEvents implements AutoCloseable {
 
   static SagaEvent.SagaStarted started(String type, Instant at) {
     return new SagaEvent.SagaStarted(
-        type, 1, JsonNodeFactory.instance.objectNode(), "f", "t", "reserve", null, at);
+        type, 1, JsonNodeFactory.instance.objectNode(), "f", "t", null, "reserve", null, at);
   }
 
   static SagaEvent.StepFailed stepRejected(List<String> compensations, Instant at) {
