@@ -114,13 +114,24 @@ public final class SagaRoutes extends AllDirectives {
         body ->
             optionalHeaderValueByName(
                 "Idempotency-Key",
-                key -> refusable(() -> start(StartRequest.parse(body, key, registry)))));
+                key ->
+                    optionalHeaderValueByName(
+                        "traceparent",
+                        traceparent ->
+                            refusable(
+                                () ->
+                                    start(StartRequest.parse(body, key, registry), traceparent)))));
   }
 
-  private Route start(StartRequest start) {
+  /**
+   * Starts the saga in the trace of {@code traceparent}, the request's W3C trace context (one that
+   * is not valid is ignored, as W3C says, and the saga gets a new trace).
+   */
+  private Route start(StartRequest start, Optional<String> traceparent) {
     return completeWithFuture(
         engine
-            .start(start.id(), start.type(), start.version(), start.input())
+            .start(
+                start.id(), start.type(), start.version(), start.input(), traceparent.orElse(null))
             .thenApply(answers::started)
             .exceptionally(
                 e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));

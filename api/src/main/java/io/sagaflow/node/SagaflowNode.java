@@ -14,6 +14,7 @@ import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.orchestrator.internal.HttpParticipantClient;
 import io.sagaflow.orchestrator.internal.ParticipantDirectory;
+import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
 import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.EmbeddedDatabase;
 import io.sagaflow.persistence.JournalConfig;
@@ -66,6 +67,7 @@ public final class SagaflowNode implements AutoCloseable {
   private final HikariDataSource readPool;
   private final int httpPort;
   private final Duration shutdownTimeout;
+  private final NodeTracing tracing;
 
   private SagaflowNode(
       EmbeddedDatabase embedded,
@@ -74,7 +76,8 @@ public final class SagaflowNode implements AutoCloseable {
       SagaEngine engine,
       HikariDataSource readPool,
       int httpPort,
-      Duration shutdownTimeout) {
+      Duration shutdownTimeout,
+      NodeTracing tracing) {
     this.embedded = embedded;
     this.database = database;
     this.system = system;
@@ -82,6 +85,7 @@ public final class SagaflowNode implements AutoCloseable {
     this.readPool = readPool;
     this.httpPort = httpPort;
     this.shutdownTimeout = shutdownTimeout;
+    this.tracing = tracing;
   }
 
   /** Starts a node with this process's environment variables. */
@@ -157,7 +161,7 @@ public final class SagaflowNode implements AutoCloseable {
    * engine, the saga index and the HTTP API. Returns once the node can host sagas.
    *
    * @param overrides settings over application.conf; see {@link #config(Config)}
-   * @param env environment variables (database and participant URLs)
+   * @param env environment variables (database and participant URLs, {@code OTEL_*} for traces)
    * @throws IllegalArgumentException when a definition calls a participant with no URL configured
    */
   public static SagaflowNode start(
@@ -170,6 +174,7 @@ public final class SagaflowNode implements AutoCloseable {
     requireParticipantUrls(registry, participants);
 
     DatabaseSettings database = DatabaseSettings.fromEnvironment(env, config);
+    NodeTracing tracing = NodeTracing.fromEnvironment(env);
     EmbeddedDatabase embedded = null;
     ActorSystem<Void> system = null;
     HikariDataSource readPool = null;
@@ -187,6 +192,7 @@ public final class SagaflowNode implements AutoCloseable {
               Behaviors.empty(),
               "sagaflow",
               JournalConfig.forDatabase(database, config).withFallback(config));
+      tracing.closeOnShutdown(system);
       // Before anything can call a participant or write an event: the fence stays shut until
       // the lease is held.
       NodeLease.start(
@@ -210,7 +216,8 @@ public final class SagaflowNode implements AutoCloseable {
       // sharding is not running yet held each write up for updating-state-timeout (5 s), seen
       // in the chaos run as failovers of 13-18 s when a killed node's new incarnation had just
       // joined.
-      SagaEngine engine = SagaEngine.init(system, registry, client);
+      SagaEngine engine =
+          SagaEngine.init(system, registry, client, SagaTelemetry.of(tracing.telemetry()));
       SagaIndexProjection.init(system, database);
       joinCluster(system, config.getString("sagaflow.cluster.formation"));
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
@@ -266,11 +273,14 @@ public final class SagaflowNode implements AutoCloseable {
           engine,
           readPool,
           binding.localAddress().getPort(),
-          nodeConfig.getDuration("shutdown-timeout"));
+          nodeConfig.getDuration("shutdown-timeout"),
+          tracing);
     } catch (Exception e) {
       if (system != null) {
         system.terminate();
         awaitTermination(system, Duration.ofSeconds(30));
+      } else {
+        tracing.close();
       }
       if (readPool != null) {
         readPool.close();
@@ -377,6 +387,11 @@ public final class SagaflowNode implements AutoCloseable {
               + " (seed nodes or bootstrap unreachable?)",
           e);
     }
+  }
+
+  /** Whether this node exports traces (an {@code OTEL_*} exporter is configured). */
+  public boolean tracesExported() {
+    return tracing.enabled();
   }
 
   public SagaEngine engine() {

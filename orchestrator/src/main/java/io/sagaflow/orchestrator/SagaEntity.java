@@ -41,7 +41,6 @@ import io.sagaflow.orchestrator.internal.Fingerprint;
 import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.StepRunner;
 import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
-import io.sagaflow.orchestrator.telemetry.TraceParent;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -329,15 +328,15 @@ public final class SagaEntity
     }
     SagaDefinition<?> definition = registry.find(cmd.type(), cmd.version()).orElseThrow();
     Instant now = clock.instant();
-    Optional<TraceParent> parent = TraceParent.parse(cmd.traceparent());
+    SagaTelemetry.Trace trace = telemetry.startTrace(sagaId, cmd.type(), cmd.traceparent());
     var started =
         new SagaStarted(
             definition.name(),
             definition.version(),
             cmd.input(),
             Fingerprint.of(cmd.type(), cmd.input()),
-            parent.map(TraceParent::traceId).orElseGet(Fingerprint::newTraceId),
-            parent.map(TraceParent::spanId).orElse(null),
+            trace.traceId(),
+            trace.parentSpanId(),
             definition.steps().get(0).name(),
             definition.deadline().map(now::plus).orElse(null),
             now);

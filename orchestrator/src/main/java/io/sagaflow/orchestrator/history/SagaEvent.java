@@ -35,8 +35,9 @@ public sealed interface SagaEvent extends SagaSerializable {
 
   /**
    * The saga was accepted; its first step is due now. {@code traceId} is its trace (32 hex digits);
-   * {@code parentSpanId} the span of the request that started it, when that request carried a
-   * {@code traceparent} (null otherwise, and in events written before it was kept).
+   * {@code parentSpanId} the span its attempts are children of: the saga's start span when the node
+   * traces, else the span of the request that started it when that request carried a {@code
+   * traceparent} (null otherwise, and in events written before it was kept).
    */
   record SagaStarted(
       String type,

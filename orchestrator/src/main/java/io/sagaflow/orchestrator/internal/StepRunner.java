@@ -3,6 +3,9 @@ package io.sagaflow.orchestrator.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.propagation.TextMapGetter;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.RetryPolicy;
@@ -16,6 +19,7 @@ import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.history.StepSnapshot;
 import java.lang.reflect.Type;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -154,6 +158,7 @@ public final class StepRunner {
             return; // withdrawn at its timeout before a thread took it
           }
           CompletionStage<?> result;
+          Scope traced = attemptContext(invocation).makeCurrent();
           try {
             Object value = local.function().apply(context);
             result =
@@ -162,6 +167,8 @@ public final class StepRunner {
                     : CompletableFuture.completedFuture(value);
           } catch (RuntimeException e) {
             result = CompletableFuture.failedFuture(e);
+          } finally {
+            traced.close();
           }
           result.whenComplete(
               (value, failure) ->
@@ -178,6 +185,29 @@ public final class StepRunner {
     }
     return attempt;
   }
+
+  /**
+   * The attempt's span as OpenTelemetry's current context, for the local function's own spans and
+   * logs: {@code Span.current()} names it while the function runs on its thread.
+   */
+  private static io.opentelemetry.context.Context attemptContext(Invocation invocation) {
+    return W3CTraceContextPropagator.getInstance()
+        .extract(
+            io.opentelemetry.context.Context.root(), invocation.traceparent(), TRACEPARENT_GETTER);
+  }
+
+  private static final TextMapGetter<String> TRACEPARENT_GETTER =
+      new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(String traceparent) {
+          return List.of("traceparent");
+        }
+
+        @Override
+        public String get(String traceparent, String key) {
+          return "traceparent".equals(key) ? traceparent : null;
+        }
+      };
 
   private Outcome outputOf(Invocation invocation, Object value) {
     try {

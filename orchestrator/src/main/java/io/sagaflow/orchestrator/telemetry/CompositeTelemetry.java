@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Several telemetries as one. An attempt's {@code traceparent} is the first one's that traces (the
- * first in the list); every one is told how it ended.
+ * Several telemetries as one. A saga's trace and an attempt's {@code traceparent} are the first
+ * one's (the one that traces goes first in the list); every one is told how an attempt ended.
  */
 final class CompositeTelemetry implements SagaTelemetry {
 
@@ -24,6 +24,11 @@ final class CompositeTelemetry implements SagaTelemetry {
     for (SagaTelemetry t : all) {
       t.eventWritten(sagaId, event, after);
     }
+  }
+
+  @Override
+  public Trace startTrace(String sagaId, String sagaType, String requestTraceparent) {
+    return all.get(0).startTrace(sagaId, sagaType, requestTraceparent);
   }
 
   @Override

@@ -19,6 +19,19 @@ public interface SagaTelemetry {
   SagaTelemetry NONE = new SagaTelemetry() {};
 
   /**
+   * Saga {@code sagaId} of type {@code sagaType} is about to be written as started, by a request
+   * that carried the W3C {@code traceparent} {@code requestTraceparent} (null for none): the trace
+   * its attempts join, kept with the saga so that it outlives the node. The default continues the
+   * request's trace with the request's span as parent, or makes a new trace id with no parent when
+   * the request carried no valid trace context.
+   */
+  default Trace startTrace(String sagaId, String sagaType, String requestTraceparent) {
+    return TraceParent.parse(requestTraceparent)
+        .map(parent -> new Trace(parent.traceId(), parent.spanId()))
+        .orElseGet(() -> new Trace(Fingerprint.newTraceId(), null));
+  }
+
+  /**
    * Saga {@code sagaId} has written {@code event} (the journal confirmed it) and is now {@code
    * after}. Never called for events replayed while a saga recovers.
    */
@@ -54,6 +67,12 @@ public interface SagaTelemetry {
     return new CompositeTelemetry(copy);
   }
 
+  /**
+   * A saga's trace: {@code traceId} (32 hex digits) and the span its attempts are children of
+   * ({@code parentSpanId}, 16 hex digits, or null for none).
+   */
+  record Trace(String traceId, String parentSpanId) {}
+
   /** The kinds of duplicate the design absorbs. */
   enum Duplicate {
     /** A start whose saga id already ran with the same type and input: answered as a replay. */
@@ -74,7 +93,7 @@ public interface SagaTelemetry {
   /**
    * One attempt about to be invoked. {@code participant} is the HTTP participant's name, or "local"
    * for a local step. {@code traceId} (32 hex digits) is the saga's trace; {@code parentSpanId} (16
-   * hex digits) the span of the request that started the saga, or null.
+   * hex digits) the span its attempts are children of ({@link #startTrace}), or null.
    */
   record AttemptStart(
       String sagaId,
