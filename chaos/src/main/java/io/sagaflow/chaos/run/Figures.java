@@ -261,14 +261,23 @@ final class Figures {
    * storm) contributes its first call after the storm, the retry that the backoff's jitter and the
    * breaker's spread place. A saga's later steps follow at once when it succeeds, a burst of its
    * own that says nothing about synchronised retries, so they are left out here (they are in the
-   * all-calls figure). Buckets of 100 ms from the first returning call to the last ({@code
-   * firstBackMs}: how long after the storm's end the first came back, the breakers' recovery).
+   * all-calls figure). Buckets of 100 ms over the wave's window: from its first to its last call,
+   * once the earliest and the latest {@link #EDGE_SHARE} of the calls are left out ({@code
+   * leftOut}, none below 100 sagas). A lone call far ahead of the others (each node's breaker lets
+   * one trial call through as soon as its reset-timeout has passed, seconds before the sagas it
+   * turned away are due back) would otherwise stretch the window over empty time and push the mean
+   * down. {@code firstBackMs}: how long after the storm's end the very first came back, the
+   * breakers' recovery.
    */
-  record Wave(int sagas, long peak100ms, double mean100ms, long firstBackMs, long spanMs) {
+  record Wave(
+      int sagas, long peak100ms, double mean100ms, long firstBackMs, long spanMs, int leftOut) {
     double peakToMean() {
       return mean100ms == 0 ? 0 : peak100ms / mean100ms;
     }
   }
+
+  /** The share of the returning calls, at either end, left out of the wave's window. */
+  static final double EDGE_SHARE = 0.01;
 
   static Wave returningWave(
       List<LedgerEntry> ledger, Set<String> startedDuring, long end, long afterTo) {
@@ -284,22 +293,37 @@ final class Figures {
         first.merge(e.sagaId(), e.received(), Math::min);
       }
     }
-    if (first.isEmpty()) {
-      return new Wave(0, 0, 0, 0, 0);
+    return wave(first.values().stream().mapToLong(Long::longValue).sorted().toArray(), end);
+  }
+
+  /** The wave of these first calls back ({@code times}, sorted) after a storm that ended at end. */
+  static Wave wave(long[] times, long end) {
+    if (times.length == 0) {
+      return new Wave(0, 0, 0, 0, 0, 0);
     }
-    long firstBack = first.values().stream().mapToLong(Long::longValue).min().orElse(end);
-    long last = first.values().stream().mapToLong(Long::longValue).max().orElse(end);
-    int buckets = (int) ((last - firstBack) / 100) + 1;
+    int edge = (int) Math.floor(times.length * EDGE_SHARE);
+    long from = times[edge];
+    long to = times[times.length - 1 - edge];
+    int buckets = (int) ((to - from) / 100) + 1;
     long[] counts = new long[buckets];
-    for (long t : first.values()) {
-      counts[(int) ((t - firstBack) / 100)]++;
+    int within = 0;
+    for (long t : times) {
+      if (t >= from && t <= to) {
+        counts[(int) ((t - from) / 100)]++;
+        within++;
+      }
     }
     long peak = 0;
     for (long c : counts) {
       peak = Math.max(peak, c);
     }
     return new Wave(
-        first.size(), peak, (double) first.size() / buckets, firstBack - end, last - firstBack);
+        times.length,
+        peak,
+        (double) within / buckets,
+        times[0] - end,
+        to - from,
+        times.length - within);
   }
 
   private static double perSecond(long count, long millis) {

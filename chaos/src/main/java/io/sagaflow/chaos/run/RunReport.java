@@ -156,7 +156,8 @@ record RunReport(
                 String.format(
                     "Participant calls per second: before %.1f, during %.1f, after %.1f.%n%n"
                         + "The returning wave: %d sagas waiting when the storm ended came back"
-                        + " from %s after it, over %s (each saga's first call after the storm):"
+                        + " from %s after it, over %s (each saga's first call after the storm;"
+                        + " %d at the window's edges left out, see Figures.Wave):"
                         + " busiest 100 ms %d, mean"
                         + " %.2f, peak/mean %.2f (target <= 3: %s).%n%n"
                         + "All calls after the storm (%s window, the sagas' later steps and new"
@@ -167,6 +168,7 @@ record RunReport(
                     s.returning().sagas(),
                     seconds(s.returning().firstBackMs()),
                     seconds(s.returning().spanMs()),
+                    s.returning().leftOut(),
                     s.returning().peak100ms(),
                     s.returning().mean100ms(),
                     s.returning().peakToMean(),
