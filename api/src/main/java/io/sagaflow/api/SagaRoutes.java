@@ -123,7 +123,9 @@ public final class SagaRoutes extends AllDirectives {
             .start(start.id(), start.type(), start.version(), start.input())
             .thenApply(answers::started)
             .exceptionally(
-                e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));
+                e ->
+                    failures.unknownOutcome(
+                        e, "the start of saga '" + start.id() + "'", start.id(), start.type())));
   }
 
   /** Saga {@code id} read on the blocking dispatcher: 200 with what was found, else 404. */
@@ -195,7 +197,9 @@ public final class SagaRoutes extends AllDirectives {
                         ? send.apply(commandId)
                             .thenApply(reply -> answers.commanded(id, reply))
                             .exceptionally(
-                                e -> failures.unknownOutcome(e, "the command to saga '" + id + "'"))
+                                e ->
+                                    failures.unknownOutcome(
+                                        e, "the command to saga '" + id + "'", id, null))
                         : CompletableFuture.completedFuture(notFound(id))));
   }
 

@@ -14,6 +14,7 @@ import io.sagaflow.orchestrator.dsl.StepKey;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.history.StepSnapshot;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import java.lang.reflect.Type;
 import java.util.HashMap;
 import java.util.Map;
@@ -69,6 +70,11 @@ public final class StepRunner {
 
     RetryPolicy policy() {
       return phase == Phase.FORWARD ? step.retry() : step.compensationRetry();
+    }
+
+    /** The saga's keys of the MDC for this attempt. */
+    Map<String, String> mdc() {
+      return SagaMdc.of(sagaId, state.type(), step.name(), attempt);
     }
 
     /** What a person reads as the call's name in an outcome's error. */
@@ -153,22 +159,25 @@ public final class StepRunner {
           if (!attempt.start()) {
             return; // withdrawn at its timeout before a thread took it
           }
-          CompletionStage<?> result;
-          try {
-            Object value = local.function().apply(context);
-            result =
-                value instanceof CompletionStage<?> stage
-                    ? stage
-                    : CompletableFuture.completedFuture(value);
-          } catch (RuntimeException e) {
-            result = CompletableFuture.failedFuture(e);
+          // The user's function logs with the saga's keys too; the pool thread keeps none after.
+          try (var mdc = SagaMdc.open(invocation.mdc())) {
+            CompletionStage<?> result;
+            try {
+              Object value = local.function().apply(context);
+              result =
+                  value instanceof CompletionStage<?> stage
+                      ? stage
+                      : CompletableFuture.completedFuture(value);
+            } catch (RuntimeException e) {
+              result = CompletableFuture.failedFuture(e);
+            }
+            result.whenComplete(
+                (value, failure) ->
+                    attempt.complete(
+                        failure != null
+                            ? classify(policy, unwrap(failure), "")
+                            : outputOf(invocation, value)));
           }
-          result.whenComplete(
-              (value, failure) ->
-                  attempt.complete(
-                      failure != null
-                          ? classify(policy, unwrap(failure), "")
-                          : outputOf(invocation, value)));
         };
     try {
       localSteps.execute(task);
