@@ -3,6 +3,7 @@ package io.sagaflow.api;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
 import io.sagaflow.orchestrator.SagaEngine;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import io.sagaflow.persistence.index.IndexUnavailableException;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -78,10 +79,16 @@ final class ExceptionProblems {
 
   /**
    * What an ask to the engine answers when it failed: {@code what} (e.g. "the start of saga 'x'")
-   * was refused (overloaded), or not confirmed in time, or failed.
+   * was refused (overloaded), or not confirmed in time, or failed. The line it logs carries saga
+   * {@code sagaId}'s keys of the MDC, with {@code type} when known (else null).
    */
-  HttpResponse unknownOutcome(Throwable e, String what) {
-    Throwable cause = unwrap(e);
+  HttpResponse unknownOutcome(Throwable e, String what, String sagaId, String type) {
+    try (var mdc = SagaMdc.open(SagaMdc.of(sagaId, type, null, 0))) {
+      return answerUnknown(unwrap(e), what);
+    }
+  }
+
+  private HttpResponse answerUnknown(Throwable cause, String what) {
     if (cause instanceof SagaEngine.OverloadedException overloaded) {
       log.warn("{} was refused: {}", what, overloaded.getMessage());
       return withRetryAfter(

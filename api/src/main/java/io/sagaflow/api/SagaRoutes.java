@@ -134,7 +134,9 @@ public final class SagaRoutes extends AllDirectives {
                 start.id(), start.type(), start.version(), start.input(), traceparent.orElse(null))
             .thenApply(answers::started)
             .exceptionally(
-                e -> failures.unknownOutcome(e, "the start of saga '" + start.id() + "'")));
+                e ->
+                    failures.unknownOutcome(
+                        e, "the start of saga '" + start.id() + "'", start.id(), start.type())));
   }
 
   /** Saga {@code id} read on the blocking dispatcher: 200 with what was found, else 404. */
@@ -206,7 +208,9 @@ public final class SagaRoutes extends AllDirectives {
                         ? send.apply(commandId)
                             .thenApply(reply -> answers.commanded(id, reply))
                             .exceptionally(
-                                e -> failures.unknownOutcome(e, "the command to saga '" + id + "'"))
+                                e ->
+                                    failures.unknownOutcome(
+                                        e, "the command to saga '" + id + "'", id, null))
                         : CompletableFuture.completedFuture(notFound(id))));
   }
 

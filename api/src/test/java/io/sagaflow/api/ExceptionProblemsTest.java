@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sagaflow.orchestrator.SagaEngine;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
+import io.sagaflow.orchestrator.testing.LogCapture;
 import io.sagaflow.persistence.index.IndexUnavailableException;
 import java.time.Duration;
 import java.util.List;
@@ -17,6 +19,7 @@ import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
 import org.apache.pekko.http.scaladsl.model.StatusCodes;
 import org.apache.pekko.pattern.AskTimeoutException;
 import org.junit.jupiter.api.Test;
+import org.slf4j.MDC;
 import scala.Option;
 
 class ExceptionProblemsTest {
@@ -31,7 +34,9 @@ class ExceptionProblemsTest {
     HttpResponse response =
         problems.unknownOutcome(
             new CompletionException(new SagaEngine.OverloadedException("100 starts waiting")),
-            "the start of saga 's-1'");
+            "the start of saga 's-1'",
+            "s-1",
+            "order");
 
     assertThat(ApiJson.header(response, "Retry-After")).isEqualTo("1");
     assertProblem(
@@ -52,7 +57,7 @@ class ExceptionProblemsTest {
 
           HttpResponse response =
               journalAdvised.unknownOutcome(
-                  new AskTimeoutException("late"), "the start of saga 's-1'");
+                  new AskTimeoutException("late"), "the start of saga 's-1'", "s-1", "order");
 
           assertThat(ApiJson.header(response, "Retry-After")).isEqualTo(header);
         });
@@ -62,7 +67,8 @@ class ExceptionProblemsTest {
   void anAskNotAnsweredInTimeIs503WithRetryAfterAndAnUnknownOutcome() {
     for (Throwable timeout :
         List.of(new AskTimeoutException("late"), new CompletionException(new TimeoutException()))) {
-      HttpResponse response = problems.unknownOutcome(timeout, "the command to saga 's-1'");
+      HttpResponse response =
+          problems.unknownOutcome(timeout, "the command to saga 's-1'", "s-1", null);
 
       assertThat(ApiJson.header(response, "Retry-After")).isEqualTo("1");
       assertProblem(
@@ -78,7 +84,8 @@ class ExceptionProblemsTest {
   @Test
   void anyOtherFailureOfAnAskIs500WithoutRetryAfter() {
     HttpResponse response =
-        problems.unknownOutcome(new IllegalStateException("bug"), "the start of saga 's-1'");
+        problems.unknownOutcome(
+            new IllegalStateException("bug"), "the start of saga 's-1'", "s-1", "order");
 
     assertThat(ApiJson.header(response, "Retry-After")).isNull();
     assertProblem(
@@ -86,6 +93,28 @@ class ExceptionProblemsTest {
         500,
         "internal-error",
         "the start of saga 's-1' failed unexpectedly; see the node's log");
+  }
+
+  @Test
+  void theLineLoggedAboutAnAskCarriesItsSagaAndLeavesTheThreadAsItWas() {
+    MDC.put(SagaMdc.SAGA_ID, "other");
+    try (LogCapture capture = LogCapture.start()) {
+      problems.unknownOutcome(
+          new AskTimeoutException("late"), "the start of saga 's-1'", "s-1", "order");
+      problems.unknownOutcome(
+          new IllegalStateException("bug"), "the command to saga 's-2'", "s-2", null);
+
+      assertThat(capture.events(ExceptionProblems.class.getName()))
+          .extracting(e -> Map.entry(e.getFormattedMessage(), e.getMDCPropertyMap()))
+          .containsExactly(
+              Map.entry(
+                  "the start of saga 's-1' was not confirmed in time",
+                  Map.of("sagaId", "s-1", "sagaType", "order")),
+              Map.entry("the command to saga 's-2' failed", Map.of("sagaId", "s-2")));
+      assertThat(MDC.getCopyOfContextMap()).containsExactlyEntriesOf(Map.of("sagaId", "other"));
+    } finally {
+      MDC.clear();
+    }
   }
 
   @Test

@@ -24,17 +24,25 @@ import java.util.stream.StreamSupport;
 
 /**
  * Renders a kustomization directory into its Kubernetes objects, in Java, for the kustomize
- * features these manifests use (resources, strategic-merge patches, namespace, images); a
- * kustomization that uses any other feature is refused rather than rendered wrong. When {@code
- * kubectl} is on the PATH, {@link #kubectl} renders with kustomize itself, so that the tests can
- * hold this rendering to the real one.
+ * features these manifests use (resources, components, ConfigMaps generated from files with a fixed
+ * name, strategic-merge patches, namespace, images); a kustomization that uses any other feature is
+ * refused rather than rendered wrong. When {@code kubectl} is on the PATH, {@link #kubectl} renders
+ * with kustomize itself, so that the tests can hold this rendering to the real one.
  */
 final class Kustomize {
 
   static final YAMLMapper YAML = new YAMLMapper();
 
   private static final Set<String> SUPPORTED =
-      Set.of("apiVersion", "kind", "resources", "patches", "namespace", "images");
+      Set.of(
+          "apiVersion",
+          "kind",
+          "resources",
+          "components",
+          "configMapGenerator",
+          "patches",
+          "namespace",
+          "images");
 
   private static final Set<String> CLUSTER_SCOPED =
       Set.of(
@@ -62,6 +70,19 @@ final class Kustomize {
     for (JsonNode resource : kustomization.path("resources")) {
       Path path = dir.resolve(resource.asText()).normalize();
       objects.addAll(Files.isDirectory(path) ? render(path) : readAll(path));
+    }
+    for (JsonNode generator : kustomization.path("configMapGenerator")) {
+      objects.add(configMap(dir, generator));
+    }
+    // A component's objects join the kustomization's; these components patch nothing.
+    for (JsonNode component : kustomization.path("components")) {
+      Path path = dir.resolve(component.asText()).normalize();
+      ObjectNode componentFile = readAll(path.resolve("kustomization.yaml")).get(0);
+      assertThat(componentFile.path("kind").asText())
+          .as("%s is a Component", path)
+          .isEqualTo("Component");
+      assertThat(componentFile.has("patches")).as("patches in component %s", path).isFalse();
+      objects.addAll(render(path));
     }
     for (JsonNode patch : kustomization.path("patches")) {
       assertThat(patch.fieldNames())
@@ -100,6 +121,42 @@ final class Kustomize {
       objects.forEach(o -> retag(o, image));
     }
     return objects;
+  }
+
+  /**
+   * The ConfigMap of a {@code configMapGenerator} entry that reads files, with the fixed name that
+   * {@code disableNameSuffixHash} gives it (kustomize's hash suffix is not reproduced here).
+   */
+  private static ObjectNode configMap(Path dir, JsonNode generator) {
+    assertThat(generator.fieldNames())
+        .toIterable()
+        .as("configMapGenerator fields")
+        .containsOnly("name", "files", "options");
+    JsonNode options = generator.path("options");
+    assertThat(options.fieldNames()).toIterable().containsOnly("disableNameSuffixHash", "labels");
+    assertThat(options.path("disableNameSuffixHash").asBoolean())
+        .as("configMapGenerator %s sets disableNameSuffixHash", generator.path("name"))
+        .isTrue();
+    ObjectNode map = YAML.createObjectNode();
+    map.put("apiVersion", "v1");
+    map.put("kind", "ConfigMap");
+    ObjectNode metadata = map.putObject("metadata");
+    metadata.put("name", generator.get("name").asText());
+    if (options.has("labels")) {
+      metadata.set("labels", options.get("labels").deepCopy());
+    }
+    ObjectNode data = map.putObject("data");
+    for (JsonNode file : generator.path("files")) {
+      String[] keyAndPath = file.asText().split("=", 2);
+      Path path = dir.resolve(keyAndPath[keyAndPath.length - 1]).normalize();
+      String key = keyAndPath.length == 2 ? keyAndPath[0] : path.getFileName().toString();
+      try {
+        data.put(key, Files.readString(path, StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return map;
   }
 
   /** The objects {@code kubectl kustomize dir} renders, or empty when kubectl is not installed. */

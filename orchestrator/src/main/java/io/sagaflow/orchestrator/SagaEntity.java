@@ -40,6 +40,7 @@ import io.sagaflow.orchestrator.history.StepSnapshot;
 import io.sagaflow.orchestrator.internal.Fingerprint;
 import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.StepRunner;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
 import java.time.Clock;
 import java.time.Duration;
@@ -161,6 +162,7 @@ public final class SagaEntity
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final NodeFence fence;
   private final SagaTelemetry telemetry;
+  private final LogContext logContext;
 
   /** The time every event carries and every due time is measured by; a test moves it on. */
   private final Clock clock;
@@ -196,7 +198,8 @@ public final class SagaEntity
       StepRunner runner,
       ActorRef<ClusterSharding.ShardCommand> shard,
       Clock clock,
-      SagaTelemetry telemetry) {
+      SagaTelemetry telemetry,
+      LogContext logContext) {
     super(
         SagaHistory.persistenceId(sagaId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
@@ -208,6 +211,7 @@ public final class SagaEntity
     this.shard = shard;
     this.clock = clock;
     this.telemetry = telemetry;
+    this.logContext = logContext;
     this.fence = NodeFence.get(Adapter.toClassic(context.getSystem()));
     this.indexTagManifest = SagaHistory.tagManifest(SagaHistory.indexTag(sagaId));
   }
@@ -251,15 +255,76 @@ public final class SagaEntity
       SagaTelemetry telemetry) {
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(telemetry, "telemetry");
-    return Behaviors.withMdc(
-        Command.class,
-        Map.of("sagaId", sagaId),
-        Behaviors.setup(
-            context ->
-                Behaviors.withTimers(
-                    timers ->
-                        new SagaEntity(
-                            sagaId, context, timers, registry, runner, shard, clock, telemetry))));
+    // Inside withTimers, so that a timer's message reaches the log context as itself.
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> {
+                  var logContext = new LogContext(sagaId);
+                  return logContext.around(
+                      new SagaEntity(
+                          sagaId,
+                          context,
+                          timers,
+                          registry,
+                          runner,
+                          shard,
+                          clock,
+                          telemetry,
+                          logContext));
+                }));
+  }
+
+  /**
+   * The saga's keys of the MDC ({@link SagaMdc}) for each message it handles: its id and type, and
+   * the step and attempt the message is about (an attempt's answer, timeout or retry), else those
+   * that are due. Follows the state through the event handler, on the saga's thread only.
+   */
+  private static final class LogContext
+      implements org.apache.pekko.japi.function.Function<Object, Map<String, String>> {
+    private final String sagaId;
+    private String type;
+    private Map<String, String> current;
+
+    LogContext(String sagaId) {
+      this.sagaId = sagaId;
+      this.current = SagaMdc.of(sagaId, null, null, 0);
+    }
+
+    void follow(SagaSnapshot state) {
+      if (state instanceof Started started) {
+        type = started.type();
+        Cursor cursor = started.cursor();
+        current =
+            cursor == null
+                ? SagaMdc.of(sagaId, type, null, 0)
+                : SagaMdc.of(sagaId, type, cursor.step(), cursor.attempt());
+      }
+    }
+
+    @Override
+    public Map<String, String> apply(Object message) {
+      if (message instanceof AttemptFinished m) {
+        return SagaMdc.of(sagaId, type, m.step(), m.attempt());
+      } else if (message instanceof AttemptTimedOut m) {
+        return SagaMdc.of(sagaId, type, m.step(), m.attempt());
+      } else if (message instanceof RetryDue m) {
+        return SagaMdc.of(sagaId, type, m.step(), m.attempt());
+      }
+      return current;
+    }
+
+    /**
+     * The entity with its MDC set around every message. Every, not every {@link Command}: Pekko
+     * lets the messages an interceptor is not for pass it untouched, and the journal's replies, on
+     * which the saga calls its next step (and Pekko logs a failed write), are not commands.
+     */
+    Behavior<Command> around(SagaEntity entity) {
+      @SuppressWarnings("unchecked")
+      Behavior<Object> everyMessage = (Behavior<Object>) (Behavior<?>) entity;
+      return Behaviors.withMdc(Object.class, Map.of(SagaMdc.SAGA_ID, sagaId), this, everyMessage)
+          .narrow();
+    }
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -1100,6 +1165,7 @@ public final class SagaEntity
 
   private SagaSnapshot apply(SagaSnapshot state, SagaEvent event) {
     SagaSnapshot after = state.apply(event);
+    logContext.follow(after);
     if (recovered) {
       written(event, after);
     }

@@ -42,6 +42,7 @@ public final class Main {
           "  participants  only the demo participants (SAGAFLOW_DEMO_PORT)");
 
   public static void main(String[] args) {
+    ScalaConsole.intoLog();
     String command = args.length == 0 ? "node" : args[0];
     switch (command) {
       case "node" -> runNode();

@@ -9,6 +9,7 @@ import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
 import io.sagaflow.orchestrator.internal.ParticipantBreakers.Answer;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -176,6 +177,7 @@ public final class HttpParticipantClient implements ParticipantClient {
       return breakers.call(
           target.participant(),
           target.call(),
+          SagaMdc.ofHeaders(request.headers()),
           () -> send(target, httpRequest),
           system.executionContext());
     }

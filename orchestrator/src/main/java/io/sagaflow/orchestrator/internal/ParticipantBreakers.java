@@ -2,6 +2,7 @@ package io.sagaflow.orchestrator.internal;
 
 import com.typesafe.config.Config;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -120,10 +121,15 @@ final class ParticipantBreakers {
 
   /**
    * Sends through the breaker of {@code participant}, or fails at once when it is open. {@code
-   * call} names the call in the error of an attempt that was not sent.
+   * call} names the call in the error of an attempt that was not sent; {@code mdc} is the saga's
+   * keys of the MDC for the lines this call's answer makes the breaker log ({@link SagaMdc}).
    */
   CompletionStage<Outcome> call(
-      String participant, String call, Supplier<CompletionStage<Answer>> send, Executor callbacks) {
+      String participant,
+      String call,
+      Map<String, String> mdc,
+      Supplier<CompletionStage<Answer>> send,
+      Executor callbacks) {
     Breaker breaker = breakers.computeIfAbsent(participant, name -> new Breaker(name));
     var sent = new AtomicReference<CompletionStage<Answer>>();
     var settled = new AtomicReference<CompletionStage<Void>>();
@@ -136,7 +142,7 @@ final class ParticipantBreakers {
               sent.set(s);
               return s;
             },
-            (answer, failure) -> breaker.isFailure(answer, failure));
+            (answer, failure) -> breaker.isFailure(answer, failure, mdc));
     // The breaker runs the call at once when it lets it through; one not run was turned away.
     CompletionStage<Answer> own = sent.get();
     if (own != null) {
@@ -175,6 +181,9 @@ final class ParticipantBreakers {
     private final CircuitBreaker pekko;
     // The latest failure counted, quoted in the error of the attempts that were not sent.
     private volatile String lastFailure = "";
+    // The saga keys of the latest call counted: a transition is logged as about the saga whose
+    // answer made it (the breaker makes it on that answer's thread, right after counting it).
+    private volatile Map<String, String> lastCall = Map.of();
     // Whether the breaker is half-open: its next opening follows a failed trial call.
     private volatile boolean trial;
     // Completed when the next trial call has closed or reopened the breaker; made when it opens.
@@ -198,7 +207,9 @@ final class ParticipantBreakers {
               .addOnCloseListener(this::closed);
     }
 
-    boolean isFailure(Optional<Answer> answer, Optional<Throwable> failure) {
+    boolean isFailure(
+        Optional<Answer> answer, Optional<Throwable> failure, Map<String, String> mdc) {
+      lastCall = mdc;
       if (failure.isPresent()) {
         lastFailure = String.valueOf(failure.get().getMessage());
         return true;
@@ -256,20 +267,22 @@ final class ParticipantBreakers {
       CompletableFuture<Void> ended = trialSettled;
       trialSettled = new CompletableFuture<>();
       ended.complete(null);
-      if (trial) {
-        log.warn(
-            "Circuit breaker of participant '{}' opened again: its trial call failed ({});"
-                + " calls fail fast until the next trial",
-            participant,
-            lastFailure);
-      } else {
-        log.warn(
-            "Circuit breaker of participant '{}' opened after {} failures in a row (last: {});"
-                + " calls fail fast for {}",
-            participant,
-            settings.maxFailures(),
-            lastFailure,
-            HttpParticipantClient.human(settings.resetTimeout()));
+      try (var mdc = SagaMdc.open(lastCall)) {
+        if (trial) {
+          log.warn(
+              "Circuit breaker of participant '{}' opened again: its trial call failed ({});"
+                  + " calls fail fast until the next trial",
+              participant,
+              lastFailure);
+        } else {
+          log.warn(
+              "Circuit breaker of participant '{}' opened after {} failures in a row (last: {});"
+                  + " calls fail fast for {}",
+              participant,
+              settings.maxFailures(),
+              lastFailure,
+              HttpParticipantClient.human(settings.resetTimeout()));
+        }
       }
       trial = false;
     }
@@ -285,7 +298,10 @@ final class ParticipantBreakers {
       trialSettled.complete(null);
       trial = false;
       lastFailure = "";
-      log.info("Circuit breaker of participant '{}' closed: its trial call succeeded", participant);
+      try (var mdc = SagaMdc.open(lastCall)) {
+        log.info(
+            "Circuit breaker of participant '{}' closed: its trial call succeeded", participant);
+      }
     }
   }
 }

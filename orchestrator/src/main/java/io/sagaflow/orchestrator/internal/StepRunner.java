@@ -17,6 +17,7 @@ import io.sagaflow.orchestrator.dsl.StepKey;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.history.StepSnapshot;
+import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import java.lang.reflect.Type;
 import java.util.HashMap;
 import java.util.List;
@@ -73,6 +74,11 @@ public final class StepRunner {
 
     RetryPolicy policy() {
       return phase == Phase.FORWARD ? step.retry() : step.compensationRetry();
+    }
+
+    /** The saga's keys of the MDC for this attempt. */
+    Map<String, String> mdc() {
+      return SagaMdc.of(sagaId, state.type(), step.name(), attempt);
     }
 
     /** What a person reads as the call's name in an outcome's error. */
@@ -157,25 +163,27 @@ public final class StepRunner {
           if (!attempt.start()) {
             return; // withdrawn at its timeout before a thread took it
           }
-          CompletionStage<?> result;
-          Scope traced = attemptContext(invocation).makeCurrent();
-          try {
-            Object value = local.function().apply(context);
-            result =
-                value instanceof CompletionStage<?> stage
-                    ? stage
-                    : CompletableFuture.completedFuture(value);
-          } catch (RuntimeException e) {
-            result = CompletableFuture.failedFuture(e);
-          } finally {
-            traced.close();
+          // The user's function logs with the saga's keys, and sees its attempt's span as the
+          // current one; the pool thread keeps neither after.
+          try (var mdc = SagaMdc.open(invocation.mdc());
+              Scope traced = attemptContext(invocation).makeCurrent()) {
+            CompletionStage<?> result;
+            try {
+              Object value = local.function().apply(context);
+              result =
+                  value instanceof CompletionStage<?> stage
+                      ? stage
+                      : CompletableFuture.completedFuture(value);
+            } catch (RuntimeException e) {
+              result = CompletableFuture.failedFuture(e);
+            }
+            result.whenComplete(
+                (value, failure) ->
+                    attempt.complete(
+                        failure != null
+                            ? classify(policy, unwrap(failure), "")
+                            : outputOf(invocation, value)));
           }
-          result.whenComplete(
-              (value, failure) ->
-                  attempt.complete(
-                      failure != null
-                          ? classify(policy, unwrap(failure), "")
-                          : outputOf(invocation, value)));
         };
     try {
       localSteps.execute(task);
