@@ -59,7 +59,7 @@ class ParticipantBreakersTest {
                 10,
                 Duration.ofMinutes(10),
                 Duration.ofSeconds(5),
-                Duration.ofSeconds(10),
+                Duration.ofSeconds(5),
                 2.0,
                 0.2));
   }
