@@ -2,11 +2,11 @@ package io.sagaflow.node;
 
 import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sagaflow.orchestrator.telemetry.NodeMetrics;
-import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.orchestrator.fence.NodeFence;
+import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.NodeLeases;
 import java.sql.Connection;

@@ -187,6 +187,8 @@ public final class SagaflowNode implements AutoCloseable {
               Behaviors.empty(),
               "sagaflow",
               JournalConfig.forDatabase(database, config).withFallback(config));
+      // First, so that every meter of the node, from the lease's pool on, reaches /metrics.
+      var metrics = PrometheusMetrics.start(system);
       // Before anything can call a participant or write an event: the fence stays shut until
       // the lease is held.
       NodeLease.start(
@@ -194,7 +196,8 @@ public final class SagaflowNode implements AutoCloseable {
           database,
           NodeLease.Settings.fromConfig(config),
           nodeConfig.getDuration("startup-timeout"));
-      readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
+      readPool =
+          IndexPools.forReads(database, SagaIndexSettings.fromConfig(config), metrics.registry());
       JournalProbe.start(
           system,
           new JournalProbe.Settings(
@@ -210,7 +213,7 @@ public final class SagaflowNode implements AutoCloseable {
       // sharding is not running yet held each write up for updating-state-timeout (5 s), seen
       // in the chaos run as failovers of 13-18 s when a killed node's new incarnation had just
       // joined.
-      SagaEngine engine = SagaEngine.init(system, registry, client);
+      SagaEngine engine = SagaEngine.init(system, registry, client, metrics.sagas(registry));
       SagaIndexProjection.init(system, database);
       joinCluster(system, config.getString("sagaflow.cluster.formation"));
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
@@ -227,11 +230,12 @@ public final class SagaflowNode implements AutoCloseable {
               api,
               JournalHealth.get(Adapter.toClassic(system))::retryAfter,
               SagaEngine.objectMapper(system),
-              system.dispatchers().lookup(DispatcherSelector.blocking()));
+              system.dispatchers().lookup(DispatcherSelector.blocking()),
+              metrics::scrape);
       ServerBinding binding =
           Http.get(system)
               .newServerAt(api.host(), api.port())
-              .bind(routes.routes())
+              .bind(metrics.measured(routes.routes()))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       // On SIGTERM or close(): stop accepting, let requests in flight finish, then leave.
@@ -254,6 +258,14 @@ public final class SagaflowNode implements AutoCloseable {
               recovery.getDuration("sweep-interval"),
               recovery.getDuration("catch-up-timeout"),
               SagaIndexProjection.offsetTable(system.settings().config())));
+      GaugeRefresher.start(
+          system,
+          metrics.registry(),
+          index,
+          SagaIndexProjection.offsetTable(system.settings().config()),
+          engine,
+          registry.types(),
+          config.getDuration("sagaflow.metrics.index-refresh-interval"));
       logListening(binding.localAddress(), api);
       log.info(
           "Sagaflow node {} up with saga types {}",
