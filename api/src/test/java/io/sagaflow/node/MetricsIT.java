@@ -13,10 +13,13 @@ import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.orchestrator.testing.StubParticipant.Response;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -24,8 +27,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -191,6 +197,9 @@ class MetricsIT {
         .isZero();
 
     assertNoLabelNamesASaga(after);
+    // Every sagaflow_ metric is in the README's table, and every one there is served (each has
+    // been made by now).
+    assertThat(families(after)).isEqualTo(documented());
   }
 
   @Test
@@ -378,6 +387,33 @@ class MetricsIT {
     for (String id : List.copyOf(sagaIds)) {
       assertThat(values).noneMatch(v -> v.contains(id));
     }
+  }
+
+  /** The sagaflow_ metric families served, without Micrometer's _max gauge of each histogram. */
+  private static Set<String> families(PrometheusText scrape) {
+    return scrape.types().keySet().stream()
+        .filter(name -> name.startsWith("sagaflow_") && !name.endsWith("_max"))
+        .collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  /** The sagaflow_ metrics the README's "Metrics" section lists. */
+  private static Set<String> documented() {
+    String readme;
+    try {
+      readme =
+          Files.readString(
+              Path.of(System.getProperty("user.dir")).resolve("../README.md").normalize());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int from = readme.indexOf("\n## Metrics\n");
+    assertThat(from).as("README has a Metrics section").isPositive();
+    String section = readme.substring(from, readme.indexOf("\n## ", from + 1));
+    return Pattern.compile("`(sagaflow_[a-z_]+)`")
+        .matcher(section)
+        .results()
+        .map(m -> m.group(1))
+        .collect(Collectors.toCollection(TreeSet::new));
   }
 
   // ---- HTTP ------------------------------------------------------------------------------------

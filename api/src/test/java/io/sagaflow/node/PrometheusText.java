@@ -9,9 +9,10 @@ import java.util.function.Predicate;
 
 /**
  * A scrape in Prometheus' text format (0.0.4), parsed as an operator's tools would read it: one
- * sample per line, {@code name{label="value",...} value}, comments and blank lines skipped.
+ * sample per line, {@code name{label="value",...} value}; of the comments, each metric family's
+ * {@code # TYPE}.
  */
-record PrometheusText(List<Sample> samples) {
+record PrometheusText(List<Sample> samples, Map<String, String> types) {
 
   /** One line: a series (its name and labels) and its value. */
   record Sample(String name, Map<String, String> labels, double value) {
@@ -27,13 +28,18 @@ record PrometheusText(List<Sample> samples) {
 
   static PrometheusText parse(String text) {
     var samples = new ArrayList<Sample>();
+    var types = new TreeMap<String, String>();
     for (String line : text.split("\n")) {
+      if (line.startsWith("# TYPE ")) {
+        String[] nameAndType = line.substring("# TYPE ".length()).split(" ");
+        types.put(nameAndType[0], nameAndType[1]);
+      }
       if (line.isBlank() || line.startsWith("#")) {
         continue;
       }
       samples.add(sample(line));
     }
-    return new PrometheusText(List.copyOf(samples));
+    return new PrometheusText(List.copyOf(samples), Collections.unmodifiableMap(types));
   }
 
   /** The samples of {@code name} whose labels include {@code labels}. */
