@@ -44,6 +44,7 @@ final class PrometheusMetrics {
    */
   static PrometheusMetrics start(ActorSystem<?> system) {
     var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().meterFilter(NodeMetrics.NO_CLIENT_PERCENTILES);
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     var gc = new JvmGcMetrics();

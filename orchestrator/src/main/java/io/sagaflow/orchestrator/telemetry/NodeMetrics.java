@@ -1,7 +1,10 @@
 package io.sagaflow.orchestrator.telemetry;
 
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import org.apache.pekko.actor.AbstractExtensionId;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -17,9 +20,25 @@ import org.apache.pekko.actor.Extension;
 public final class NodeMetrics implements Extension {
   private static final Id ID = new Id();
 
+  /**
+   * Drops the percentiles a meter asks to compute in the process (HikariCP's timers ask for a
+   * 95th): they cannot be combined over nodes, where histograms can, and they would need
+   * HdrHistogram, which the node does not ship. Every registry of the node has it.
+   */
+  public static final MeterFilter NO_CLIENT_PERCENTILES =
+      new MeterFilter() {
+        @Override
+        public DistributionStatisticConfig configure(
+            Meter.Id id, DistributionStatisticConfig config) {
+          return DistributionStatisticConfig.builder().percentiles().build().merge(config);
+        }
+      };
+
   private final CompositeMeterRegistry registry = new CompositeMeterRegistry();
 
-  private NodeMetrics() {}
+  private NodeMetrics() {
+    registry.config().meterFilter(NO_CLIENT_PERCENTILES);
+  }
 
   public static NodeMetrics get(ActorSystem system) {
     return ID.get(system);

@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.history.SagaEvent;
 import io.sagaflow.orchestrator.history.SagaHistory;
@@ -83,7 +83,7 @@ class SagaIndexIT {
     SagaIndexSettings settings = SagaIndexSettings.fromConfig(ConfigFactory.load());
     try (HikariDataSource reads = IndexPools.forReads(db.settings(), settings);
         HikariDataSource projection =
-            IndexPools.forProjection(db.settings(), settings, new SimpleMeterRegistry());
+            IndexPools.forProjection(db.settings(), settings, new CompositeMeterRegistry());
         Connection read = reads.getConnection();
         Connection write = projection.getConnection()) {
       assertThat(read.getNetworkTimeout()).isEqualTo(30_000);
