@@ -29,17 +29,11 @@ class ParticipantBreakersGaugeTest {
   }
 
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-  // The reset timeout leaves the open state seen well before the breaker turns half-open.
+  // A reset timeout long enough that the open state is read well before the breaker half-opens.
   private final ParticipantBreakers breakers =
       new ParticipantBreakers(
           new ParticipantBreakers.Settings(
-              true,
-              1,
-              Duration.ofMinutes(10),
-              Duration.ofMillis(300),
-              Duration.ofMillis(300),
-              1,
-              0),
+              true, 1, Duration.ofMinutes(10), Duration.ofSeconds(3), Duration.ofSeconds(3), 1, 0),
           testKit.system().classicSystem().scheduler(),
           meters);
 
