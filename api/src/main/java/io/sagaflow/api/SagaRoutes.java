@@ -9,6 +9,7 @@ import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +20,7 @@ import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -26,7 +28,9 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The HTTP API v1: start, read, list, cancel and retry sagas, and describe saga types. Every error
- * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written.
+ * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written. Beside it,
+ * open without a token: this document ({@code /openapi.yaml}) and the node's metrics ({@code
+ * /metrics}).
  */
 public final class SagaRoutes extends AllDirectives {
   private final SagaEngine engine;
@@ -40,6 +44,7 @@ public final class SagaRoutes extends AllDirectives {
   private final RejectionProblems rejections;
   private final BearerAuth auth;
   private final StrictJsonBody jsonBody;
+  private final Supplier<String> metrics;
 
   public SagaRoutes(
       SagaEngine engine,
@@ -49,7 +54,8 @@ public final class SagaRoutes extends AllDirectives {
       ApiSettings settings,
       Supplier<Duration> retryAfter,
       ObjectMapper mapper,
-      Executor blockingExecutor) {
+      Executor blockingExecutor,
+      Supplier<String> metrics) {
     this.engine = engine;
     this.registry = registry;
     this.index = index;
@@ -61,6 +67,7 @@ public final class SagaRoutes extends AllDirectives {
     this.rejections = new RejectionProblems(responses);
     this.auth = new BearerAuth(settings, responses);
     this.jsonBody = new StrictJsonBody(mapper, settings, responses);
+    this.metrics = metrics;
   }
 
   /** Every route, with problem answers for rejections and failures. */
@@ -75,6 +82,7 @@ public final class SagaRoutes extends AllDirectives {
                         path(
                             "openapi.yaml",
                             () -> get(() -> getFromResource("openapi.yaml", yaml()))),
+                        path("metrics", () -> get(this::metrics)),
                         pathPrefix("v1", () -> auth.authenticated(this::v1)))));
   }
 
@@ -257,6 +265,20 @@ public final class SagaRoutes extends AllDirectives {
   private HttpResponse notFound(String id) {
     return responses.problem(SagaIds.notFound(id));
   }
+
+  /** The node's metrics, rendered on the blocking dispatcher (every meter is read). */
+  private Route metrics() {
+    return completeWithFuture(
+        blocking(
+            () ->
+                HttpResponse.create()
+                    .withEntity(HttpEntities.create(PROMETHEUS_TEXT, metrics.get()))));
+  }
+
+  /** Prometheus' text exposition format, version 0.0.4. */
+  private static final ContentType.WithCharset PROMETHEUS_TEXT =
+      MediaTypes.customWithOpenCharset("text", "plain", Map.of("version", "0.0.4"), false)
+          .toContentType(HttpCharsets.UTF_8);
 
   private static ContentType yaml() {
     return ContentTypes.create(MediaTypes.applicationWithOpenCharset("yaml"), HttpCharsets.UTF_8);

@@ -3,7 +3,10 @@ package io.sagaflow.node;
 import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.fence.NodeFence;
+import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.NodeLeases;
 import java.sql.Connection;
@@ -129,7 +132,7 @@ final class NodeLease implements AutoCloseable {
     this.fence = NodeFence.get(Adapter.toClassic(system));
     this.settings = settings;
     this.node = nodeKey(system);
-    this.pool = pool(database, settings);
+    this.pool = pool(database, settings, NodeMetrics.get(Adapter.toClassic(system)).registry());
     this.ticker =
         Executors.newSingleThreadScheduledExecutor(
             task -> {
@@ -355,9 +358,11 @@ final class NodeLease implements AutoCloseable {
     return settings.timeout().multipliedBy(3).plusSeconds(1);
   }
 
-  private static HikariDataSource pool(DatabaseSettings database, Settings settings) {
+  private static HikariDataSource pool(
+      DatabaseSettings database, Settings settings, MeterRegistry meters) {
     var config = new HikariConfig();
     config.setPoolName("sagaflow-node-lease");
+    config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
     config.setJdbcUrl(database.url());
     config.setUsername(database.user());
     config.setPassword(database.password());

@@ -1,6 +1,9 @@
 package io.sagaflow.node;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.SagaEngine;
+import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,6 +48,9 @@ import org.slf4j.LoggerFactory;
  * before a crash, not yet indexed at first, is not missed. A saga handed over to another node while
  * running (a rebalance or a graceful leave) wakes itself there (see {@code SagaEntity}); the sweep
  * does not wait for that. Runs as a cluster singleton; sweeps never overlap.
+ *
+ * <p>Counted as {@code sagaflow_recovery_sweeps_total} (sweeps run, failed ones too) and {@code
+ * sagaflow_recovery_sagas_woken_total}, on the node the singleton runs on.
  */
 final class RecoverySweep {
   private static final int PAGE = 500;
@@ -68,7 +74,21 @@ final class RecoverySweep {
   /** The sweep's settings, from {@code sagaflow.recovery}. */
   record Settings(Duration interval, Duration catchUpTimeout, String offsetTable) {}
 
-  private static Behavior<Msg> create(SagaEngine engine, SagaIndex index, Settings settings) {
+  /** The sweep's counters. */
+  private record Meters(Counter sweeps, Counter woken) {
+    static Meters in(MeterRegistry registry) {
+      return new Meters(
+          Counter.builder("sagaflow.recovery.sweeps")
+              .description("Recovery sweeps run (on the node that runs the sweep)")
+              .register(registry),
+          Counter.builder("sagaflow.recovery.sagas.woken")
+              .description("Unfinished sagas the recovery sweeps woke")
+              .register(registry));
+    }
+  }
+
+  private static Behavior<Msg> create(
+      SagaEngine engine, SagaIndex index, Settings settings, Meters meters) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -83,7 +103,7 @@ final class RecoverySweep {
                   context.getSelf().tell(new Trigger("start"));
                   Executor blocking =
                       context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-                  return new Sweeper(context, engine, index, settings, blocking).idle();
+                  return new Sweeper(context, engine, index, settings, blocking, meters).idle();
                 }));
   }
 
@@ -94,18 +114,21 @@ final class RecoverySweep {
     private final SagaIndex index;
     private final Settings settings;
     private final Executor blocking;
+    private final Meters meters;
 
     Sweeper(
         ActorContext<Msg> context,
         SagaEngine engine,
         SagaIndex index,
         Settings settings,
-        Executor blocking) {
+        Executor blocking,
+        Meters meters) {
       this.context = context;
       this.engine = engine;
       this.index = index;
       this.settings = settings;
       this.blocking = blocking;
+      this.meters = meters;
     }
 
     Behavior<Msg> idle() {
@@ -146,6 +169,8 @@ final class RecoverySweep {
     }
 
     private Behavior<Msg> report(Swept swept) {
+      meters.sweeps().increment();
+      meters.woken().increment(swept.woken());
       if (swept.failure().isPresent()) {
         log.warn(
             "Recovery sweep ({}) failed; the next one retries: {}",
@@ -211,9 +236,11 @@ final class RecoverySweep {
 
   /** Runs the sweep as a cluster singleton: one per cluster, moved when its node leaves. */
   static void start(ActorSystem<?> system, SagaEngine engine, SagaIndex index, Settings settings) {
+    // Made on every node, so that each shows its counts (zero where the singleton never ran).
+    var meters = Meters.in(NodeMetrics.get(system.classicSystem()).registry());
     ClusterSingleton.get(system)
         .init(
-            SingletonActor.of(create(engine, index, settings), "sagaflow-recovery-sweep")
+            SingletonActor.of(create(engine, index, settings, meters), "sagaflow-recovery-sweep")
                 .withStopMessage(Stop.INSTANCE));
   }
 }

@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -193,6 +194,8 @@ public final class SagaflowNode implements AutoCloseable {
               "sagaflow",
               JournalConfig.forDatabase(database, config).withFallback(config));
       tracing.closeOnShutdown(system);
+      // First, so that every meter of the node, from the lease's pool on, reaches /metrics.
+      var metrics = PrometheusMetrics.start(system);
       // Before anything can call a participant or write an event: the fence stays shut until
       // the lease is held.
       NodeLease.start(
@@ -200,7 +203,8 @@ public final class SagaflowNode implements AutoCloseable {
           database,
           NodeLease.Settings.fromConfig(config),
           nodeConfig.getDuration("startup-timeout"));
-      readPool = IndexPools.forReads(database, SagaIndexSettings.fromConfig(config));
+      readPool =
+          IndexPools.forReads(database, SagaIndexSettings.fromConfig(config), metrics.registry());
       JournalProbe.start(
           system,
           new JournalProbe.Settings(
@@ -217,7 +221,13 @@ public final class SagaflowNode implements AutoCloseable {
       // in the chaos run as failovers of 13-18 s when a killed node's new incarnation had just
       // joined.
       SagaEngine engine =
-          SagaEngine.init(system, registry, client, SagaTelemetry.of(tracing.telemetry()));
+          SagaEngine.init(
+              system,
+              registry,
+              client,
+              SagaTelemetry.of(
+                  Stream.concat(tracing.telemetry().stream(), Stream.of(metrics.sagas(registry)))
+                      .toList()));
       SagaIndexProjection.init(system, database);
       joinCluster(system, config.getString("sagaflow.cluster.formation"));
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
@@ -234,11 +244,12 @@ public final class SagaflowNode implements AutoCloseable {
               api,
               JournalHealth.get(Adapter.toClassic(system))::retryAfter,
               SagaEngine.objectMapper(system),
-              system.dispatchers().lookup(DispatcherSelector.blocking()));
+              system.dispatchers().lookup(DispatcherSelector.blocking()),
+              metrics::scrape);
       ServerBinding binding =
           Http.get(system)
               .newServerAt(api.host(), api.port())
-              .bind(routes.routes())
+              .bind(metrics.measured(routes.routes()))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       // On SIGTERM or close(): stop accepting, let requests in flight finish, then leave.
@@ -261,6 +272,14 @@ public final class SagaflowNode implements AutoCloseable {
               recovery.getDuration("sweep-interval"),
               recovery.getDuration("catch-up-timeout"),
               SagaIndexProjection.offsetTable(system.settings().config())));
+      GaugeRefresher.start(
+          system,
+          metrics.registry(),
+          index,
+          SagaIndexProjection.offsetTable(system.settings().config()),
+          engine,
+          registry.types(),
+          config.getDuration("sagaflow.metrics.index-refresh-interval"));
       logListening(binding.localAddress(), api);
       log.info(
           "Sagaflow node {} up with saga types {}",

@@ -159,6 +159,18 @@ class OpenApiContractIT {
 
   @Test
   @Order(1)
+  void theMetricsAreServedOpenlyInPrometheusTextFormat() {
+    var metrics = secured.get("/metrics");
+    contract.check("GET", "/metrics", metrics);
+    contract.check("GET", "/metrics", api.get("/metrics"));
+    assertThat(metrics.statusCode()).isEqualTo(200);
+    assertThat(metrics.headers().firstValue("Content-Type").orElse("").replace(" ", ""))
+        .startsWith("text/plain;version=0.0.4");
+    assertThat(metrics.body()).contains("# TYPE sagaflow_sagas_started_total counter");
+  }
+
+  @Test
+  @Order(1)
   void theDocumentIsServedOpenlyAndIsTheBundledOpenApi31File() throws IOException {
     var unauthenticated = secured.get("/openapi.yaml");
     contract.check("GET", "/openapi.yaml", unauthenticated);
@@ -218,13 +230,16 @@ class OpenApiContractIT {
                               });
                     }));
     assertThat(operationIds).doesNotHaveDuplicates().doesNotContain("");
-    // /openapi.yaml is open; everything under /v1 is behind the bearer scheme.
+    // /openapi.yaml and /metrics are open; everything under /v1 is behind the bearer scheme.
     assertThat(doc.at("/components/securitySchemes/bearerAuth/scheme").asText())
         .isEqualTo("bearer");
-    JsonNode openSecurity = doc.at("/paths/~1openapi.yaml/get/security");
-    assertThat(openSecurity.isArray() && openSecurity.isEmpty())
-        .as("security: [] on /openapi.yaml")
-        .isTrue();
+    for (String open :
+        List.of("/paths/~1openapi.yaml/get/security", "/paths/~1metrics/get/security")) {
+      JsonNode openSecurity = doc.at(open);
+      assertThat(openSecurity.isArray() && openSecurity.isEmpty())
+          .as("security: [] at %s", open)
+          .isTrue();
+    }
     assertThat(doc.at("/security/0/bearerAuth").isArray()).isTrue();
   }
 
@@ -685,7 +700,8 @@ class OpenApiContractIT {
           "/",
           "/index.html",
           "/ui",
-          "/metrics",
+          "/metrics/sagas",
+          "/v1/metrics/",
           "/health",
           "/alive",
           "/ready",

@@ -278,6 +278,53 @@ class ManifestsTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"base", "overlays/dev", "overlays/prod"})
+  void prometheusIsPointedAtTheMetricsTheNodeServesOpenlyOnAnAdmittedPort(String overlay)
+      throws IOException {
+    Rendering r = rendering(overlay);
+    JsonNode annotations = r.podTemplate().path("metadata").path("annotations");
+    assertThat(annotations.path("prometheus.io/scrape").asText()).isEqualTo("true");
+
+    int port = Integer.parseInt(annotations.path("prometheus.io/port").asText());
+    assertThat(port).as("the HTTP API's port").isEqualTo(r.containerPorts().get("http"));
+    if (!overlay.equals("base")) {
+      assertThat(port).isEqualTo(r.nodeConfig().getInt("sagaflow.http.port"));
+    }
+    // Scraped by whoever the cluster runs Prometheus as: the policy admits the port from anywhere.
+    JsonNode podLabels = r.podTemplate().path("metadata").path("labels");
+    List<JsonNode> admitting = new ArrayList<>();
+    for (ObjectNode policy : r.all("NetworkPolicy")) {
+      if (selects(policy.path("spec").path("podSelector"), podLabels)) {
+        for (JsonNode rule : policy.path("spec").path("ingress")) {
+          for (JsonNode admitted : rule.path("ports")) {
+            if (r.port(admitted.path("port")) == port) {
+              admitting.add(rule);
+            }
+          }
+        }
+      }
+    }
+    assertThat(admitting).as("ingress rules for port %s", port).isNotEmpty();
+    assertThat(admitting).allMatch(rule -> rule.path("from").isEmpty());
+
+    // The path is one the node serves without a token, as its API description says.
+    String path = annotations.path("prometheus.io/path").asText();
+    JsonNode api;
+    try (var in = ManifestsTest.class.getClassLoader().getResourceAsStream("openapi.yaml")) {
+      assertThat(in).as("the node's openapi.yaml").isNotNull();
+      api = Kustomize.YAML.readTree(in);
+    }
+    JsonNode operation = api.path("paths").path(path).path("get");
+    assertThat(operation.isObject()).as("GET %s in openapi.yaml", path).isTrue();
+    assertThat(operation.path("security").isArray() && operation.path("security").isEmpty())
+        .as("GET %s needs no token", path)
+        .isTrue();
+    assertThat(operation.path("responses").path("200").path("content").has("text/plain"))
+        .as("GET %s answers Prometheus' text format", path)
+        .isTrue();
+  }
+
   private static boolean selects(JsonNode selector, JsonNode labels) {
     JsonNode match = selector.path("matchLabels");
     if (match.isEmpty() || selector.has("matchExpressions")) {

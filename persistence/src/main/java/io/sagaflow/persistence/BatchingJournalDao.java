@@ -1,7 +1,10 @@
 package io.sagaflow.persistence;
 
 import com.typesafe.config.Config;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.fence.NodeFence;
+import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -36,6 +39,7 @@ import scala.util.Success;
 import scala.util.Try;
 import slick.jdbc.JdbcBackend;
 import slick.jdbc.JdbcProfile;
+import slick.jdbc.hikaricp.HikariCPJdbcDataSource;
 
 /**
  * pekko-persistence-jdbc's journal DAO, with its two most frequent database calls batched without
@@ -100,7 +104,24 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             timeout,
             () -> "sagaflow-journal-writer",
             health,
-            NodeFence.get(serialization.system()));
+            NodeFence.get(serialization.system()),
+            NodeMetrics.get(serialization.system()).registry());
+    measurePool(db, NodeMetrics.get(serialization.system()).registry());
+  }
+
+  /**
+   * The journal's connection pool (Slick's HikariCP, shared with the snapshot store and the read
+   * journal) publishes {@code hikaricp_*} meters. Only once per pool: a journal plugin restarted in
+   * the same actor system finds its pool measured already.
+   */
+  private static void measurePool(JdbcBackend.JdbcDatabaseDef db, MeterRegistry meters) {
+    if (db.source() instanceof HikariCPJdbcDataSource hikari) {
+      synchronized (hikari) {
+        if (hikari.ds().getMetricsTrackerFactory() == null) {
+          hikari.ds().setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
+        }
+      }
+    }
   }
 
   /**

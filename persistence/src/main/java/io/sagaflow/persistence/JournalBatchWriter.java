@@ -1,5 +1,9 @@
 package io.sagaflow.persistence;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.sagaflow.orchestrator.fence.FencedException;
 import io.sagaflow.orchestrator.fence.NodeFence;
 import java.sql.Connection;
@@ -29,7 +33,9 @@ import scala.runtime.BoxedUnit;
  * parallelism} batches are written at once, each up to {@code maxRows} rows (the plugin's {@code
  * jdbc-journal.parallelism} and {@code batchSize}); a write that finds a writer free goes at once.
  * A batch succeeds or fails as a whole, as the plugin's own writes do, and its outcome is reported
- * to {@link JournalHealth}.
+ * to {@link JournalHealth}, and measured: {@code sagaflow_journal_write_seconds} (one batch's
+ * insert), {@code sagaflow_journal_batch_size} (its rows) and {@code
+ * sagaflow_journal_write_errors_total}.
  *
  * <p>Writers are threads of their own (blocking JDBC stays off the actor dispatchers) that end when
  * idle, so a stopped actor system leaves none behind.
@@ -80,6 +86,9 @@ final class JournalBatchWriter {
   private final ThreadPoolExecutor writers;
   private final JournalHealth health;
   private final NodeFence fence;
+  private final Timer writeTime;
+  private final DistributionSummary batchSize;
+  private final Counter writeErrors;
 
   JournalBatchWriter(
       Connections connections,
@@ -89,7 +98,8 @@ final class JournalBatchWriter {
       Duration timeout,
       Supplier<String> threadName,
       JournalHealth health,
-      NodeFence fence) {
+      NodeFence fence,
+      MeterRegistry meters) {
     if (parallelism < 1 || maxRows < 1) {
       throw new IllegalArgumentException(
           "jdbc-journal.parallelism and batchSize must be at least 1, not "
@@ -119,6 +129,29 @@ final class JournalBatchWriter {
               return thread;
             });
     this.writers.allowCoreThreadTimeOut(true);
+    this.writeTime =
+        Timer.builder("sagaflow.journal.write")
+            .description("One batch of journal rows inserted (or failed), one statement or more")
+            .serviceLevelObjectives(
+                millis(0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000))
+            .register(meters);
+    this.batchSize =
+        DistributionSummary.builder("sagaflow.journal.batch.size")
+            .description("Events (journal rows) per batch write")
+            .serviceLevelObjectives(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+            .register(meters);
+    this.writeErrors =
+        Counter.builder("sagaflow.journal.write.errors")
+            .description("Journal batch writes that failed (every write of the batch failed)")
+            .register(meters);
+  }
+
+  private static Duration[] millis(double... values) {
+    var durations = new Duration[values.length];
+    for (int i = 0; i < values.length; i++) {
+      durations[i] = Duration.ofNanos(Math.round(values[i] * 1e6));
+    }
+    return durations;
   }
 
   /** A JDBC query timeout: whole seconds, rounded up; at least 1 (0 would mean no limit). */
@@ -224,18 +257,23 @@ final class JournalBatchWriter {
   }
 
   private void commit(List<Write> batch) {
+    long started = System.nanoTime();
     try {
       fence.check();
       insert(batch);
     } catch (FencedException e) {
       // Not the journal's failure: readiness says why from the fence itself.
+      writeErrors.increment();
       failAll(batch, e);
       return;
     } catch (SQLException | RuntimeException e) {
+      writeTime.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+      writeErrors.increment();
       health.failed(e);
       failAll(batch, e);
       return;
     }
+    writeTime.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     health.succeeded();
     for (Write write : batch) {
       write.done().trySuccess(BoxedUnit.UNIT);
@@ -258,6 +296,7 @@ final class JournalBatchWriter {
     for (Write write : batch) {
       rows.addAll(write.rows());
     }
+    batchSize.record(rows.size());
     try (Connection c = connections.get()) {
       if (rows.size() <= MAX_ROWS_PER_STATEMENT) {
         c.setAutoCommit(true);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sagaflow.orchestrator.fence.FencedException;
 import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.persistence.testing.BlackHoleProxy;
@@ -37,6 +38,7 @@ class JournalBatchWriterIT {
   private final AtomicInteger borrowed = new AtomicInteger();
   private final JournalHealth health = new JournalHealth();
   private final NodeFence fence = new NodeFence();
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   @Test
   void writesThatArriveDuringACommitShareTheNextOne() throws Exception {
@@ -62,6 +64,13 @@ class JournalBatchWriterIT {
     assertThat(db.count("SELECT count(*) FROM event_tag WHERE tag = 't'")).isEqualTo(200);
     // Within the batch, rows keep the order they were given in: each saga's events in sequence.
     assertEachSagasRowsAreInSequence();
+    // Measured per batch: two batch writes, of 2 and 398 rows.
+    var batchSize = meters.get("sagaflow.journal.batch.size").summary();
+    assertThat(batchSize.count()).isEqualTo(2);
+    assertThat(batchSize.totalAmount()).isEqualTo(400);
+    assertThat(batchSize.max()).isEqualTo(398);
+    assertThat(meters.get("sagaflow.journal.write").timer().count()).isEqualTo(2);
+    assertThat(meters.get("sagaflow.journal.write.errors").counter().count()).isZero();
   }
 
   @Test
@@ -102,6 +111,8 @@ class JournalBatchWriterIT {
     Future<BoxedUnit> afterFence = writer.write(List.of(row("saga|f1", 4, "")));
     assertThatThrownBy(() -> Await.result(afterFence, TIMEOUT)).isInstanceOf(FencedException.class);
     assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(3);
+    // Both refused batches are failed writes.
+    assertThat(meters.get("sagaflow.journal.write.errors").counter().count()).isEqualTo(2);
   }
 
   @Test
@@ -161,6 +172,8 @@ class JournalBatchWriterIT {
     Await.result(writer.write(List.of(row("saga|b", 1, ""))), TIMEOUT);
     assertThat(db.count("SELECT count(*) FROM event_journal")).isEqualTo(2);
     assertThat(health.writable()).as("after the next batch").isTrue();
+    assertThat(meters.get("sagaflow.journal.write.errors").counter().count()).isEqualTo(1);
+    assertThat(meters.get("sagaflow.journal.write").timer().count()).isEqualTo(3);
   }
 
   @Test
@@ -313,7 +326,8 @@ class JournalBatchWriterIT {
         timeout,
         () -> "journal-writer-test",
         health,
-        fence);
+        fence,
+        meters);
   }
 
   private static JournalBatchWriter.Row row(String persistenceId, long seqNr, String manifest) {

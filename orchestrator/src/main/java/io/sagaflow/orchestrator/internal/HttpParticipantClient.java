@@ -9,6 +9,7 @@ import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
 import io.sagaflow.orchestrator.internal.ParticipantBreakers.Answer;
+import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import java.net.ConnectException;
 import java.net.URI;
@@ -123,7 +124,11 @@ public final class HttpParticipantClient implements ParticipantClient {
     this.poolSettings = poolSettings(system.settings().config());
     this.poolLog = system.classicSystem().log();
     this.materializer = Materializer.matFromSystem(system);
-    this.breakers = new ParticipantBreakers(breakerSettings, system.classicSystem().scheduler());
+    this.breakers =
+        new ParticipantBreakers(
+            breakerSettings,
+            system.classicSystem().scheduler(),
+            NodeMetrics.get(system.classicSystem()).registry());
   }
 
   /** A client configured from the system's config and this process's environment. */

@@ -1,6 +1,8 @@
 package io.sagaflow.orchestrator.internal;
 
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import java.time.Duration;
@@ -31,6 +33,9 @@ import scala.jdk.javaapi.DurationConverters;
  * after it merely counts as a failure). What counts as a failure is {@link #saysUnwell}. While it
  * is open, or half-open with its one trial call in flight, an attempt fails at once without any
  * HTTP call, as a {@link Retryable} whose error names the participant and the breaker.
+ *
+ * <p>Each breaker's state is the gauge {@code sagaflow_participant_breaker_state{participant,
+ * state}}: 1 for its current state (closed, open or half_open), 0 for the others.
  */
 final class ParticipantBreakers {
 
@@ -42,11 +47,13 @@ final class ParticipantBreakers {
 
   private final Settings settings;
   private final Scheduler scheduler;
+  private final MeterRegistry meters;
   private final Map<String, Breaker> breakers = new ConcurrentHashMap<>();
 
-  ParticipantBreakers(Settings settings, Scheduler scheduler) {
+  ParticipantBreakers(Settings settings, Scheduler scheduler, MeterRegistry meters) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    this.meters = Objects.requireNonNull(meters, "meters");
   }
 
   /** The breaker settings, read once. */
@@ -205,6 +212,17 @@ final class ParticipantBreakers {
               .addOnOpenListener(this::opened)
               .addOnHalfOpenListener(this::halfOpened)
               .addOnCloseListener(this::closed);
+      gauge("closed", pekko::isClosed);
+      gauge("open", pekko::isOpen);
+      gauge("half_open", pekko::isHalfOpen);
+    }
+
+    private void gauge(String state, Supplier<Boolean> in) {
+      Gauge.builder("sagaflow.participant.breaker.state", () -> in.get() ? 1 : 0)
+          .description("1 for the state the participant's circuit breaker is in, 0 for the others")
+          .tag("participant", participant)
+          .tag("state", state)
+          .register(meters);
     }
 
     boolean isFailure(

@@ -2,9 +2,14 @@ package io.sagaflow.persistence.index;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.persistence.DatabaseSettings;
 
-/** The connection pools of the saga index, apart from the journal's (Slick's) pool. */
+/**
+ * The connection pools of the saga index, apart from the journal's (Slick's) pool. A pool given a
+ * meter registry publishes {@code hikaricp_*} meters with its name as label {@code pool}.
+ */
 public final class IndexPools {
 
   private IndexPools() {}
@@ -14,19 +19,33 @@ public final class IndexPools {
    * that writes a row and its offset together. HikariCP rolls back what a borrower left uncommitted
    * when the connection comes back.
    */
-  static HikariDataSource forProjection(DatabaseSettings db, SagaIndexSettings settings) {
+  static HikariDataSource forProjection(
+      DatabaseSettings db, SagaIndexSettings settings, MeterRegistry meters) {
     HikariConfig config = base("sagaflow-index-projection", db, settings);
     config.setMaximumPoolSize(settings.projectionConnections());
     config.setAutoCommit(false);
+    config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
     return new HikariDataSource(config);
   }
 
   /** Read-only, auto-committing connections for {@link SagaIndex}. */
   public static HikariDataSource forReads(DatabaseSettings db, SagaIndexSettings settings) {
+    return new HikariDataSource(reads(db, settings));
+  }
+
+  /** As {@link #forReads(DatabaseSettings, SagaIndexSettings)}, measured in {@code meters}. */
+  public static HikariDataSource forReads(
+      DatabaseSettings db, SagaIndexSettings settings, MeterRegistry meters) {
+    HikariConfig config = reads(db, settings);
+    config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
+    return new HikariDataSource(config);
+  }
+
+  private static HikariConfig reads(DatabaseSettings db, SagaIndexSettings settings) {
     HikariConfig config = base("sagaflow-index-reads", db, settings);
     config.setMaximumPoolSize(settings.readConnections());
     config.setReadOnly(true);
-    return new HikariDataSource(config);
+    return config;
   }
 
   private static HikariConfig base(String name, DatabaseSettings db, SagaIndexSettings settings) {

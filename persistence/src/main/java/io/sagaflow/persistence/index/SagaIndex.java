@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.persistence.DatabaseSettings;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -242,12 +243,82 @@ public final class SagaIndex implements AutoCloseable {
         .allMatch(tag -> applied.getOrDefault(tag.getKey(), -1L) >= tag.getValue());
   }
 
+  /**
+   * How many sagas of one type are in one unfinished status, and when the oldest of them started.
+   */
+  public record Unfinished(String type, SagaStatus status, long count, Instant oldestCreatedAt) {}
+
+  /**
+   * The sagas that are running, compensating or {@code FAILED}, counted per type and status, in one
+   * grouped query: what the node's gauges of unfinished sagas show.
+   *
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public List<Unfinished> unfinished() {
+    String sql =
+        "SELECT type, status, count(*), min(created_at) FROM saga_index"
+            + " WHERE status IN ('RUNNING', 'COMPENSATING', 'FAILED') GROUP BY type, status";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql);
+        ResultSet rs = ps.executeQuery()) {
+      var unfinished = new ArrayList<Unfinished>();
+      while (rs.next()) {
+        unfinished.add(
+            new Unfinished(
+                rs.getString(1),
+                SagaStatus.valueOf(rs.getString(2)),
+                rs.getLong(3),
+                rs.getObject(4, OffsetDateTime.class).toInstant()));
+      }
+      return List.copyOf(unfinished);
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("Could not count the unfinished sagas", e);
+    }
+  }
+
+  /**
+   * How many journal rows the index has yet to apply: the rows filed under an index tag (the events
+   * that change a saga's status, the only ones it reads) past the offset the projection stored for
+   * that tag. One query, an index range count per tag ({@code event_tag(tag, event_id)}), so it
+   * costs what the lag is, not what the journal holds.
+   *
+   * @param offsetTable the projection's offset table, see {@link SagaIndexProjection#offsetTable}
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public long unappliedEvents(String offsetTable) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(unappliedSql(offsetTable))) {
+      Array tags = c.createArrayOf("text", SagaHistory.INDEX_TAGS.toArray());
+      try {
+        ps.setArray(1, tags);
+        ps.setString(2, SagaIndexProjection.PROJECTION_NAME);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      } finally {
+        tags.free();
+      }
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("Could not read how far the index lags the journal", e);
+    }
+  }
+
   /** Closes the pool {@link #connect} opened; does nothing for a caller's data source. */
   @Override
   public void close() {
     if (ownedPool != null) {
       ownedPool.close();
     }
+  }
+
+  /** Parameters in this order: the index tags (a text array), the projection's name. */
+  static String unappliedSql(String offsetTable) {
+    return "SELECT coalesce(sum(behind.n), 0) FROM unnest(?) AS t(tag) CROSS JOIN LATERAL ("
+        + "SELECT count(*) AS n FROM event_tag e WHERE e.tag = t.tag AND e.event_id >"
+        + " coalesce((SELECT CAST(o.current_offset AS BIGINT) FROM "
+        + offsetTable
+        + " o WHERE o.projection_name = ? AND o.projection_key = t.tag), 0)) AS behind";
   }
 
   /** Parameters in this order: type, status, created_at and saga_id of the cursor, limit. */

@@ -3,6 +3,7 @@ package io.sagaflow.persistence.index;
 import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.orchestrator.history.SagaHistory;
+import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import io.sagaflow.persistence.DatabaseSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -67,7 +68,9 @@ public final class SagaIndexProjection {
     SagaIndexSettings settings = SagaIndexSettings.fromConfig(config);
     HikariDataSource pool;
     try {
-      pool = IndexPools.forProjection(db, settings);
+      pool =
+          IndexPools.forProjection(
+              db, settings, NodeMetrics.get(system.classicSystem()).registry());
     } catch (RuntimeException e) {
       throw new IllegalStateException("Could not connect the saga index projection to " + db, e);
     }

@@ -8,8 +8,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.history.SagaEvent;
+import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -80,7 +82,8 @@ class SagaIndexIT {
   void bothIndexPoolsHaveTheSocketTimeoutOfSagaflowDb() throws SQLException {
     SagaIndexSettings settings = SagaIndexSettings.fromConfig(ConfigFactory.load());
     try (HikariDataSource reads = IndexPools.forReads(db.settings(), settings);
-        HikariDataSource projection = IndexPools.forProjection(db.settings(), settings);
+        HikariDataSource projection =
+            IndexPools.forProjection(db.settings(), settings, new CompositeMeterRegistry());
         Connection read = reads.getConnection();
         Connection write = projection.getConnection()) {
       assertThat(read.getNetworkTimeout()).isEqualTo(30_000);
@@ -228,6 +231,86 @@ class SagaIndexIT {
   }
 
   @Test
+  void unfinishedCountsEachTypeAndStatusWithItsOldestStart() {
+    twentyFiveSagas();
+    var expected = new ArrayList<SagaIndex.Unfinished>();
+    for (String type : TYPES) {
+      for (SagaStatus status :
+          List.of(SagaStatus.RUNNING, SagaStatus.COMPENSATING, SagaStatus.FAILED)) {
+        List<SagaIndex.Row> rows =
+            all.stream().filter(r -> r.type().equals(type) && r.status() == status).toList();
+        Instant oldest = rows.stream().map(SagaIndex.Row::createdAt).min(Instant::compareTo).get();
+        expected.add(new SagaIndex.Unfinished(type, status, rows.size(), oldest));
+      }
+    }
+
+    assertThat(index.unfinished()).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(index.unfinished()).extracting(SagaIndex.Unfinished::count).contains(2L, 3L);
+  }
+
+  @Test
+  void unfinishedIsEmptyWhenEverySagaHasFinished() {
+    events.apply("done", 1, started("order", T0));
+    events.apply("done", 2, new SagaEvent.SagaCompleted("charge", 1, null, T0));
+
+    assertThat(index.unfinished()).isEmpty();
+  }
+
+  @Test
+  void unappliedEventsAreTheIndexTaggedRowsPastEachTagsStoredOffset() throws SQLException {
+    String offsets = SagaIndexProjection.offsetTable(ConfigFactory.load());
+    String tag0 = SagaHistory.INDEX_TAGS.get(0);
+    String tag1 = SagaHistory.INDEX_TAGS.get(1);
+    List<Long> first = new ArrayList<>();
+    List<Long> second = new ArrayList<>();
+    for (int seq = 1; seq <= 3; seq++) {
+      first.add(journalRow("saga|a", seq, "tag:" + tag0));
+    }
+    journalRow("saga|a", 4, "");
+    second.add(journalRow("saga|b", 1, "tag:" + tag1));
+    journalRow("saga|c", 1, "tag:someone-elses");
+    second.add(journalRow("saga|b", 2, "tag:" + tag1));
+
+    assertThat(index.unappliedEvents(offsets)).as("nothing applied yet").isEqualTo(5);
+    storeOffset(tag0, first.get(1));
+    assertThat(index.unappliedEvents(offsets)).isEqualTo(1 + 2);
+    storeOffset(tag1, second.get(1));
+    assertThat(index.unappliedEvents(offsets)).isEqualTo(1);
+    storeOffset(tag0, first.get(2));
+    assertThat(index.unappliedEvents(offsets)).as("caught up").isZero();
+  }
+
+  private long journalRow(String persistenceId, long seq, String adapterManifest)
+      throws SQLException {
+    try (Connection c = db.connect();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO event_journal (persistence_id, sequence_number, writer,"
+                    + " write_timestamp, adapter_manifest, event_ser_id, event_ser_manifest,"
+                    + " event_payload) VALUES (?, ?, 'w', 0, ?, 1, 'm', '\\x00') RETURNING ordering")) {
+      ps.setString(1, persistenceId);
+      ps.setLong(2, seq);
+      ps.setString(3, adapterManifest);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private void storeOffset(String tag, long offset) {
+    db.execute(
+        "INSERT INTO pekko_projection_offset_store VALUES ('"
+            + SagaIndexProjection.PROJECTION_NAME
+            + "', '"
+            + tag
+            + "', '"
+            + offset
+            + "', 'SEQ', false, 0) ON CONFLICT (projection_name, projection_key) DO UPDATE SET"
+            + " current_offset = EXCLUDED.current_offset");
+  }
+
+  @Test
   void everyQueryIsAnIndexScanWithoutSort() throws SQLException {
     twentyFiveSagas();
     try (Connection c = db.connect();
@@ -243,6 +326,28 @@ class SagaIndexIT {
       }
       String sweep = explain(c, SagaIndex.nonTerminalSql(true), false, false);
       assertThat(sweep).as(sweep).contains("saga_index_non_terminal_idx").doesNotContain("Sort");
+    }
+  }
+
+  /** The lag costs what the lag is: a range of event_tag's (tag, event_id) index per tag. */
+  @Test
+  void unappliedEventsCountsAnIndexRangePerTag() throws SQLException {
+    String offsets = SagaIndexProjection.offsetTable(ConfigFactory.load());
+    try (Connection c = db.connect();
+        Statement s = c.createStatement()) {
+      s.execute("SET enable_seqscan = off");
+      try (PreparedStatement ps =
+          c.prepareStatement("EXPLAIN " + SagaIndex.unappliedSql(offsets))) {
+        ps.setArray(1, c.createArrayOf("text", SagaHistory.INDEX_TAGS.toArray()));
+        ps.setString(2, SagaIndexProjection.PROJECTION_NAME);
+        var plan = new StringBuilder();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            plan.append(rs.getString(1)).append('\n');
+          }
+        }
+        assertThat(plan.toString()).as(plan.toString()).contains("event_tag_tag_event_id_idx");
+      }
     }
   }
 
