@@ -40,7 +40,6 @@ import io.sagaflow.orchestrator.history.StepSnapshot;
 import io.sagaflow.orchestrator.internal.Fingerprint;
 import io.sagaflow.orchestrator.internal.Outcome;
 import io.sagaflow.orchestrator.internal.StepRunner;
-import io.sagaflow.orchestrator.telemetry.SagaMdc;
 import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
 import java.time.Clock;
 import java.time.Duration;
@@ -48,7 +47,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -56,6 +54,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -162,7 +161,7 @@ public final class SagaEntity
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final NodeFence fence;
   private final SagaTelemetry telemetry;
-  private final LogContext logContext;
+  private final SagaLogContext logContext;
 
   /** The time every event carries and every due time is measured by; a test moves it on. */
   private final Clock clock;
@@ -190,6 +189,12 @@ public final class SagaEntity
   /** How the last attempt ended, until the event it led to is written. */
   private SagaTelemetry.AttemptEnd lastEnd;
 
+  /** Events applied and not yet told to the telemetry (see {@link #announceWritten}). */
+  private final List<SagaEvent> unannounced = new ArrayList<>(2);
+
+  /** The state after each of {@link #unannounced}. */
+  private final List<SagaSnapshot> unannouncedStates = new ArrayList<>(2);
+
   private SagaEntity(
       String sagaId,
       ActorContext<Command> context,
@@ -199,7 +204,7 @@ public final class SagaEntity
       ActorRef<ClusterSharding.ShardCommand> shard,
       Clock clock,
       SagaTelemetry telemetry,
-      LogContext logContext) {
+      SagaLogContext logContext) {
     super(
         SagaHistory.persistenceId(sagaId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
@@ -260,7 +265,7 @@ public final class SagaEntity
         context ->
             Behaviors.withTimers(
                 timers -> {
-                  var logContext = new LogContext(sagaId);
+                  var logContext = new SagaLogContext(sagaId);
                   return logContext.around(
                       new SagaEntity(
                           sagaId,
@@ -273,58 +278,6 @@ public final class SagaEntity
                           telemetry,
                           logContext));
                 }));
-  }
-
-  /**
-   * The saga's keys of the MDC ({@link SagaMdc}) for each message it handles: its id and type, and
-   * the step and attempt the message is about (an attempt's answer, timeout or retry), else those
-   * that are due. Follows the state through the event handler, on the saga's thread only.
-   */
-  private static final class LogContext
-      implements org.apache.pekko.japi.function.Function<Object, Map<String, String>> {
-    private final String sagaId;
-    private String type;
-    private Map<String, String> current;
-
-    LogContext(String sagaId) {
-      this.sagaId = sagaId;
-      this.current = SagaMdc.of(sagaId, null, null, 0);
-    }
-
-    void follow(SagaSnapshot state) {
-      if (state instanceof Started started) {
-        type = started.type();
-        Cursor cursor = started.cursor();
-        current =
-            cursor == null
-                ? SagaMdc.of(sagaId, type, null, 0)
-                : SagaMdc.of(sagaId, type, cursor.step(), cursor.attempt());
-      }
-    }
-
-    @Override
-    public Map<String, String> apply(Object message) {
-      if (message instanceof AttemptFinished m) {
-        return SagaMdc.of(sagaId, type, m.step(), m.attempt());
-      } else if (message instanceof AttemptTimedOut m) {
-        return SagaMdc.of(sagaId, type, m.step(), m.attempt());
-      } else if (message instanceof RetryDue m) {
-        return SagaMdc.of(sagaId, type, m.step(), m.attempt());
-      }
-      return current;
-    }
-
-    /**
-     * The entity with its MDC set around every message. Every, not every {@link Command}: Pekko
-     * lets the messages an interceptor is not for pass it untouched, and the journal's replies, on
-     * which the saga calls its next step (and Pekko logs a failed write), are not commands.
-     */
-    Behavior<Command> around(SagaEntity entity) {
-      @SuppressWarnings("unchecked")
-      Behavior<Object> everyMessage = (Behavior<Object>) (Behavior<?>) entity;
-      return Behaviors.withMdc(Object.class, Map.of(SagaMdc.SAGA_ID, sagaId), this, everyMessage)
-          .narrow();
-    }
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -854,6 +807,9 @@ public final class SagaEntity
 
   /** Acts on a state that is already written: call the step that is due, or wait for it. */
   private void drive(SagaSnapshot state) {
+    if (!unannounced.isEmpty()) {
+      announceWritten();
+    }
     if (!(state instanceof Started active)) {
       return;
     }
@@ -1094,7 +1050,18 @@ public final class SagaEntity
   public SignalHandler<SagaSnapshot> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), this::recovered)
+        .onSignal(PreRestart.instance(), this::restarting)
         .build();
+  }
+
+  /**
+   * A write failed and the saga is about to replay its journal (this object lives on): what it
+   * replays is not new, and what it applied but could not write was never written.
+   */
+  private void restarting(SagaSnapshot state) {
+    recovered = false;
+    unannounced.clear();
+    unannouncedStates.clear();
   }
 
   private void recovered(SagaSnapshot state) {
@@ -1167,9 +1134,24 @@ public final class SagaEntity
     SagaSnapshot after = state.apply(event);
     logContext.follow(after);
     if (recovered) {
-      written(event, after);
+      unannounced.add(event);
+      unannouncedStates.add(after);
     }
     return after;
+  }
+
+  /**
+   * Tells the telemetry of the events applied since it was last told: called once the journal has
+   * confirmed them (every persist goes on to {@link #drive}). The event handler runs before that,
+   * so telling it there would count an event whose write then failed (the saga restarts and replays
+   * without it).
+   */
+  private void announceWritten() {
+    for (int i = 0; i < unannounced.size(); i++) {
+      written(unannounced.get(i), unannouncedStates.get(i));
+    }
+    unannounced.clear();
+    unannouncedStates.clear();
   }
 
   /** Tells the telemetry of an event just written. */

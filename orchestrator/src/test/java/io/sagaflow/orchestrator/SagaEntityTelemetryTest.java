@@ -173,6 +173,27 @@ class SagaEntityTelemetryTest {
   }
 
   @Test
+  void anEventWhoseWriteFailsIsNotToldAndTheOneWrittenOnRetryIs() {
+    var held = new CompletableFuture<Outcome>();
+    answers.put("/reserve", new CopyOnWriteArrayList<>(List.of(held)));
+    var kit = entity();
+    start(kit, "order", null);
+    Eventually.await("reserve called", WAIT, () -> calls.isEmpty() ? null : calls.get(0));
+
+    // The journal refuses reserve's StepSucceeded: the saga restarts, replays its start and calls
+    // reserve again (answered at once this time), so StepSucceeded is written once, later.
+    kit.persistenceTestKit().failNextPersisted();
+    answers.put("/reserve", new CopyOnWriteArrayList<>());
+    held.complete(ok());
+    awaitStatus(kit, SagaStatus.COMPLETED);
+
+    assertThat(calls).extracting(ParticipantRequest::path).startsWith("/reserve", "/reserve");
+    assertThat(telemetry.written)
+        .extracting(w -> w.event().getClass().getSimpleName())
+        .containsExactly("SagaStarted", "StepSucceeded", "SagaCompleted");
+  }
+
+  @Test
   void eachAttemptNamesItsParticipantAndEndsWithItsOutcome() {
     answer("/charge", new Outcome.Permanent("payments POST /charge answered 402"));
     var kit = entity();
