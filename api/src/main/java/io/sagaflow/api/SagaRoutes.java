@@ -127,7 +127,27 @@ public final class SagaRoutes extends AllDirectives {
                                 path("cancel", () -> post(() -> noQuery(() -> cancel(id)))),
                                 path("retry", () -> post(() -> noQuery(() -> retry(id)))))))),
         path("events", () -> get(this::streamEvents)),
-        subscriptions.routes(this::noQuery),
+        pathPrefix(
+            "subscriptions",
+            () ->
+                concat(
+                    pathEnd(
+                        () ->
+                            concat(
+                                post(() -> noQuery(subscriptions::create)),
+                                get(() -> noQuery(subscriptions::list)))),
+                    pathPrefix(
+                        segment(),
+                        id ->
+                            concat(
+                                pathEnd(
+                                    () ->
+                                        concat(
+                                            get(() -> noQuery(() -> subscriptions.read(id))),
+                                            delete(() -> noQuery(() -> subscriptions.delete(id))))),
+                                path(
+                                    "resume",
+                                    () -> post(() -> noQuery(() -> subscriptions.resume(id)))))))),
         pathPrefix(
             "saga-types",
             () ->

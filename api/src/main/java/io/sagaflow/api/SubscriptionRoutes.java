@@ -1,13 +1,10 @@
 package io.sagaflow.api;
 
-import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
-
 import io.sagaflow.persistence.webhooks.SubscriptionStore;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Location;
@@ -15,8 +12,9 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code /v1/subscriptions}: create, list, read and delete webhook subscriptions, and resume a
- * parked one from its offset. A secret is shown once, in the answer to the creation.
+ * What {@code /v1/subscriptions} does (its route table is in {@link SagaRoutes}): create, list,
+ * read and delete webhook subscriptions, and resume a parked one from its offset. A secret is shown
+ * once, in the answer to the creation.
  */
 final class SubscriptionRoutes extends AllDirectives {
   private final SubscriptionStore store;
@@ -38,29 +36,7 @@ final class SubscriptionRoutes extends AllDirectives {
     this.blocking = blocking;
   }
 
-  Route routes(Function<Supplier<Route>, Route> noQuery) {
-    return pathPrefix(
-        "subscriptions",
-        () ->
-            concat(
-                pathEnd(
-                    () ->
-                        concat(
-                            post(() -> noQuery.apply(this::create)),
-                            get(() -> noQuery.apply(this::list)))),
-                pathPrefix(
-                    segment(),
-                    id ->
-                        concat(
-                            pathEnd(
-                                () ->
-                                    concat(
-                                        get(() -> noQuery.apply(() -> read(id))),
-                                        delete(() -> noQuery.apply(() -> delete(id))))),
-                            path("resume", () -> post(() -> noQuery.apply(() -> resume(id))))))));
-  }
-
-  private Route create() {
+  Route create() {
     return jsonBody.read(
         true,
         body -> {
@@ -86,7 +62,7 @@ final class SubscriptionRoutes extends AllDirectives {
         });
   }
 
-  private Route list() {
+  Route list() {
     return completeWithFuture(
         blocking(
             () ->
@@ -96,7 +72,7 @@ final class SubscriptionRoutes extends AllDirectives {
                         store.list().stream().map(SubscriptionBody::of).toList()))));
   }
 
-  private Route read(String id) {
+  Route read(String id) {
     return completeWithFuture(
         blocking(
             () ->
@@ -106,13 +82,13 @@ final class SubscriptionRoutes extends AllDirectives {
                     .orElseGet(() -> notFound(id))));
   }
 
-  private Route delete(String id) {
+  Route delete(String id) {
     return completeWithFuture(
         blocking(() -> store.delete(id) ? HttpResponse.create().withStatus(204) : notFound(id)));
   }
 
   /** Active again, from its stored offset: the event it was parked at is delivered first. */
-  private Route resume(String id) {
+  Route resume(String id) {
     return completeWithFuture(
         blocking(
             () ->
