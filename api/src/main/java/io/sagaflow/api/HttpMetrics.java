@@ -134,6 +134,9 @@ public final class HttpMetrics {
         return n == 2 ? "/v1/saga-types" : n == 3 ? "/v1/saga-types/{type}" : OTHER;
       }
       case "subscriptions" -> {
+        if (n == 4 && s.get(3).equals("resume")) {
+          return "/v1/subscriptions/{id}/resume";
+        }
         return n == 2 ? "/v1/subscriptions" : n == 3 ? "/v1/subscriptions/{id}" : OTHER;
       }
       case "events" -> {

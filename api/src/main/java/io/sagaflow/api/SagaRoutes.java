@@ -3,10 +3,13 @@ package io.sagaflow.api;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
+import io.sagaflow.persistence.events.LifecycleEvents;
 import io.sagaflow.persistence.index.SagaIndex;
+import io.sagaflow.persistence.webhooks.SubscriptionStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +20,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
@@ -28,9 +32,9 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The HTTP API v1: start, read, list, cancel and retry sagas, and describe saga types. Every error
- * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written. Beside it,
- * open without a token: this document ({@code /openapi.yaml}) and the node's metrics ({@code
- * /metrics}).
+ * is an RFC 9457 problem; a start is answered only once {@code SagaStarted} is written. Also the
+ * lifecycle event stream ({@code /v1/events}) and webhook subscriptions. Beside it, open without a
+ * token: this document ({@code /openapi.yaml}) and the node's metrics ({@code /metrics}).
  */
 public final class SagaRoutes extends AllDirectives {
   private final SagaEngine engine;
@@ -45,7 +49,16 @@ public final class SagaRoutes extends AllDirectives {
   private final BearerAuth auth;
   private final StrictJsonBody jsonBody;
   private final Supplier<String> metrics;
+  private final LifecycleEvents events;
+  private final EventStream eventStream;
+  private final SubscriptionRoutes subscriptions;
 
+  /**
+   * @param events the journal's lifecycle events, for {@code GET /v1/events}
+   * @param subscriptions the webhook subscriptions, for {@code /v1/subscriptions}
+   * @param allowList the URLs a subscription may target
+   * @param meters where the event stream's meters go
+   */
   public SagaRoutes(
       SagaEngine engine,
       SagaRegistry registry,
@@ -55,7 +68,12 @@ public final class SagaRoutes extends AllDirectives {
       Supplier<Duration> retryAfter,
       ObjectMapper mapper,
       Executor blockingExecutor,
-      Supplier<String> metrics) {
+      Supplier<String> metrics,
+      LifecycleEvents events,
+      EventStreamSettings eventSettings,
+      SubscriptionStore subscriptions,
+      UrlAllowList allowList,
+      MeterRegistry meters) {
     this.engine = engine;
     this.registry = registry;
     this.index = index;
@@ -68,6 +86,10 @@ public final class SagaRoutes extends AllDirectives {
     this.auth = new BearerAuth(settings, responses);
     this.jsonBody = new StrictJsonBody(mapper, settings, responses);
     this.metrics = metrics;
+    this.eventStream = new EventStream(events, eventSettings, mapper, meters);
+    this.events = events;
+    this.subscriptions =
+        new SubscriptionRoutes(subscriptions, allowList, responses, jsonBody, blockingExecutor);
   }
 
   /** Every route, with problem answers for rejections and failures. */
@@ -104,6 +126,28 @@ public final class SagaRoutes extends AllDirectives {
                                     () -> get(() -> noQuery(() -> read(id, reads::events)))),
                                 path("cancel", () -> post(() -> noQuery(() -> cancel(id)))),
                                 path("retry", () -> post(() -> noQuery(() -> retry(id)))))))),
+        path("events", () -> get(this::streamEvents)),
+        pathPrefix(
+            "subscriptions",
+            () ->
+                concat(
+                    pathEnd(
+                        () ->
+                            concat(
+                                post(() -> noQuery(subscriptions::create)),
+                                get(() -> noQuery(subscriptions::list)))),
+                    pathPrefix(
+                        segment(),
+                        id ->
+                            concat(
+                                pathEnd(
+                                    () ->
+                                        concat(
+                                            get(() -> noQuery(() -> subscriptions.read(id))),
+                                            delete(() -> noQuery(() -> subscriptions.delete(id))))),
+                                path(
+                                    "resume",
+                                    () -> post(() -> noQuery(() -> subscriptions.resume(id)))))))),
         pathPrefix(
             "saga-types",
             () ->
@@ -220,6 +264,34 @@ public final class SagaRoutes extends AllDirectives {
                                     failures.unknownOutcome(
                                         e, "the command to saga '" + id + "'", id, null))
                         : CompletableFuture.completedFuture(notFound(id))));
+  }
+
+  // ---- lifecycle events ---------------------------------------------------------------------
+
+  /**
+   * Server-Sent Events from the journal: after {@code Last-Event-ID} (or {@code after}), else from
+   * the newest event on.
+   */
+  private Route streamEvents() {
+    return parameterList(
+        parameters ->
+            optionalHeaderValueByName(
+                "Last-Event-ID",
+                lastEventId ->
+                    refusable(
+                        () -> {
+                          EventQuery query = EventQuery.parse(parameters, lastEventId);
+                          CompletionStage<Long> after =
+                              query.after().isPresent()
+                                  ? CompletableFuture.completedFuture(query.after().getAsLong())
+                                  : events.latestOffset();
+                          return onSuccess(
+                              after,
+                              offset ->
+                                  completeOK(
+                                      eventStream.after(offset, query.filter()),
+                                      EventStreamMarshalling.toEventStream()));
+                        })));
   }
 
   // ---- saga types -----------------------------------------------------------------------------

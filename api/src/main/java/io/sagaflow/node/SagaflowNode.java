@@ -4,8 +4,11 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import io.sagaflow.api.ApiSettings;
+import io.sagaflow.api.EventStreamSettings;
 import io.sagaflow.api.SagaReads;
 import io.sagaflow.api.SagaRoutes;
+import io.sagaflow.api.UrlAllowList;
+import io.sagaflow.api.WebhookSender;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.dsl.HttpCall;
@@ -20,10 +23,13 @@ import io.sagaflow.persistence.EmbeddedDatabase;
 import io.sagaflow.persistence.JournalConfig;
 import io.sagaflow.persistence.JournalHealth;
 import io.sagaflow.persistence.Migrations;
+import io.sagaflow.persistence.events.LifecycleEvents;
 import io.sagaflow.persistence.index.IndexPools;
 import io.sagaflow.persistence.index.SagaIndex;
 import io.sagaflow.persistence.index.SagaIndexProjection;
 import io.sagaflow.persistence.index.SagaIndexSettings;
+import io.sagaflow.persistence.webhooks.WebhookSettings;
+import io.sagaflow.persistence.webhooks.Webhooks;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -229,6 +235,27 @@ public final class SagaflowNode implements AutoCloseable {
                   Stream.concat(tracing.telemetry().stream(), Stream.of(metrics.sagas(registry)))
                       .toList()));
       SagaIndexProjection.init(system, database);
+      var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+      EventStreamSettings eventSettings = EventStreamSettings.fromConfig(config);
+      var lifecycleEvents =
+          new LifecycleEvents(
+              system,
+              readPool,
+              SagaEngine.objectMapper(system),
+              blocking,
+              eventSettings.sagaTypeCacheSize());
+      UrlAllowList allowList = UrlAllowList.fromConfig(config, env);
+      WebhookSettings webhookSettings = WebhookSettings.fromConfig(config);
+      Webhooks webhooks =
+          Webhooks.start(
+              system,
+              database,
+              webhookSettings,
+              lifecycleEvents,
+              new WebhookSender(
+                  SagaEngine.objectMapper(system), allowList, webhookSettings.requestTimeout()),
+              metrics.registry(),
+              config.getDuration("sagaflow.metrics.index-refresh-interval"));
       joinCluster(system, config.getString("sagaflow.cluster.formation"));
       awaitUp(system, nodeConfig.getDuration("startup-timeout"));
       var cluster = Cluster.get(system);
@@ -244,8 +271,13 @@ public final class SagaflowNode implements AutoCloseable {
               api,
               JournalHealth.get(Adapter.toClassic(system))::retryAfter,
               SagaEngine.objectMapper(system),
-              system.dispatchers().lookup(DispatcherSelector.blocking()),
-              metrics::scrape);
+              blocking,
+              metrics::scrape,
+              lifecycleEvents,
+              eventSettings,
+              webhooks.store(),
+              allowList,
+              metrics.registry());
       ServerBinding binding =
           Http.get(system)
               .newServerAt(api.host(), api.port())

@@ -28,6 +28,10 @@ public final class SagaJournal {
       "select sequence_number, write_timestamp, event_ser_id, event_ser_manifest, event_payload"
           + " from event_journal where persistence_id = ? and not deleted order by sequence_number";
 
+  private static final String FIRST =
+      "select event_ser_id, event_ser_manifest, event_payload from event_journal"
+          + " where persistence_id = ? and not deleted order by sequence_number limit 1";
+
   private static final String EXISTS =
       "select 1 from event_journal where persistence_id = ? and not deleted limit 1";
 
@@ -74,6 +78,26 @@ public final class SagaJournal {
   /** The saga as its events leave it, folded as the entity recovers it. */
   public Optional<SagaSnapshot.Started> snapshot(String sagaId) {
     return SagaHistory.fold(events(sagaId).stream().map(StoredEvent::event).toList());
+  }
+
+  /** How the saga started: its first event; empty when no saga has this id. */
+  public Optional<SagaEvent.SagaStarted> start(String sagaId) {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement(FIRST)) {
+      statement.setString(1, SagaHistory.persistenceId(sagaId).id());
+      try (ResultSet rows = statement.executeQuery()) {
+        if (!rows.next()) {
+          return Optional.empty();
+        }
+        Object event =
+            serialization.deserialize(rows.getBytes(3), rows.getInt(1), rows.getString(2)).get();
+        return event instanceof SagaEvent.SagaStarted started
+            ? Optional.of(started)
+            : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw new IndexUnavailableException("journal read failed for saga " + sagaId, e);
+    }
   }
 
   /** Whether a saga with this id has been started; reads one row and deserializes nothing. */

@@ -1,5 +1,6 @@
 package io.sagaflow.persistence;
 
+import io.sagaflow.orchestrator.history.SagaHistory;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -37,14 +38,27 @@ import slick.jdbc.SimpleJdbcAction;
  * itself: an index range scan over the new rows of one tag, joined to the journal by its primary
  * ordering. Same rows, same order, same deserialization ({@link PekkoSerialization#fromRow}).
  * Configured as {@code jdbc-read-journal.dao}.
+ *
+ * <p>One tag is not in {@code event_tag}: {@link #ALL_SAGA_EVENTS} is every saga event, read from
+ * the journal by its ordering alone, so that the event stream and webhooks get every event through
+ * the read journal's own events-by-tag machinery (polling, and the journal-sequence actor that
+ * holds back orderings whose writes have not committed yet) without a tag row per event on the
+ * write path.
  */
 public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
+
+  /**
+   * The tag of every saga's every event, oldest first by journal ordering: the offset of an event
+   * read under it is its ordering, the same on every node.
+   */
+  public static final String ALL_SAGA_EVENTS = "sagaflow-all-saga-events";
 
   private static final Set<String> NO_TAGS = scala.collection.immutable.Set$.MODULE$.empty();
 
   private final JdbcBackend.JdbcDatabaseDef database;
   private final Serialization serialization;
   private final String sql;
+  private final String allEventsSql;
 
   public TagRangeReadJournalDao(
       JdbcBackend.JdbcDatabaseDef db,
@@ -57,32 +71,14 @@ public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
     this.database = db;
     this.serialization = serialization;
     this.sql = eventsByTagSql(readJournalConfig);
+    this.allEventsSql = allSagaEventsSql(readJournalConfig);
   }
 
   static String eventsByTagSql(ReadJournalConfig config) {
     var journal = config.eventJournalTableConfiguration();
     var tags = config.eventTagTableConfiguration();
     EventJournalTableColumnNames c = journal.columnNames();
-    String columns =
-        String.join(
-            ", ",
-            List.of(
-                    c.ordering(),
-                    c.deleted(),
-                    c.persistenceId(),
-                    c.sequenceNumber(),
-                    c.writer(),
-                    c.writeTimestamp(),
-                    c.adapterManifest(),
-                    c.eventPayload(),
-                    c.eventSerId(),
-                    c.eventSerManifest(),
-                    c.metaPayload(),
-                    c.metaSerId(),
-                    c.metaSerManifest())
-                .stream()
-                .map(column -> "j." + SqlNames.quote(column))
-                .toList());
+    String columns = columns(c);
     String eventId = "t." + SqlNames.quote(tags.columnNames().eventId());
     return "SELECT "
         + columns
@@ -107,15 +103,64 @@ public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
         + " LIMIT ?";
   }
 
+  /**
+   * Every saga event in an ordering range: a range scan of the journal's ordering index. The first
+   * parameter is the persistence id pattern of sagas.
+   */
+  static String allSagaEventsSql(ReadJournalConfig config) {
+    var journal = config.eventJournalTableConfiguration();
+    EventJournalTableColumnNames c = journal.columnNames();
+    String ordering = "j." + SqlNames.quote(c.ordering());
+    return "SELECT "
+        + columns(c)
+        + " FROM "
+        + SqlNames.table(journal.schemaName(), journal.tableName())
+        + " j WHERE j."
+        + SqlNames.quote(c.persistenceId())
+        + " LIKE ? AND "
+        + ordering
+        + " > ? AND "
+        + ordering
+        + " <= ? AND NOT j."
+        + SqlNames.quote(c.deleted())
+        + " ORDER BY "
+        + ordering
+        + " LIMIT ?";
+  }
+
+  private static String columns(EventJournalTableColumnNames c) {
+    return String.join(
+        ", ",
+        List.of(
+                c.ordering(),
+                c.deleted(),
+                c.persistenceId(),
+                c.sequenceNumber(),
+                c.writer(),
+                c.writeTimestamp(),
+                c.adapterManifest(),
+                c.eventPayload(),
+                c.eventSerId(),
+                c.eventSerManifest(),
+                c.metaPayload(),
+                c.metaSerId(),
+                c.metaSerManifest())
+            .stream()
+            .map(column -> "j." + SqlNames.quote(column))
+            .toList());
+  }
+
   @Override
   @SuppressWarnings({"unchecked", "rawtypes"}) // Slick's run wants Nothing as the effect type.
   public Source<Try<Tuple3<PersistentRepr, Set<String>, Object>>, NotUsed> eventsByTag(
       String tag, long offset, long maxOffset, long max) {
+    boolean all = ALL_SAGA_EVENTS.equals(tag);
     DBIOAction<List<Try<Tuple3<PersistentRepr, Set<String>, Object>>>, ?, ?> query =
         new SimpleJdbcAction<>(
             context -> {
-              try (PreparedStatement statement = context.connection().prepareStatement(sql)) {
-                statement.setString(1, tag);
+              try (PreparedStatement statement =
+                  context.connection().prepareStatement(all ? allEventsSql : sql)) {
+                statement.setString(1, all ? SagaHistory.ENTITY_TYPE + "|%" : tag);
                 statement.setLong(2, offset);
                 statement.setLong(3, maxOffset);
                 statement.setLong(4, max);

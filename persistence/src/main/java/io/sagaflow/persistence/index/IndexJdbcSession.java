@@ -11,13 +11,13 @@ import org.apache.pekko.projection.jdbc.JdbcSession;
  * returned by {@link #close()}. pekko-projection creates one per envelope (and per offset read), on
  * its blocking dispatcher, and uses it from one thread at a time.
  */
-final class IndexJdbcSession implements JdbcSession {
+public final class IndexJdbcSession implements JdbcSession {
 
   private final DataSource dataSource;
   private Connection connection;
 
   /** {@code dataSource} must hand out connections with auto-commit off. */
-  IndexJdbcSession(DataSource dataSource) {
+  public IndexJdbcSession(DataSource dataSource) {
     this.dataSource = dataSource;
   }
 

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.persistence.DatabaseSettings;
+import io.sagaflow.persistence.webhooks.WebhookSettings;
 
 /**
  * The connection pools of the saga index, apart from the journal's (Slick's) pool. A pool given a
@@ -23,6 +24,22 @@ public final class IndexPools {
       DatabaseSettings db, SagaIndexSettings settings, MeterRegistry meters) {
     HikariConfig config = base("sagaflow-index-projection", db, settings);
     config.setMaximumPoolSize(settings.projectionConnections());
+    config.setAutoCommit(false);
+    config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
+    return new HikariDataSource(config);
+  }
+
+  /**
+   * Connections for webhook delivery: the subscriptions and their projections' offsets, not
+   * auto-committing (each projection's offset is written in its own transaction).
+   */
+  public static HikariDataSource forWebhooks(
+      DatabaseSettings db,
+      SagaIndexSettings settings,
+      WebhookSettings webhooks,
+      MeterRegistry meters) {
+    HikariConfig config = base("sagaflow-webhooks", db, settings);
+    config.setMaximumPoolSize(webhooks.connections());
     config.setAutoCommit(false);
     config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
     return new HikariDataSource(config);
