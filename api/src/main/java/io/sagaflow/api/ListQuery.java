@@ -2,26 +2,40 @@ package io.sagaflow.api;
 
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.persistence.index.SagaIndex;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-/** The parameters of {@code GET /v1/sagas?type=&status=&limit=&cursor=}. */
-record ListQuery(
-    Optional<String> type, Optional<SagaStatus> status, int limit, Optional<String> cursor) {
+/**
+ * The parameters of {@code GET
+ * /v1/sagas?type=&status=&createdAfter=&createdBefore=&overdue=&limit=&cursor=}.
+ */
+record ListQuery(SagaIndex.Filter filter, int limit, Optional<String> cursor) {
   private static final int DEFAULT_LIMIT = 50;
-  private static final List<String> PARAMETERS = List.of("type", "status", "limit", "cursor");
+  private static final List<String> PARAMETERS =
+      List.of("type", "status", "createdAfter", "createdBefore", "overdue", "limit", "cursor");
 
   /**
-   * The query the request's parameters ask for; an unknown or repeated parameter is refused. The
-   * cursor is the index's to check, when it is read.
+   * The query the request's parameters ask for, at {@code now} (what {@code overdue} compares
+   * deadlines with); an unknown or repeated parameter is refused. The cursor is the index's to
+   * check, when it is read.
    */
-  static ListQuery parse(List<Map.Entry<String, String>> parameters) throws InvalidRequest {
+  static ListQuery parse(List<Map.Entry<String, String>> parameters, Instant now)
+      throws InvalidRequest {
     Map<String, String> values = QueryParameters.check(parameters, PARAMETERS);
+    var filter =
+        SagaIndex.Filter.ALL
+            .type(Optional.ofNullable(values.get("type")))
+            .status(status(Optional.ofNullable(values.get("status"))))
+            .createdAfter(instant(values, "createdAfter"))
+            .createdBefore(instant(values, "createdBefore"))
+            .overdueAt(overdue(values) ? Optional.of(now) : Optional.empty());
     return new ListQuery(
-        Optional.ofNullable(values.get("type")),
-        status(Optional.ofNullable(values.get("status"))),
+        filter,
         limit(Optional.ofNullable(values.get("limit"))),
         Optional.ofNullable(values.get("cursor")));
   }
@@ -29,11 +43,38 @@ record ListQuery(
   /** The page this query selects from the index. */
   SagaIndex.Page read(SagaIndex index) throws InvalidRequest {
     try {
-      return index.list(type, status, limit, cursor);
+      return index.list(filter, limit, cursor);
     } catch (IllegalArgumentException e) {
       throw new InvalidRequest(
           Problem.badRequest("'cursor' is not a cursor this API returned", "cursor"));
     }
+  }
+
+  private static Optional<Instant> instant(Map<String, String> values, String name)
+      throws InvalidRequest {
+    String value = values.get(name);
+    if (value == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(OffsetDateTime.parse(value).toInstant());
+    } catch (DateTimeParseException e) {
+      throw new InvalidRequest(
+          Problem.badRequest(
+              "'" + name + "' must be a date-time with an offset, e.g. 2026-12-01T10:15:30Z",
+              name));
+    }
+  }
+
+  private static boolean overdue(Map<String, String> values) throws InvalidRequest {
+    String value = values.get("overdue");
+    if (value == null || value.equals("false")) {
+      return false;
+    }
+    if (value.equals("true")) {
+      return true;
+    }
+    throw new InvalidRequest(Problem.badRequest("'overdue' must be true or false", "overdue"));
   }
 
   private static Optional<SagaStatus> status(Optional<String> status) throws InvalidRequest {

@@ -11,6 +11,7 @@ import io.sagaflow.persistence.events.LifecycleEvents;
 import io.sagaflow.persistence.index.SagaIndex;
 import io.sagaflow.persistence.webhooks.SubscriptionStore;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -47,6 +48,7 @@ public final class SagaRoutes extends AllDirectives {
   private final ExceptionProblems failures;
   private final RejectionProblems rejections;
   private final BearerAuth auth;
+  private final WebUi ui;
   private final StrictJsonBody jsonBody;
   private final Supplier<String> metrics;
   private final LifecycleEvents events;
@@ -84,6 +86,7 @@ public final class SagaRoutes extends AllDirectives {
     this.failures = new ExceptionProblems(responses, settings, retryAfter);
     this.rejections = new RejectionProblems(responses);
     this.auth = new BearerAuth(settings, responses);
+    this.ui = new WebUi();
     this.jsonBody = new StrictJsonBody(mapper, settings, responses);
     this.metrics = metrics;
     this.eventStream = new EventStream(events, eventSettings, mapper, meters);
@@ -101,6 +104,7 @@ public final class SagaRoutes extends AllDirectives {
                 rejections.handler(),
                 () ->
                     concat(
+                        ui.routes(),
                         path(
                             "openapi.yaml",
                             () -> get(() -> getFromResource("openapi.yaml", yaml()))),
@@ -205,7 +209,8 @@ public final class SagaRoutes extends AllDirectives {
   }
 
   private Route listSagas() {
-    return parameterList(parameters -> refusable(() -> list(ListQuery.parse(parameters))));
+    return parameterList(
+        parameters -> refusable(() -> list(ListQuery.parse(parameters, Instant.now()))));
   }
 
   private Route list(ListQuery query) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.persistence.index.SagaIndex;
 import java.lang.reflect.Proxy;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,11 +16,48 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ListQueryTest {
+  private static final Instant NOW = Instant.parse("2026-12-02T12:00:00Z");
+
+  @Test
+  void readsTheAgeBoundsAndOverdueAsOfNow() throws Exception {
+    ListQuery query =
+        ListQuery.parse(
+            List.of(
+                Map.entry("createdAfter", "2026-12-01T10:00:00+01:00"),
+                Map.entry("createdBefore", "2026-12-02T11:00:00Z"),
+                Map.entry("overdue", "true")),
+            NOW);
+    assertThat(query.filter())
+        .isEqualTo(
+            SagaIndex.Filter.ALL
+                .createdAfter(Optional.of(Instant.parse("2026-12-01T09:00:00Z")))
+                .createdBefore(Optional.of(Instant.parse("2026-12-02T11:00:00Z")))
+                .overdueAt(Optional.of(NOW)));
+    assertThat(ListQuery.parse(List.of(Map.entry("overdue", "false")), NOW).filter())
+        .isEqualTo(SagaIndex.Filter.ALL);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"yesterday", "2026-12-01", "2026-12-01T10:00:00", ""})
+  void aTimeWithoutAnOffsetIsRefusedByName(String value) {
+    assertThat(Refusal.of(() -> ListQuery.parse(List.of(Map.entry("createdAfter", value)), NOW)))
+        .isEqualTo(
+            Problem.badRequest(
+                "'createdAfter' must be a date-time with an offset, e.g. 2026-12-01T10:15:30Z",
+                "createdAfter"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"yes", "1", "TRUE", ""})
+  void overdueIsTrueOrFalse(String value) {
+    assertThat(Refusal.of(() -> ListQuery.parse(List.of(Map.entry("overdue", value)), NOW)))
+        .isEqualTo(Problem.badRequest("'overdue' must be true or false", "overdue"));
+  }
 
   @Test
   void noParametersListFiftyOfEveryTypeAndStatus() throws Exception {
     assertThat(parse(null, null, null, null))
-        .isEqualTo(new ListQuery(Optional.empty(), Optional.empty(), 50, Optional.empty()));
+        .isEqualTo(new ListQuery(SagaIndex.Filter.ALL, 50, Optional.empty()));
   }
 
   @Test
@@ -27,7 +65,11 @@ class ListQueryTest {
     assertThat(parse("order", "completed", "500", "c"))
         .isEqualTo(
             new ListQuery(
-                Optional.of("order"), Optional.of(SagaStatus.COMPLETED), 500, Optional.of("c")));
+                SagaIndex.Filter.ALL
+                    .type(Optional.of("order"))
+                    .status(Optional.of(SagaStatus.COMPLETED)),
+                500,
+                Optional.of("c")));
   }
 
   @ParameterizedTest
@@ -57,17 +99,21 @@ class ListQueryTest {
 
   @Test
   void anUnknownParameterIsRefusedByName() {
-    assertThat(Refusal.of(() -> ListQuery.parse(List.of(Map.entry("sort", "")))))
+    assertThat(Refusal.of(() -> ListQuery.parse(List.of(Map.entry("sort", "")), NOW)))
         .isEqualTo(
             Problem.badRequest(
-                "unknown query parameter 'sort'; expected [type, status, limit, cursor]", "sort"));
+                "unknown query parameter 'sort'; expected [type, status, createdAfter, createdBefore,"
+                    + " overdue, limit, cursor]",
+                "sort"));
   }
 
   @Test
   void aRepeatedParameterIsRefusedNotHalfRead() {
     assertThat(
             Refusal.of(
-                () -> ListQuery.parse(List.of(Map.entry("limit", "1"), Map.entry("limit", "2")))))
+                () ->
+                    ListQuery.parse(
+                        List.of(Map.entry("limit", "1"), Map.entry("limit", "2")), NOW)))
         .isEqualTo(
             Problem.badRequest(
                 "the query parameter 'limit' is given more than once; give it once", "limit"));
@@ -80,7 +126,7 @@ class ListQueryTest {
         .forEach((name, value) -> value.ifPresent(v -> parameters.add(Map.entry(name, v))));
     Optional.ofNullable(limit).ifPresent(v -> parameters.add(Map.entry("limit", v)));
     Optional.ofNullable(cursor).ifPresent(v -> parameters.add(Map.entry("cursor", v)));
-    return ListQuery.parse(parameters);
+    return ListQuery.parse(parameters, NOW);
   }
 
   private static DataSource unusable() {

@@ -97,13 +97,72 @@ public final class SagaIndex implements AutoCloseable {
    */
   public Page list(
       Optional<String> type, Optional<SagaStatus> status, int limit, Optional<String> cursor) {
+    return list(Filter.ALL.type(type).status(status), limit, cursor);
+  }
+
+  /**
+   * What a listing keeps; each empty part is no condition. {@code overdueAt}: only the sagas still
+   * {@code RUNNING} or {@code COMPENSATING} whose deadline is before that time.
+   */
+  public record Filter(
+      Optional<String> type,
+      Optional<SagaStatus> status,
+      Optional<Instant> createdAfter,
+      Optional<Instant> createdBefore,
+      Optional<Instant> overdueAt) {
+
+    /** Every saga. */
+    public static final Filter ALL =
+        new Filter(
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty());
+
+    public Filter type(Optional<String> value) {
+      return new Filter(value, status, createdAfter, createdBefore, overdueAt);
+    }
+
+    public Filter status(Optional<SagaStatus> value) {
+      return new Filter(type, value, createdAfter, createdBefore, overdueAt);
+    }
+
+    /** Only sagas created at or after {@code value}. */
+    public Filter createdAfter(Optional<Instant> value) {
+      return new Filter(type, status, value, createdBefore, overdueAt);
+    }
+
+    /** Only sagas created before {@code value}. */
+    public Filter createdBefore(Optional<Instant> value) {
+      return new Filter(type, status, createdAfter, value, overdueAt);
+    }
+
+    public Filter overdueAt(Optional<Instant> value) {
+      return new Filter(type, status, createdAfter, createdBefore, value);
+    }
+  }
+
+  /**
+   * A page of the sagas {@code filter} keeps, newest first.
+   *
+   * @param limit page size, 1 to {@value #MAX_LIMIT}
+   * @param cursor the {@link Page#nextCursor()} of the previous page (of the same filter); empty
+   *     for the first page
+   * @throws IllegalArgumentException for a limit out of range, or {@code "invalid cursor"} for a
+   *     cursor this class did not produce
+   * @throws IndexUnavailableException when the database cannot answer
+   */
+  public Page list(Filter filter, int limit, Optional<String> cursor) {
     checkLimit(limit);
     Optional<PageCursor> after = cursor.map(PageCursor::decode);
+    Optional<String> type = filter.type();
+    Optional<SagaStatus> status = filter.status();
     if (type.isPresent() && type.get().indexOf('\0') >= 0) {
       // PostgreSQL text cannot hold NUL: no saga has such a type.
       return new Page(List.of(), Optional.empty());
     }
-    String sql = listSql(type.isPresent(), status.isPresent(), after.isPresent());
+    String sql = listSql(filter, after.isPresent());
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       int i = 0;
@@ -112,6 +171,15 @@ public final class SagaIndex implements AutoCloseable {
       }
       if (status.isPresent()) {
         ps.setString(++i, status.get().name());
+      }
+      if (filter.createdAfter().isPresent()) {
+        ps.setObject(++i, SagaIndexUpdates.timestamp(filter.createdAfter().get()));
+      }
+      if (filter.createdBefore().isPresent()) {
+        ps.setObject(++i, SagaIndexUpdates.timestamp(filter.createdBefore().get()));
+      }
+      if (filter.overdueAt().isPresent()) {
+        ps.setObject(++i, SagaIndexUpdates.timestamp(filter.overdueAt().get()));
       }
       if (after.isPresent()) {
         ps.setObject(++i, SagaIndexUpdates.timestamp(after.get().createdAt()));
@@ -321,13 +389,23 @@ public final class SagaIndex implements AutoCloseable {
         + " o WHERE o.projection_name = ? AND o.projection_key = t.tag), 0)) AS behind";
   }
 
-  /** Parameters in this order: type, status, created_at and saga_id of the cursor, limit. */
-  static String listSql(boolean byType, boolean byStatus, boolean afterCursor) {
+  /**
+   * Parameters in this order: type, status, created after, created before, overdue at, created_at
+   * and saga_id of the cursor, limit (each only when asked). The overdue condition repeats the
+   * partial index's predicate literally, so that the planner can use it.
+   */
+  static String listSql(Filter filter, boolean afterCursor) {
     return "SELECT "
         + COLUMNS
         + " FROM saga_index WHERE TRUE"
-        + (byType ? " AND type = ?" : "")
-        + (byStatus ? " AND status = ?" : "")
+        + (filter.type().isPresent() ? " AND type = ?" : "")
+        + (filter.status().isPresent() ? " AND status = ?" : "")
+        + (filter.createdAfter().isPresent() ? " AND created_at >= ?" : "")
+        + (filter.createdBefore().isPresent() ? " AND created_at < ?" : "")
+        + (filter.overdueAt().isPresent()
+            ? " AND status IN ('RUNNING', 'COMPENSATING') AND deadline IS NOT NULL"
+                + " AND deadline < ?"
+            : "")
         + (afterCursor ? " AND (created_at, saga_id) < (?, ?)" : "")
         + " ORDER BY created_at DESC, saga_id DESC LIMIT ?";
   }

@@ -42,24 +42,29 @@ final class SagaIndexUpdates {
   private static final String MICROS = "(TIMESTAMPTZ 'epoch' + ? * INTERVAL '1 microsecond')";
 
   private static final String INSERT_STARTED =
-      "INSERT INTO saga_index (saga_id, type, version, status, created_at, updated_at, seq_nr)"
+      "INSERT INTO saga_index"
+          + " (saga_id, type, version, status, created_at, updated_at, seq_nr, deadline)"
           + " VALUES (?, ?, ?, 'RUNNING', "
           + MICROS
           + ", "
           + MICROS
-          + ", ?)"
+          + ", ?, "
+          + MICROS
+          + ")"
           + " ON CONFLICT (saga_id) DO NOTHING";
 
   // A saga that started and ended within one group of events: one row write instead of two. A
   // row already there (the group is replayed) takes the end unless it has seen it.
   private static final String INSERT_ENDED =
       "INSERT INTO saga_index"
-          + " (saga_id, type, version, status, failure, created_at, updated_at, seq_nr)"
+          + " (saga_id, type, version, status, failure, created_at, updated_at, seq_nr, deadline)"
           + " VALUES (?, ?, ?, ?, ?, "
           + MICROS
           + ", "
           + MICROS
-          + ", ?)"
+          + ", ?, "
+          + MICROS
+          + ")"
           + " ON CONFLICT (saga_id) DO UPDATE SET status = EXCLUDED.status,"
           + " failure = COALESCE(EXCLUDED.failure, saga_index.failure),"
           + " status_before_failure = NULL, updated_at = EXCLUDED.updated_at,"
@@ -200,6 +205,7 @@ final class SagaIndexUpdates {
       ps.setLong(4, micros(e.at()));
       ps.setLong(5, micros(e.at()));
       ps.setLong(6, seqNr);
+      setMicros(ps, 7, e.deadline());
       if (ps.executeUpdate() == 0) {
         log.debug("SagaStarted #{} already applied", seqNr);
       }
@@ -243,6 +249,7 @@ final class SagaIndexUpdates {
       insert.setLong(6, micros(started.at()));
       insert.setLong(7, micros(at));
       insert.setLong(8, seqNr);
+      setMicros(insert, 9, started.deadline());
       insert.addBatch();
       pending.add(new Pending(sagaId, seqNr));
       held.add(sagaId);
@@ -340,6 +347,15 @@ final class SagaIndexUpdates {
   /** Microseconds since the epoch, truncated as PostgreSQL would store them. */
   static long micros(Instant at) {
     return ChronoUnit.MICROS.between(Instant.EPOCH, at);
+  }
+
+  /** Binds {@code at} as {@link #MICROS} expects it, or SQL NULL (which makes the time NULL). */
+  private static void setMicros(PreparedStatement ps, int index, Instant at) throws SQLException {
+    if (at == null) {
+      ps.setNull(index, Types.BIGINT);
+    } else {
+      ps.setLong(index, micros(at));
+    }
   }
 
   /** PostgreSQL keeps microseconds; truncating here makes the stored value predictable. */

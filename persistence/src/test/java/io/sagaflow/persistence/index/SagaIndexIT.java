@@ -6,6 +6,7 @@ import static io.sagaflow.persistence.index.IndexEvents.stepRejected;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
@@ -24,6 +25,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -310,6 +312,67 @@ class SagaIndexIT {
             + " current_offset = EXCLUDED.current_offset");
   }
 
+  private static SagaEvent.SagaStarted startedWithDeadline(Instant at, Instant deadline) {
+    return new SagaEvent.SagaStarted(
+        "order", 1, JsonNodeFactory.instance.objectNode(), "f", "t", null, "reserve", deadline, at);
+  }
+
+  private List<String> ids(SagaIndex.Filter filter) {
+    return index.list(filter, 100, Optional.empty()).items().stream()
+        .map(SagaIndex.Row::sagaId)
+        .toList();
+  }
+
+  @Test
+  void overdueListsOnlyUnfinishedSagasWhoseDeadlineHasPassed() {
+    Instant now = T0.plusSeconds(3600);
+    // Late and still running, late and compensating: both need an operator's eye.
+    events.apply("late-running", 1, startedWithDeadline(T0, T0.plusSeconds(60)));
+    events.apply("late-compensating", 1, startedWithDeadline(T0.plusMillis(1), T0.plusSeconds(60)));
+    events.apply("late-compensating", 2, stepRejected(List.of("reserve"), T0.plusSeconds(70)));
+    // Late but finished, not late yet, no deadline at all: none does.
+    events.apply("late-completed", 1, startedWithDeadline(T0.plusMillis(2), T0.plusSeconds(60)));
+    events.apply(
+        "late-completed", 2, new SagaEvent.SagaCompleted("charge", 1, null, T0.plusSeconds(1)));
+    events.apply("on-time", 1, startedWithDeadline(T0.plusMillis(3), now.plusSeconds(60)));
+    events.apply("no-deadline", 1, started("order", T0.plusMillis(4)));
+    // Started and ended in one group (the projection's shortcut row) keeps its deadline too.
+    events.applyGroup(
+        List.of(
+            new SagaIndexUpdates.Change(
+                "saga|late-group", 1, startedWithDeadline(T0.plusMillis(5), T0.plusSeconds(60))),
+            new SagaIndexUpdates.Change(
+                "saga|late-group", 2, stepRejected(List.of("reserve"), T0.plusMillis(6)))));
+
+    assertThat(ids(SagaIndex.Filter.ALL.overdueAt(Optional.of(now))))
+        .containsExactly("late-group", "late-compensating", "late-running");
+    assertThat(
+            ids(
+                SagaIndex.Filter.ALL
+                    .overdueAt(Optional.of(now))
+                    .status(Optional.of(SagaStatus.RUNNING))))
+        .containsExactly("late-running");
+  }
+
+  @Test
+  void createdAfterAndBeforeBoundTheListing() {
+    twentyFiveSagas();
+    // Pairs of sagas share a millisecond: from T0+3 ms (inclusive) to T0+5 ms (exclusive) is 4.
+    var filter =
+        SagaIndex.Filter.ALL
+            .createdAfter(Optional.of(T0.plusMillis(3)))
+            .createdBefore(Optional.of(T0.plusMillis(5)));
+    var page = index.list(filter, 3, Optional.empty());
+    var rest = index.list(filter, 3, page.nextCursor());
+    assertThat(page.items()).hasSize(3);
+    assertThat(rest.items()).hasSize(1);
+    assertThat(rest.nextCursor()).isEmpty();
+    assertThat(
+            Stream.concat(page.items().stream(), rest.items().stream())
+                .map(SagaIndex.Row::createdAt))
+        .allSatisfy(at -> assertThat(at).isBetween(T0.plusMillis(3), T0.plusMillis(4)));
+  }
+
   @Test
   void everyQueryIsAnIndexScanWithoutSort() throws SQLException {
     twentyFiveSagas();
@@ -320,7 +383,11 @@ class SagaIndexIT {
       s.execute("ANALYZE saga_index");
       for (boolean byType : new boolean[] {false, true}) {
         for (boolean byStatus : new boolean[] {false, true}) {
-          String plan = explain(c, SagaIndex.listSql(byType, byStatus, true), byType, byStatus);
+          var filter =
+              SagaIndex.Filter.ALL
+                  .type(byType ? Optional.of("order") : Optional.empty())
+                  .status(byStatus ? Optional.of(SagaStatus.RUNNING) : Optional.empty());
+          String plan = explain(c, SagaIndex.listSql(filter, true), byType, byStatus);
           assertThat(plan).as(plan).contains("Index Scan").doesNotContain("Sort");
         }
       }
