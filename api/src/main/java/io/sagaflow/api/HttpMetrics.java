@@ -109,6 +109,9 @@ public final class HttpMetrics {
     if (s.size() == 1 && (s.get(0).equals("metrics") || s.get(0).equals("openapi.yaml"))) {
       return path;
     }
+    if (s.size() == 2 && s.get(0).equals("ui") && !s.get(1).isEmpty()) {
+      return "/ui/{file}";
+    }
     if (s.size() < 2 || !s.get(0).equals("v1") || s.stream().anyMatch(String::isEmpty)) {
       return OTHER;
     }

@@ -11,6 +11,7 @@ class HttpMetricsTest {
   @CsvSource({
     "/, /",
     "/metrics, /metrics",
+    "/ui/app.js, /ui/{file}",
     "/openapi.yaml, /openapi.yaml",
     "/v1/sagas, /v1/sagas",
     "/v1/sagas/order-42, /v1/sagas/{id}",
@@ -38,6 +39,8 @@ class HttpMetricsTest {
     "/v2/sagas",
     "/metrics/order-42",
     "/favicon.ico",
+    "/ui/",
+    "/ui/a/b.js",
     "/order-42",
     "/v1/saga-types/order/versions",
     "/v1/unknown/order-42",
