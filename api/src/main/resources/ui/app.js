@@ -362,6 +362,29 @@ function describe(event) {
   }
 }
 
+function allSteps(steps) {
+  return (steps || []).flatMap((s) => [s, ...allSteps(s.branches)]);
+}
+
+/** What the saga waits for now, in words; null once it has ended. */
+function waitsFor(saga) {
+  if (saga.status === 'COMPLETED' || saga.status === 'COMPENSATED') {
+    return null;
+  }
+  if (saga.status === 'FAILED') {
+    return 'an operator: Retry resumes it';
+  }
+  const steps = allSteps(saga.steps);
+  const retries = steps.filter((s) => s.nextAttemptAt);
+  if (retries.length) {
+    return retries
+      .map((s) => `the retry of ${s.name} at ${new Date(s.nextAttemptAt).toLocaleString()}`)
+      .join('; ');
+  }
+  const out = steps.filter((s) => (s.status === 'RUNNING' || s.status === 'COMPENSATING') && !s.branches);
+  return out.length ? out.map((s) => `the answer of ${s.name}`).join(', ') : null;
+}
+
 function stepRows(steps, depth = 0) {
   return steps.flatMap((s) => [
     h(
@@ -377,7 +400,7 @@ function stepRows(steps, depth = 0) {
       h('td', { class: 'reason' }, s.lastError || ''),
       h('td', {}, s.output !== undefined && s.output !== null ? h('details', {}, h('summary', {}, 'output'), json(s.output)) : ''),
     ),
-    ...stepRows(s.branches || s.elements || [], depth + 1),
+    ...stepRows(s.branches || [], depth + 1),
   ]);
 }
 
@@ -481,7 +504,7 @@ async function showSaga(id) {
       h('dt', {}, 'Created'), h('dd', {}, time(saga.createdAt)),
       h('dt', {}, 'Status changed'), h('dd', {}, time(saga.updatedAt)),
       saga.deadline ? [h('dt', {}, 'Deadline'), h('dd', {}, time(saga.deadline))] : null,
-      saga.waitingFor ? [h('dt', {}, 'Waits for'), h('dd', { id: 'waiting-for' }, JSON.stringify(saga.waitingFor))] : null,
+      waitsFor(saga) ? [h('dt', {}, 'Waits for'), h('dd', { id: 'waits-for' }, waitsFor(saga))] : null,
     );
     const timeline = h(
       'ol',

@@ -246,6 +246,8 @@ class WebUiIT {
     open("/#/sagas/" + id);
     giveToken();
     awaitText(By.id("saga-status"), "RUNNING");
+    assertThat(browser.findElement(By.id("waits-for")).getText())
+        .isEqualTo("the answer of issue-ticket");
     awaitLive();
     // A mark on the page's window: a reload would drop it.
     js("window.sagaflowTestMark = 'still the same page'");
@@ -272,6 +274,7 @@ class WebUiIT {
     row.findElement(By.cssSelector("a.saga-link")).click();
 
     awaitText(By.id("saga-status"), "FAILED");
+    assertThat(browser.findElement(By.id("waits-for")).getText()).startsWith("an operator");
     assertThat(browser.findElements(By.id("action-cancel"))).isEmpty();
     stub.on("/" + scenario + "/refund").respond(200, "{\"refunded\":true}");
     await(By.id("action-retry")).click();
