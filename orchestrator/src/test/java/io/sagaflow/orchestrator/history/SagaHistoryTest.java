@@ -47,7 +47,11 @@ class SagaHistoryTest {
             "SagaFailed",
             "SagaResumed",
             "StepFailedAfterPivot",
-            "CompensationSkipped");
+            "CompensationSkipped",
+            "BranchesStarted",
+            "BranchSucceeded",
+            "BranchFailed",
+            "BranchSettled");
     assertThat(
             Arrays.stream(EventType.values())
                 .map(EventType::publicName)
