@@ -81,6 +81,10 @@ class ExampleSagasTest {
   void tripBookingChargesTheCardAsPivotAndRetriesTheConfirmationForever() {
     assertThat(TRIP.stepNames())
         .containsExactly("reserve-flight", "reserve-hotel", "charge-card", "send-confirmation");
+    assertThat(TRIP.stages())
+        .extracting(io.sagaflow.orchestrator.dsl.Stage::name)
+        .containsExactly("reservations", "charge-card", "send-confirmation");
+    assertThat(TRIP.stage("reservations").orElseThrow().group()).isTrue();
     assertThat(TRIP.steps())
         .extracting(Step::kind)
         .containsExactly(
