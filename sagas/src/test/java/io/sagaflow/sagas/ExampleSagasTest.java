@@ -54,12 +54,13 @@ class ExampleSagasTest {
   }
 
   @Test
-  void registersBothSagasAtVersionOne() {
+  void registersEverySagaAtVersionOne() {
     assertThat(ExampleSagas.all())
         .extracting(SagaDefinition::name, SagaDefinition::version)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("order-fulfillment", 1),
-            org.assertj.core.groups.Tuple.tuple("trip-booking", 1));
+            org.assertj.core.groups.Tuple.tuple("trip-booking", 1),
+            org.assertj.core.groups.Tuple.tuple("team-offsite", 1));
   }
 
   @Test
