@@ -873,6 +873,17 @@ public final class SagaEntity
     GroupRun group = state.group();
     Instant now = clock.instant();
     SagaEvent event;
+    if (state instanceof SagaSnapshot.FailedGroup) {
+      // Another branch failed meanwhile: a success is kept, anything else waits for the resume.
+      if (!(cmd.outcome() instanceof Outcome.Succeeded ok)) {
+        return Effect().noReply();
+      }
+      SagaEvent kept =
+          cmd.phase() == Phase.FORWARD
+              ? new BranchSucceeded(cursor.step(), cursor.attempt(), ok.output(), null, false, now)
+              : new StepCompensated(cursor.step(), cursor.attempt(), false, null, now);
+      return Effect().persist(kept).thenNoReply(); // still FAILED: nothing to drive or announce
+    }
     if (cmd.phase() == Phase.COMPENSATION) {
       boolean last = group.due().size() == 1 && state.compensations().isEmpty();
       event = compensationOutcome(step, cursor, last, cmd.outcome(), now);
@@ -1320,7 +1331,9 @@ public final class SagaEntity
     }
     if (waitsForOperator(active)) {
       inFlight = null;
-      branchCalls.clear();
+      if (!(active instanceof SagaSnapshot.FailedGroup)) {
+        branchCalls.clear(); // a failed group still takes the successes of the attempts out
+      }
       timers.cancelAll();
       if (!recovering) {
         context

@@ -107,7 +107,25 @@ class SagaEntityGroupTest {
           .step(Step.named("done").invoke(script.action("done")).noCompensation())
           .build();
 
-  private final SagaRegistry registry = SagaRegistry.of(trip, fanOut);
+  /** Two branches and a deadline that passes while both are out. */
+  private final SagaDefinition<?> hurried =
+      SagaDefinition.builder("hurried")
+          .deadline(Duration.ofMillis(300))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .group(
+              "both",
+              g ->
+                  g.step(
+                          Step.named("x")
+                              .invoke(script.action("x"))
+                              .compensateWith(script.compensation("x")))
+                      .step(
+                          Step.named("y")
+                              .invoke(script.action("y"))
+                              .compensateWith(script.compensation("y"))))
+          .build();
+
+  private final SagaRegistry registry = SagaRegistry.of(trip, fanOut, hurried);
 
   private static List<JsonNode> guests(JsonNode input) {
     var guests = new java.util.ArrayList<JsonNode>();
@@ -325,6 +343,32 @@ class SagaEntityGroupTest {
   }
 
   @Test
+  void theDeadlineMidGroupWaitsForTheBranchesOutThenUndoesBoth() {
+    var kit = entity();
+    start(kit, "hurried", input());
+    var x = script.awaitAction("x", 1);
+    var y = script.awaitAction("y", 1);
+
+    var compensating = awaitStatus(kit, SagaStatus.COMPENSATING);
+    assertThat(compensating.failure()).startsWith("deadline passed at ");
+    assertThat(script.count(ScriptedSteps.Call::compensation)).isZero();
+    x.succeed();
+    y.succeed();
+    script.awaitCompensation("x", 1).succeed();
+    script.awaitCompensation("y", 1).succeed();
+    awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(eventNames())
+        .containsExactly(
+            "SagaStarted",
+            "BranchesStarted",
+            "CompensationStarted",
+            "BranchSucceeded",
+            "BranchSucceeded",
+            "StepCompensated",
+            "StepCompensated");
+  }
+
+  @Test
   void aBranchRetriesOnItsOwnPolicyWhileTheOtherGoesOn() {
     var kit = entity();
     start(kit, "grouped", input());
@@ -397,6 +441,34 @@ class SagaEntityGroupTest {
     script.awaitCompensation("flight", 2).succeed();
     script.awaitCompensation("quote", 1).succeed();
     awaitStatus(kit, SagaStatus.COMPENSATED);
+  }
+
+  @Test
+  void anUndoThatLandsAfterAnotherBranchsUndoFailedIsKeptAndNotSentAgainOnRetry() {
+    var kit = entity();
+    start(kit, "grouped", input());
+    script.awaitAction("quote", 1).succeed();
+    script.awaitAction("flight", 1).succeed();
+    awaitEvent("BranchSucceeded", 1);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      script.awaitAction("hotel", attempt).fail(new IllegalStateException("503"));
+    }
+    var undoHotel = script.awaitCompensation("hotel", 1);
+    script.awaitCompensation("flight", 1).fail(new StepRejectedException("refused"));
+    awaitStatus(kit, SagaStatus.FAILED);
+    undoHotel.succeed();
+    awaitEvent("StepCompensated", 1);
+
+    var failed = (SagaSnapshot.Started) kit.getState();
+    assertThat(failed.status()).isEqualTo(SagaStatus.FAILED);
+    assertThat(failed.step("hotel").status()).isEqualTo(StepStatus.COMPENSATED);
+    assertThat(failed.step("flight").status()).isEqualTo(StepStatus.COMPENSATION_FAILED);
+
+    kit.<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume("r-1", replyTo));
+    script.awaitCompensation("flight", 2).succeed();
+    script.awaitCompensation("quote", 1).succeed();
+    awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(script.count(c -> c.compensation() && c.step().equals("hotel"))).isEqualTo(1);
   }
 
   private static JsonNode guestsInput(String... guests) {

@@ -459,7 +459,35 @@ public sealed interface SagaSnapshot extends SagaSerializable {
 
     @Override
     public SagaSnapshot apply(SagaEvent event) {
-      if (event instanceof SagaResumed e) {
+      // The other branches' attempts out when the saga failed still land: what they did is kept.
+      if (event instanceof BranchSucceeded e
+          && phase == Phase.FORWARD
+          && group.cursor(e.step()) != null
+          && e.nextStep() == null
+          && !e.sagaCompleted()) {
+        Progress next =
+            progress
+                .changeStep(
+                    e.step(),
+                    s -> s.finished(StepStatus.SUCCEEDED, e.attempt(), e.output(), null, e.at()))
+                .at(e.at());
+        return new FailedGroup(next, group.without(e.step()), compensations, phase);
+      } else if (event instanceof StepCompensated e
+          && phase == Phase.COMPENSATION
+          && group.cursor(e.step()) != null
+          && !e.sagaCompensated()) {
+        Progress next =
+            progress
+                .changeStep(
+                    e.step(),
+                    s ->
+                        s.compensationEnded(
+                            StepStatus.COMPENSATED,
+                            e.attempt(),
+                            e.unreadable() != null ? e.unreadable() : s.lastError()))
+                .at(e.at());
+        return new FailedGroup(next, group.without(e.step()), compensations, phase);
+      } else if (event instanceof SagaResumed e) {
         GroupRun resumed = group.map(Cursor::resumed);
         Progress next = progress;
         for (Cursor c : resumed.due()) {
