@@ -1680,7 +1680,10 @@ public final class SagaEntity
       Duration delay = Duration.between(at, retryAt);
       boolean asked =
           end != null && end.retryAfter() != null && delay.compareTo(end.retryAfter()) >= 0;
-      telemetry.retryScheduled(started.type(), phase, step, delay, asked);
+      // A fan-out's elements ({step}/{key}) are counted as their step: labels stay bounded.
+      int slash = step.indexOf('/');
+      telemetry.retryScheduled(
+          started.type(), phase, slash < 0 ? step : step.substring(0, slash), delay, asked);
     }
   }
 
