@@ -1,6 +1,7 @@
 package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Conflict;
 import io.sagaflow.orchestrator.SagaReplies.Done;
@@ -11,6 +12,8 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.SagaReplies.UnknownSignal;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.FanOut;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
@@ -35,6 +38,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaResumed;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.SignalReceived;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
@@ -139,6 +143,14 @@ public final class SagaEntity
   /** Resumes a {@code FAILED} saga where it stopped. */
   public record Resume(String commandId, ActorRef<OperatorReply> replyTo) implements Command {}
 
+  /**
+   * Delivers the signal {@code name} with {@code payload} (JSON null for none); {@code commandId}
+   * is its idempotency key: a repeat answers as the first did.
+   */
+  public record Signal(
+      String name, JsonNode payload, String commandId, ActorRef<OperatorReply> replyTo)
+      implements Command {}
+
   /** Wakes the saga after a crash or rebalance; it carries on by itself. */
   public record Wake() implements Command {}
 
@@ -187,6 +199,9 @@ public final class SagaEntity
 
   /** False while events are replayed; from then on every event applied is one just written. */
   private boolean recovered;
+
+  /** The signal the attempt in flight waits for, when it is a signal step's wait; else null. */
+  private String waitingForSignal;
 
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
@@ -373,6 +388,8 @@ public final class SagaEntity
       return notFound(cancel.replyTo());
     } else if (cmd instanceof Resume resume) {
       return notFound(resume.replyTo());
+    } else if (cmd instanceof Signal signal) {
+      return notFound(signal.replyTo());
     } else if (cmd instanceof Stop) {
       return Effect().stop().thenNoReply();
     } else if (cmd instanceof PassivateIfIdle) {
@@ -407,6 +424,8 @@ public final class SagaEntity
       return cancel(state, c);
     } else if (cmd instanceof Resume c) {
       return resume(state, c);
+    } else if (cmd instanceof Signal c) {
+      return signal(state, c);
     } else if (cmd instanceof Wake c) {
       return wake(state, c);
     } else if (cmd instanceof DeadlineDue c) {
@@ -529,6 +548,75 @@ public final class SagaEntity
         .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
   }
 
+  private ReplyEffect<SagaEvent, SagaSnapshot> signal(Started state, Signal cmd) {
+    if (state.handledCommand(cmd.commandId())) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.OPERATOR_COMMAND, state.type());
+      return Effect().reply(cmd.replyTo(), new Done(view(state)));
+    }
+    Optional<SagaDefinition<?>> definition = registry.find(state.type(), state.version());
+    if (definition.isEmpty()) {
+      return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
+    }
+    if (!definition.get().signals().contains(cmd.name())) {
+      List<String> known = definition.get().signals();
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new UnknownSignal(
+                  "saga type '"
+                      + state.type()
+                      + "' (version "
+                      + state.version()
+                      + ") waits for no signal '"
+                      + cmd.name()
+                      + "'"
+                      + (known.isEmpty() ? "; it waits for none" : "; it waits for " + known)));
+    }
+    if (state.status() != SagaStatus.RUNNING || waitsForOperator(state)) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused(
+                  "saga is " + state.status() + "; only a RUNNING saga takes a signal",
+                  view(state)));
+    }
+    if (state.progress().signals().containsKey(cmd.name())) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused(
+                  "the signal '" + cmd.name() + "' was already received; a saga takes it once",
+                  view(state)));
+    }
+    context.getLog().info("Signal '{}' received", cmd.name());
+    return Effect()
+        .persist(
+            new SignalReceived(
+                cmd.name(),
+                cmd.payload() == null ? NullNode.getInstance() : cmd.payload(),
+                cmd.commandId(),
+                clock.instant()))
+        .thenRun(this::signalKept)
+        .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
+  }
+
+  /**
+   * A signal is written: if the saga waits for it now, it takes it (its step's outcome goes to the
+   * saga as an attempt's answer would); else it is kept until the saga reaches its step.
+   */
+  private void signalKept(SagaSnapshot state) {
+    if (state instanceof Started active && waitingForSignal != null) {
+      Cursor cursor = active.cursor();
+      if (cursor != null && cursor.equals(inFlight)) {
+        signalOutcome(active, cursor).ifPresent(this::tellSelf);
+      }
+    }
+  }
+
+  private void tellSelf(Command command) {
+    context.getSelf().tell(command);
+  }
+
   private ReplyEffect<SagaEvent, SagaSnapshot> wake(Started state, Wake cmd) {
     if (!waitsForOperator(state) && registry.find(state.type(), state.version()).isEmpty()) {
       context.getLog().error("Saga cannot continue: {}", missingDefinition(state));
@@ -557,6 +645,7 @@ public final class SagaEntity
       return Effect().noReply();
     }
     inFlight = null;
+    waitingForSignal = null;
     timers.cancel(TIMEOUT_TIMER);
     attemptEnded(cmd.outcome(), cmd.timedOut());
     SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
@@ -575,6 +664,14 @@ public final class SagaEntity
     }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       return Effect().noReply();
+    }
+    if (waitingForSignal != null) {
+      String reason =
+          "no signal '" + waitingForSignal + "' arrived within " + cmd.timeout() + " of waiting";
+      return attemptFinished(
+          state,
+          new AttemptFinished(
+              cmd.phase(), cmd.step(), cmd.attempt(), new Outcome.Permanent(reason), false));
     }
     String error = "attempt " + cmd.attempt() + " timed out after " + cmd.timeout();
     // The attempt in flight is a local step's exactly when invoke kept its LocalAttempt.
@@ -1362,6 +1459,18 @@ public final class SagaEntity
       context.getSelf().tell(new EnterStage(cursor.step()));
       return;
     }
+    if (waitingForSignal != null && !cursor.equals(inFlight)) {
+      // The saga moved on from its signal wait (a cancel, the deadline): nothing was called, so
+      // nothing is out, and nothing needs undoing.
+      timers.cancel(TIMEOUT_TIMER);
+      attemptEnded(
+          new Outcome.Permanent("stopped waiting for signal '" + waitingForSignal + "'"), false);
+      waitingForSignal = null;
+      inFlight = null;
+    }
+    if (waitingForSignal != null) {
+      return; // still waiting (a write that did not move the saga on, e.g. another signal)
+    }
     if (inFlight != null
         && inFlight.phase() == Phase.FORWARD
         && cursor.phase() == Phase.COMPENSATION) {
@@ -1413,6 +1522,10 @@ public final class SagaEntity
     inFlight = cursor;
     StepAction<?> action =
         cursor.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow();
+    if (action instanceof AwaitSignal<?> signal) {
+      awaitSignal(state, step, signal, cursor);
+      return;
+    }
     inFlightTelemetry =
         telemetry.attemptStarted(
             new SagaTelemetry.AttemptStart(
@@ -1453,6 +1566,72 @@ public final class SagaEntity
                 outcome != null
                     ? outcome
                     : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
+  }
+
+  /**
+   * The saga is at a step that waits for a signal: it takes the signal if it is already kept (or
+   * the step's condition says not to wait), else it waits, at most the step's timeout from when the
+   * step became due (or, after an operator's resume, from the resume).
+   */
+  private void awaitSignal(Started state, Step step, AwaitSignal<?> signal, Cursor cursor) {
+    waitingForSignal = signal.name();
+    inFlightTelemetry =
+        telemetry.attemptStarted(
+            new SagaTelemetry.AttemptStart(
+                sagaId,
+                state.type(),
+                cursor.phase(),
+                step.name(),
+                cursor.attempt(),
+                "signal",
+                state.traceId(),
+                state.parentSpanId()));
+    Optional<AttemptFinished> taken = signalOutcome(state, cursor);
+    if (taken.isPresent()) {
+      tellSelf(taken.get());
+      return;
+    }
+    Instant now = clock.instant();
+    Duration left = Duration.between(now, signalWaitStart(state, cursor).plus(step.timeout()));
+    var timedOut =
+        new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout());
+    if (left.isNegative() || left.isZero()) {
+      tellSelf(timedOut);
+    } else {
+      timers.startSingleTimer(TIMEOUT_TIMER, timedOut, left);
+    }
+  }
+
+  /** When the wait of the signal step at {@code cursor} began: its timeout counts from there. */
+  static Instant signalWaitStart(Started state, Cursor cursor) {
+    StepSnapshot step = state.step(cursor.step());
+    Instant due = step != null && step.startedAt() != null ? step.startedAt() : state.updatedAt();
+    // Resumed after it failed (a second attempt): from the resume, which changed the status.
+    return cursor.attempt() > 1 && state.updatedAt().isAfter(due) ? state.updatedAt() : due;
+  }
+
+  /**
+   * The answer the signal step at {@code cursor} has now: the kept signal's outcome, or success
+   * when its condition says not to wait; empty while it waits.
+   */
+  private Optional<AttemptFinished> signalOutcome(Started state, Cursor cursor) {
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cursor.step());
+    if (!(step.action() instanceof AwaitSignal<?> signal)) {
+      return Optional.empty();
+    }
+    var invocation =
+        new StepRunner.Invocation(
+            sagaId, definition, state, step, cursor.phase(), cursor.attempt(), null);
+    Optional<Outcome> outcome = runner.signalSkipped(invocation, signal);
+    if (outcome.isEmpty() && state.progress().signals().containsKey(signal.name())) {
+      outcome =
+          Optional.of(
+              runner.signalOutcome(
+                  invocation, signal, state.progress().signals().get(signal.name())));
+    }
+    return outcome.map(
+        o -> new AttemptFinished(cursor.phase(), step.name(), cursor.attempt(), o, false));
   }
 
   /**

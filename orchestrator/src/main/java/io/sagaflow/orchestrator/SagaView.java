@@ -2,9 +2,11 @@ package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Stage;
 import io.sagaflow.orchestrator.history.Cursor;
+import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.history.StepSnapshot;
 import java.time.Instant;
@@ -26,8 +28,31 @@ public record SagaView(
     String failure,
     Instant deadline,
     Instant createdAt,
-    Instant updatedAt)
+    Instant updatedAt,
+    @JsonInclude(JsonInclude.Include.NON_NULL) WaitingFor waitingFor)
     implements SagaSerializable {
+
+  /** A view of a saga that waits for no signal. */
+  public SagaView(
+      String id,
+      String type,
+      int version,
+      SagaStatus status,
+      JsonNode input,
+      List<StepView> steps,
+      String failure,
+      Instant deadline,
+      Instant createdAt,
+      Instant updatedAt) {
+    this(id, type, version, status, input, steps, failure, deadline, createdAt, updatedAt, null);
+  }
+
+  /**
+   * The signal the saga waits for at its step {@code step}: since {@code since} (when the step
+   * became due), until {@code timeoutAt}, when the step is rejected if no signal has come.
+   */
+  public record WaitingFor(String signal, String step, Instant since, Instant timeoutAt)
+      implements SagaSerializable {}
 
   /**
    * One step of a saga instance. A parallel group, and a fan-out, list their {@code branches} (a
@@ -124,7 +149,34 @@ public record SagaView(
         state.failure(),
         state.deadline(),
         state.createdAt(),
-        state.updatedAt());
+        state.updatedAt(),
+        definition.flatMap(d -> waitingFor(state, d)).orElse(null));
+  }
+
+  /** The signal the saga waits for now, if it waits for one (see {@link WaitingFor}). */
+  static Optional<WaitingFor> waitingFor(SagaSnapshot.Started state, SagaDefinition<?> definition) {
+    Cursor cursor = state.cursor();
+    if (state.status() != SagaStatus.RUNNING
+        || cursor == null
+        || cursor.phase() != Phase.FORWARD
+        || state instanceof SagaSnapshot.Failed) {
+      return Optional.empty();
+    }
+    return definition
+        .findStep(cursor.step())
+        .filter(step -> step.action() instanceof AwaitSignal<?>)
+        .filter(
+            step ->
+                !state.progress().signals().containsKey(((AwaitSignal<?>) step.action()).name()))
+        .map(
+            step -> {
+              Instant since = SagaEntity.signalWaitStart(state, cursor);
+              return new WaitingFor(
+                  ((AwaitSignal<?>) step.action()).name(),
+                  step.name(),
+                  since,
+                  since.plus(step.timeout()));
+            });
   }
 
   private static StepView stepView(

@@ -81,7 +81,14 @@ class EventSerializationTest {
                 List.of("flight", "quote"),
                 List.of("flight"),
                 now),
-            new SagaEvent.BranchSettled("flight", 1, "422", false, true, now));
+            new SagaEvent.BranchSettled("flight", 1, "422", false, true, now),
+            new SagaEvent.SignalReceived(
+                "approval",
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                    .objectNode()
+                    .put("approved", true),
+                "sig-1",
+                now));
     assertThat(events.stream().map(Object::getClass).distinct())
         .hasSize(SagaEvent.class.getPermittedSubclasses().length);
     return events;

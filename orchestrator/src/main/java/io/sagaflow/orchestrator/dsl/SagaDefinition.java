@@ -209,6 +209,23 @@ public final class SagaDefinition<I> {
     return "SagaDefinition{" + name + " v" + version + ", steps=" + stepNames() + "}";
   }
 
+  /** The names of the signals its steps wait for, in step order. */
+  public List<String> signals() {
+    return steps().stream()
+        .map(Step::action)
+        .filter(a -> a instanceof AwaitSignal<?>)
+        .map(a -> ((AwaitSignal<?>) a).name())
+        .distinct()
+        .toList();
+  }
+
+  /** The step that waits for {@code signal}, if one does (the first, should several). */
+  public Optional<Step> signalStep(String signal) {
+    return steps().stream()
+        .filter(s -> s.action() instanceof AwaitSignal<?> a && a.name().equals(signal))
+        .findFirst();
+  }
+
   public List<String> stepNames() {
     return stepNames;
   }
@@ -490,6 +507,10 @@ public final class SagaDefinition<I> {
                   + " return is one step, called alone");
         } else if (group != null && step.isFanOut()) {
           found.add(here + ": a branch of a parallel group cannot be a fan-out");
+        } else if (group != null && step.isSignal()) {
+          found.add(
+              here
+                  + ": a branch of a parallel group cannot wait for a signal; wait before the group");
         }
         try {
           Step s =

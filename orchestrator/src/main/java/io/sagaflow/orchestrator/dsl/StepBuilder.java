@@ -64,6 +64,14 @@ public final class StepBuilder<I, O> {
   }
 
   /**
+   * Makes this a signal step: it waits for {@code signal} (see {@link AwaitSignal}), at most its
+   * {@link #timeout}. The same as {@code invoke(signal)}.
+   */
+  public StepBuilder<I, O> awaitSignal(AwaitSignal<? super I> signal) {
+    return invoke(signal);
+  }
+
+  /**
    * What undoes the step. It must be safe to run for an action that never happened, and it runs for
    * an uncertain step too (one that may have happened and has no output), so it should address what
    * it undoes by the saga's input or earlier steps' outputs, not by this step's own output.
@@ -224,7 +232,18 @@ public final class StepBuilder<I, O> {
     } else if (action instanceof LocalCall<?> local && local.function() == null) {
       found.add("invoke(...) has a LocalCall without a function");
     }
-    if (compensation instanceof HttpCall<?> http) {
+    if (action instanceof AwaitSignal<?> signal) {
+      found.addAll(signal.problems("invoke(...)"));
+      if (compensation != null) {
+        found.add("waits for a signal, which changes nothing: it cannot have a compensation");
+      }
+      if (forEachList != null) {
+        found.add("waits for a signal: it cannot be a fan-out");
+      }
+    }
+    if (compensation instanceof AwaitSignal<?>) {
+      found.add("compensateWith(...) is given a signal: a compensation calls, it does not wait");
+    } else if (compensation instanceof HttpCall<?> http) {
       found.addAll(http.problems("compensateWith(...)"));
     } else if (compensation instanceof LocalCall<?> local && local.function() == null) {
       found.add("compensateWith(...) has a LocalCall without a function");
@@ -233,7 +252,10 @@ public final class StepBuilder<I, O> {
     if (kind == StepKind.COMPENSATABLE) {
       if (compensation != null && noCompensation) {
         found.add("has both compensateWith(...) and noCompensation(): it is one or the other");
-      } else if (compensation == null && !noCompensation && !problemWithCompensation()) {
+      } else if (compensation == null
+          && !noCompensation
+          && !(action instanceof AwaitSignal<?>)
+          && !problemWithCompensation()) {
         found.add(
             "comes before the pivot and has no compensation: call compensateWith(...) to undo it,"
                 + " or noCompensation() if it changes nothing (a read-only check)");
@@ -295,6 +317,11 @@ public final class StepBuilder<I, O> {
   /** Whether this step is marked the pivot (checked by a group, which cannot hold one). */
   boolean markedPivot() {
     return kinds.contains(StepKind.PIVOT);
+  }
+
+  /** Whether this step waits for a signal (a group's branch cannot). */
+  boolean isSignal() {
+    return action instanceof AwaitSignal<?>;
   }
 
   /** Whether this step is a fan-out (a group's branch cannot be one). */

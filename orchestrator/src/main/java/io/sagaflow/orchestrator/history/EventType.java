@@ -28,7 +28,8 @@ public enum EventType {
   BRANCHES_STARTED("BranchesStarted", SagaEvent.BranchesStarted.class),
   BRANCH_SUCCEEDED("BranchSucceeded", SagaEvent.BranchSucceeded.class),
   BRANCH_FAILED("BranchFailed", SagaEvent.BranchFailed.class),
-  BRANCH_SETTLED("BranchSettled", SagaEvent.BranchSettled.class);
+  BRANCH_SETTLED("BranchSettled", SagaEvent.BranchSettled.class),
+  SIGNAL_RECEIVED("SignalReceived", SagaEvent.SignalReceived.class);
 
   private static final Map<Class<?>, EventType> BY_CLASS =
       Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(t -> t.type, t -> t));

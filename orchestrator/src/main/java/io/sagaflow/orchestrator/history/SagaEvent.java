@@ -208,6 +208,20 @@ public sealed interface SagaEvent extends SagaSerializable {
     }
   }
 
+  /**
+   * The signal {@code signal} arrived with {@code payload} (JSON null for none), delivered under
+   * {@code commandId} (its {@code Idempotency-Key}): kept until the step that waits for it takes
+   * it, which it does at once when the saga already waits there (that step's outcome is the next
+   * event). Only a {@code RUNNING} saga takes a signal.
+   */
+  record SignalReceived(String signal, JsonNode payload, String commandId, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.UNCHANGED;
+    }
+  }
+
   /** An operator resumed a {@code FAILED} saga with a fresh retry budget. */
   record SagaResumed(String commandId, Instant at) implements SagaEvent {
     @Override

@@ -18,6 +18,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaResumed;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.SignalReceived;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
@@ -161,6 +162,8 @@ public sealed interface SagaSnapshot extends SagaSerializable {
         return new Failed(progress.failedBecause(e.reason()).at(e.at()), cursor, List.of());
       } else if (event instanceof BranchesStarted e) {
         return branchesStarted(e);
+      } else if (event instanceof SignalReceived e) {
+        return new Running(progress.signalled(e), cursor);
       }
       throw illegal(event, "RUNNING");
     }
@@ -299,6 +302,8 @@ public sealed interface SagaSnapshot extends SagaSerializable {
       } else if (event instanceof SagaFailed e) {
         return new FailedGroup(
             progress.failedBecause(e.reason()).at(e.at()), group, List.of(), Phase.FORWARD);
+      } else if (event instanceof SignalReceived e) {
+        return new RunningGroup(progress.signalled(e), group);
       }
       throw illegal(event, "RUNNING");
     }

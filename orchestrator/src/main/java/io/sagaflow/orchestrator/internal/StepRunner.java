@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.context.propagation.TextMapGetter;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.FanOut;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.LocalCall;
@@ -24,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -251,6 +253,69 @@ public final class StepRunner {
           return "traceparent".equals(key) ? traceparent : null;
         }
       };
+
+  /**
+   * Whether the signal step of {@code invocation} waits at all ({@link AwaitSignal#onlyIf}); runs
+   * the user's condition on the calling thread, so it must be quick and pure (it reads the input
+   * and earlier outputs). A condition that throws is {@code Optional.of(its outcome)}: the step is
+   * rejected with the exception as the reason.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  public Optional<Outcome> signalSkipped(Invocation invocation, AwaitSignal<?> signal) {
+    if (signal.onlyIf().isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      boolean needed =
+          ((java.util.function.Predicate) signal.onlyIf().get())
+              .test(new Context(invocation, mapper));
+      return needed ? Optional.empty() : Optional.of(new Outcome.Succeeded(NullNode.getInstance()));
+    } catch (RuntimeException e) {
+      return Optional.of(
+          new Outcome.Permanent(
+              "the condition of waiting for signal '"
+                  + signal.name()
+                  + "' failed: "
+                  + describe(e)));
+    }
+  }
+
+  /**
+   * What the signal {@code payload} makes of the step: its output, or a rejection when the payload
+   * does not bind to the step's output type, cannot be read as the rule's type, or the rule says
+   * no.
+   */
+  public Outcome signalOutcome(Invocation invocation, AwaitSignal<?> signal, JsonNode payload) {
+    String what = "the signal '" + signal.name() + "'";
+    try {
+      mapper.readerFor(mapper.constructType(invocation.step().outputType())).readValue(payload);
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      return new Outcome.Permanent(
+          what
+              + " does not bind to "
+              + typeName(invocation.step().outputType())
+              + ": "
+              + describe(e));
+    }
+    if (signal.payloadType().isPresent()) {
+      Object read;
+      try {
+        read = mapper.treeToValue(payload, signal.payloadType().get());
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        return new Outcome.Permanent(
+            what + " is not a " + signal.payloadType().get().getSimpleName() + ": " + describe(e));
+      }
+      try {
+        Optional<String> no = signal.rejection(read);
+        if (no.isPresent()) {
+          return new Outcome.Permanent(no.get());
+        }
+      } catch (RuntimeException e) {
+        return new Outcome.Permanent(what + "'s rule failed: " + describe(e));
+      }
+    }
+    return new Outcome.Succeeded(payload);
+  }
 
   private Outcome outputOf(Invocation invocation, Object value) {
     try {

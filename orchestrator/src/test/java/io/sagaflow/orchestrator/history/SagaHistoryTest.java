@@ -51,7 +51,8 @@ class SagaHistoryTest {
             "BranchesStarted",
             "BranchSucceeded",
             "BranchFailed",
-            "BranchSettled");
+            "BranchSettled",
+            "SignalReceived");
     assertThat(
             Arrays.stream(EventType.values())
                 .map(EventType::publicName)
