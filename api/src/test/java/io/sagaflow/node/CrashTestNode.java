@@ -63,6 +63,25 @@ public final class CrashTestNode {
                   .noCompensation())
           .build();
 
+  /** a, then a wait for the signal "go" (up to ten minutes), then c: for a kill mid-wait. */
+  static final SagaDefinition<?> CRASH_SIGNAL =
+      SagaDefinition.builder("crash-signal")
+          .defaultRetry(r -> r.minBackoff(Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1)))
+          .defaultTimeout(Duration.ofSeconds(10))
+          .step(
+              Step.named("a")
+                  .invoke(HttpCall.post("payments", "/a").withBody(ctx -> ctx.input()))
+                  .compensateWith(HttpCall.post("payments", "/undo-a")))
+          .step(
+              Step.named("go")
+                  .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("go"))
+                  .timeout(Duration.ofMinutes(10)))
+          .step(
+              Step.named("c")
+                  .invoke(HttpCall.post("payments", "/c").withBody(ctx -> ctx.input()))
+                  .noCompensation())
+          .build();
+
   private CrashTestNode() {}
 
   /** A timed-out start has an unknown outcome: a client retries it with the same id. */
@@ -109,8 +128,9 @@ public final class CrashTestNode {
                 "pekko.management.http.port", 0,
                 "sagaflow.engine.ask-timeout", "20s",
                 "sagaflow.participants.payments.url", participants));
-    var node = SagaflowNode.start(config, List.of(CRASH, CRASH_GROUP));
+    var node = SagaflowNode.start(config, List.of(CRASH, CRASH_GROUP, CRASH_SIGNAL));
     System.out.println("UP");
+    System.out.println("HTTP " + node.httpPort());
     System.out.flush();
     if (sagas > 0) {
       var json = new ObjectMapper();
