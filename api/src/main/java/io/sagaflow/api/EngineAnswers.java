@@ -30,13 +30,20 @@ final class EngineAnswers {
     return responses.problem(Problem.refusedStart((SagaReplies.Invalid) reply));
   }
 
-  /** 202 when done, 409 when refused, 404 when saga {@code id} is not there. */
+  /**
+   * 202 when done, 409 when refused, 422 for a signal the saga waits for none of, 404 when saga
+   * {@code id} is not there.
+   */
   HttpResponse commanded(String id, SagaReplies.OperatorReply reply) {
     if (reply instanceof SagaReplies.Done done) {
       return responses.ok(202, done.saga());
     }
     if (reply instanceof SagaReplies.Refused refused) {
       return responses.problem(Problem.conflict(refused.detail()));
+    }
+    if (reply instanceof SagaReplies.UnknownSignal unknown) {
+      return responses.problem(
+          Problem.unprocessable("unknown-signal", "Unknown signal", unknown.detail(), "name"));
     }
     return responses.problem(SagaIds.notFound(id));
   }

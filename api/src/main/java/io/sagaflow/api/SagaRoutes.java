@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.SagaEngine;
 import io.sagaflow.orchestrator.SagaRegistry;
 import io.sagaflow.orchestrator.SagaReplies;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.persistence.events.LifecycleEvents;
 import io.sagaflow.persistence.index.SagaIndex;
 import io.sagaflow.persistence.webhooks.SubscriptionStore;
@@ -129,7 +130,14 @@ public final class SagaRoutes extends AllDirectives {
                                     "events",
                                     () -> get(() -> noQuery(() -> read(id, reads::events)))),
                                 path("cancel", () -> post(() -> noQuery(() -> cancel(id)))),
-                                path("retry", () -> post(() -> noQuery(() -> retry(id)))))))),
+                                path("retry", () -> post(() -> noQuery(() -> retry(id)))),
+                                pathPrefix(
+                                    "signals",
+                                    () ->
+                                        path(
+                                            segment(),
+                                            name ->
+                                                post(() -> noQuery(() -> signal(id, name))))))))),
         path("events", () -> get(this::streamEvents)),
         pathPrefix(
             "subscriptions",
@@ -237,6 +245,32 @@ public final class SagaRoutes extends AllDirectives {
                           String reason = CancelRequest.parse(body).reason();
                           return command(
                               id, key, commandId -> engine.cancel(id, commandId, reason));
+                        })));
+  }
+
+  /**
+   * {@code POST /v1/sagas/{id}/signals/{name}}: the body (any JSON value; none is JSON null) is the
+   * signal's payload; the {@code Idempotency-Key} is its command id.
+   */
+  private Route signal(String id, String name) {
+    return jsonBody.read(
+        false,
+        body ->
+            optionalHeaderValueByName(
+                "Idempotency-Key",
+                key ->
+                    refusable(
+                        () -> {
+                          if (!AwaitSignal.NAME.matcher(name).matches()) {
+                            throw new InvalidRequest(
+                                Problem.unprocessable(
+                                    "unknown-signal",
+                                    "Unknown signal",
+                                    "a signal's name is 1-100 letters, digits, '.', '_' or '-'",
+                                    "name"));
+                          }
+                          return command(
+                              id, key, commandId -> engine.signal(id, name, commandId, body));
                         })));
   }
 

@@ -17,7 +17,11 @@ record SagaTypeBody(String type, List<Version> versions) {
   /** One version of the type; {@code deadline} is null when the definition sets none. */
   record Version(int version, String inputType, Duration deadline, List<StepBody> steps) {}
 
-  /** One step; {@code compensation} and {@code compensationRetry} are null when it has none. */
+  /**
+   * One step; {@code compensation} and {@code compensationRetry} are null when it has none. {@code
+   * group} names the parallel group it is a branch of, {@code fanOut} says how it runs per element
+   * of a list; both are left out when they do not apply.
+   */
   record StepBody(
       String name,
       StepKind kind,
@@ -25,7 +29,12 @@ record SagaTypeBody(String type, List<Version> versions) {
       Action compensation,
       Retry retry,
       Retry compensationRetry,
-      Duration timeout) {}
+      Duration timeout,
+      @JsonInclude(JsonInclude.Include.NON_NULL) String group,
+      @JsonInclude(JsonInclude.Include.NON_NULL) FanOutBody fanOut) {}
+
+  /** How a fan-out step runs: at most {@code maxConcurrency} elements at a time. */
+  record FanOutBody(int maxConcurrency, int maxElements) {}
 
   /** What a step calls: an HTTP participant (by name, with the method) or local code. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -77,6 +86,8 @@ record SagaTypeBody(String type, List<Version> versions) {
         s.compensation().map(Action::of).orElse(null),
         Retry.of(s.retry()),
         s.hasCompensation() ? Retry.of(s.compensationRetry()) : null,
-        s.timeout());
+        s.timeout(),
+        s.group().orElse(null),
+        s.fanOut().map(f -> new FanOutBody(f.maxConcurrency(), f.maxElements())).orElse(null));
   }
 }

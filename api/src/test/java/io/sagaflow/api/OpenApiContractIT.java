@@ -76,6 +76,19 @@ class OpenApiContractIT {
                   .noCompensation())
           .build();
 
+  /** A local step, then a wait for the signal "approval". */
+  private static final SagaDefinition<?> APPROVED =
+      SagaDefinition.builder("approved")
+          .step(
+              Step.named("prepare")
+                  .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture("ready")))
+                  .noCompensation())
+          .step(
+              Step.named("approval")
+                  .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("approval"))
+                  .timeout(Duration.ofMinutes(5)))
+          .build();
+
   private static final SagaDefinition<?> SHAPES_V2 =
       SagaDefinition.builder("shapes")
           .version(2)
@@ -111,7 +124,7 @@ class OpenApiContractIT {
                 ApiFixture.start(
                     Map.of("sagaflow.http.body-read-timeout", "2s"),
                     Map.of(),
-                    List.of(ApiFixture.STRICT, SHAPES_V1, SHAPES_V2)));
+                    List.of(ApiFixture.STRICT, SHAPES_V1, SHAPES_V2, APPROVED)));
     var withTokens =
         CompletableFuture.supplyAsync(
             () ->
@@ -569,6 +582,72 @@ class OpenApiContractIT {
   }
 
   @Test
+  @Order(5)
+  void signalAnswers() {
+    api.postJson("/v1/sagas", "{\"type\":\"approved\",\"id\":\"g-1\",\"input\":{}}");
+    JsonNode waiting =
+        Eventually.await(
+            "g-1 waiting for its approval",
+            WAIT,
+            () -> {
+              JsonNode view = OpenApiContract.parseBody(api.get("/v1/sagas/g-1"));
+              return view.has("waitingFor") ? view : null;
+            });
+    contract.check("GET", "/v1/sagas/{id}", api.get("/v1/sagas/g-1"));
+    assertThat(waiting.at("/waitingFor/signal").asText()).isEqualTo("approval");
+
+    String path = "/v1/sagas/{id}/signals/{name}";
+    var signalled =
+        api.postJson("/v1/sagas/g-1/signals/approval", "{\"ok\":true}", "Idempotency-Key", "g-sig");
+    contract.check("POST", path, signalled);
+    assertThat(signalled.statusCode()).isEqualTo(202);
+    var repeated =
+        api.postJson("/v1/sagas/g-1/signals/approval", "{\"ok\":true}", "Idempotency-Key", "g-sig");
+    contract.check("POST", path, repeated);
+    assertThat(repeated.statusCode()).isEqualTo(202);
+    api.awaitStatus("g-1", "COMPLETED");
+
+    assertThat(
+            status(
+                contract.check("POST", path, api.postJson("/v1/sagas/g-1/signals/approval", "1"))))
+        .isEqualTo(409);
+    assertThat(
+            status(
+                contract.check("POST", path, api.postJson("/v1/sagas/g-1/signals/payment", "{}"))))
+        .isEqualTo(422);
+    assertThat(
+            status(
+                contract.check(
+                    "POST", path, api.postJson("/v1/sagas/g-nope/signals/approval", "{}"))))
+        .isEqualTo(404);
+    assertThat(
+            status(
+                contract.check("POST", path, api.postJson("/v1/sagas/g-1/signals/approval", "{"))))
+        .isEqualTo(400);
+    assertThat(
+            status(
+                contract.check(
+                    "POST",
+                    path,
+                    api.postJson(
+                        "/v1/sagas/g-1/signals/approval", "{}", "Idempotency-Key", "bad key"))))
+        .isEqualTo(400);
+    String oversized = "{\"note\":\"" + "x".repeat(1024 * 1024) + "\"}";
+    assertThat(
+            status(
+                contract.check(
+                    "POST", path, api.postJson("/v1/sagas/g-1/signals/approval", oversized))))
+        .isEqualTo(413);
+    assertThat(
+            status(
+                contract.check(
+                    "POST",
+                    path,
+                    send(api, "POST", "/v1/sagas/g-1/signals/approval", "text/plain", "yes"))))
+        .isEqualTo(415);
+  }
+
+  @Test
   @Order(6)
   void listAnswers() {
     for (String id : List.of("l-1", "l-2", "l-3")) {
@@ -618,7 +697,7 @@ class OpenApiContractIT {
   void sagaTypeAnswers() {
     JsonNode types = contract.check("GET", "/v1/saga-types", api.get("/v1/saga-types"));
     assertThat(types.get("items").findValuesAsText("type"))
-        .containsExactlyInAnyOrder("order", "strict", "shapes");
+        .containsExactlyInAnyOrder("order", "strict", "shapes", "approved");
     JsonNode order =
         contract.check("GET", "/v1/saga-types/{type}", api.get("/v1/saga-types/order"));
     assertThat(order.get("versions").get(0).get("steps")).hasSize(3);
@@ -996,6 +1075,19 @@ class OpenApiContractIT {
                           "/v1/sagas/{id}/retry",
                           send(secured, "POST", "/v1/sagas/d-failed/retry", null, null, AUTH))))
               .isEqualTo(503);
+          assertThat(
+                  status(
+                      contract.check(
+                          "POST",
+                          "/v1/sagas/{id}/signals/{name}",
+                          send(
+                              secured,
+                              "POST",
+                              "/v1/sagas/d-done/signals/approval",
+                              "application/json",
+                              "{}",
+                              AUTH))))
+              .isEqualTo(503);
         });
     assertThat(send(secured, "GET", "/v1/sagas/d-done", null, null, AUTH).statusCode())
         .isEqualTo(200);
@@ -1050,7 +1142,10 @@ class OpenApiContractIT {
 
   /** A concrete path for a template: {id} and {type} become a saga id and a type that may exist. */
   private static String sample(String template) {
-    return template.replace("{id}", "probe-1").replace("{type}", "order");
+    return template
+        .replace("{id}", "probe-1")
+        .replace("{type}", "order")
+        .replace("{name}", "approval");
   }
 
   private static void awaitStatus(ApiFixture fixture, String id, String status) {

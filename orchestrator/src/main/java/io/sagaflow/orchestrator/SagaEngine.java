@@ -200,6 +200,20 @@ public final class SagaEngine {
                 askTimeout));
   }
 
+  /**
+   * Delivers the signal {@code name} with {@code payload} (null for none) to the saga; {@code
+   * commandId} is its idempotency key.
+   */
+  public CompletionStage<OperatorReply> signal(
+      String sagaId, String name, String commandId, JsonNode payload) {
+    return plain(
+        entity(sagaId)
+            .ask(
+                (ActorRef<OperatorReply> replyTo) ->
+                    new SagaEntity.Signal(name, payload, commandId, replyTo),
+                askTimeout));
+  }
+
   public CompletionStage<OperatorReply> resume(String sagaId, String commandId) {
     return plain(
         entity(sagaId)

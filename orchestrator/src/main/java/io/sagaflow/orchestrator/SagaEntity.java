@@ -1,6 +1,7 @@
 package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Conflict;
 import io.sagaflow.orchestrator.SagaReplies.Done;
@@ -11,15 +12,24 @@ import io.sagaflow.orchestrator.SagaReplies.NotFound;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.SagaReplies.UnknownSignal;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
+import io.sagaflow.orchestrator.dsl.FanOut;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Stage;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
 import io.sagaflow.orchestrator.dsl.StepKind;
 import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.orchestrator.history.Cursor;
+import io.sagaflow.orchestrator.history.GroupRun;
 import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaEvent;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchSettled;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchSucceeded;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchesStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationSkipped;
@@ -28,6 +38,7 @@ import io.sagaflow.orchestrator.history.SagaEvent.SagaCompleted;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaResumed;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
+import io.sagaflow.orchestrator.history.SagaEvent.SignalReceived;
 import io.sagaflow.orchestrator.history.SagaEvent.StepAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.StepCompensated;
 import io.sagaflow.orchestrator.history.SagaEvent.StepFailed;
@@ -45,8 +56,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -128,6 +143,14 @@ public final class SagaEntity
   /** Resumes a {@code FAILED} saga where it stopped. */
   public record Resume(String commandId, ActorRef<OperatorReply> replyTo) implements Command {}
 
+  /**
+   * Delivers the signal {@code name} with {@code payload} (JSON null for none); {@code commandId}
+   * is its idempotency key: a repeat answers as the first did.
+   */
+  public record Signal(
+      String name, JsonNode payload, String commandId, ActorRef<OperatorReply> replyTo)
+      implements Command {}
+
   /** Wakes the saga after a crash or rebalance; it carries on by itself. */
   public record Wake() implements Command {}
 
@@ -150,6 +173,9 @@ public final class SagaEntity
   record DeadlineDue() implements Command {}
 
   record PassivateIfIdle() implements Command {}
+
+  /** The due stage is a parallel group or a fan-out: start its branches. */
+  record EnterStage(String stage) implements Command {}
 
   // ---- construction ---------------------------------------------------------------------------
 
@@ -174,6 +200,9 @@ public final class SagaEntity
   /** False while events are replayed; from then on every event applied is one just written. */
   private boolean recovered;
 
+  /** The signal the attempt in flight waits for, when it is a signal step's wait; else null. */
+  private String waitingForSignal;
+
   /** The attempt this incarnation has invoked and not yet heard back from; not persisted. */
   private Cursor inFlight;
 
@@ -194,6 +223,15 @@ public final class SagaEntity
 
   /** The state after each of {@link #unannounced}. */
   private final List<SagaSnapshot> unannouncedStates = new ArrayList<>(2);
+
+  /**
+   * The attempts of a parallel group's branches this incarnation has out, by branch; not persisted.
+   */
+  private final Map<String, BranchCall> branchCalls = new HashMap<>();
+
+  /** An attempt of a branch that is out: its cursor, its local attempt (or null), its telemetry. */
+  private record BranchCall(
+      Cursor cursor, StepRunner.LocalAttempt local, SagaTelemetry.Attempt telemetry) {}
 
   private SagaEntity(
       String sagaId,
@@ -304,6 +342,8 @@ public final class SagaEntity
       return notFound(cancel.replyTo());
     } else if (cmd instanceof Resume resume) {
       return notFound(resume.replyTo());
+    } else if (cmd instanceof Signal signal) {
+      return notFound(signal.replyTo());
     } else if (cmd instanceof Stop) {
       return Effect().stop().thenNoReply();
     } else if (cmd instanceof PassivateIfIdle) {
@@ -313,7 +353,18 @@ public final class SagaEntity
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> handle(Started state, Command cmd) {
-    if (cmd instanceof AttemptFinished c) {
+    if (state.group() != null) {
+      if (cmd instanceof AttemptFinished c) {
+        return branchAttemptFinished(state, c);
+      } else if (cmd instanceof RetryDue c) {
+        return branchRetryDue(state, c);
+      } else if (cmd instanceof AttemptTimedOut c) {
+        return branchAttemptTimedOut(state, c);
+      }
+    }
+    if (cmd instanceof EnterStage c) {
+      return enterStage(state, c);
+    } else if (cmd instanceof AttemptFinished c) {
       return attemptFinished(state, c);
     } else if (cmd instanceof RetryDue c) {
       return retryDue(state, c);
@@ -327,6 +378,8 @@ public final class SagaEntity
       return cancel(state, c);
     } else if (cmd instanceof Resume c) {
       return resume(state, c);
+    } else if (cmd instanceof Signal c) {
+      return signal(state, c);
     } else if (cmd instanceof Wake c) {
       return wake(state, c);
     } else if (cmd instanceof DeadlineDue c) {
@@ -355,7 +408,7 @@ public final class SagaEntity
             Fingerprint.of(cmd.type(), cmd.input()),
             trace.traceId(),
             trace.parentSpanId(),
-            definition.steps().get(0).name(),
+            definition.stages().get(0).name(),
             definition.deadline().map(now::plus).orElse(null),
             now);
     return Effect()
@@ -395,7 +448,7 @@ public final class SagaEntity
       telemetry.duplicate(SagaTelemetry.Duplicate.OPERATOR_COMMAND, state.type());
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
-    if (!(state instanceof SagaSnapshot.Running)) {
+    if (state.status() != SagaStatus.RUNNING) {
       return Effect()
           .reply(
               cmd.replyTo(),
@@ -420,12 +473,7 @@ public final class SagaEntity
     }
     String reason =
         "cancelled" + (cmd.reason() == null || cmd.reason().isBlank() ? "" : ": " + cmd.reason());
-    var event =
-        new CompensationStarted(
-            reason,
-            cmd.commandId(),
-            compensationsIncludingCurrent(state, definition),
-            clock.instant());
+    var event = compensationStarted(state, definition, reason, cmd.commandId());
     return Effect()
         .persist(event)
         .thenRun(this::drive)
@@ -437,7 +485,7 @@ public final class SagaEntity
       telemetry.duplicate(SagaTelemetry.Duplicate.OPERATOR_COMMAND, state.type());
       return Effect().reply(cmd.replyTo(), new Done(view(state)));
     }
-    if (!(state instanceof SagaSnapshot.Failed)) {
+    if (state.status() != SagaStatus.FAILED) {
       return Effect()
           .reply(
               cmd.replyTo(),
@@ -452,6 +500,76 @@ public final class SagaEntity
         .persist(new SagaResumed(cmd.commandId(), clock.instant()))
         .thenRun(this::drive)
         .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
+  }
+
+  private ReplyEffect<SagaEvent, SagaSnapshot> signal(Started state, Signal cmd) {
+    if (state.handledCommand(cmd.commandId())) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.OPERATOR_COMMAND, state.type());
+      return Effect().reply(cmd.replyTo(), new Done(view(state)));
+    }
+    Optional<SagaDefinition<?>> definition = registry.find(state.type(), state.version());
+    if (definition.isEmpty()) {
+      return Effect().reply(cmd.replyTo(), new Refused(missingDefinition(state), view(state)));
+    }
+    if (!definition.get().signals().contains(cmd.name())) {
+      List<String> known = definition.get().signals();
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new UnknownSignal(
+                  "saga type '"
+                      + state.type()
+                      + "' (version "
+                      + state.version()
+                      + ") waits for no signal '"
+                      + cmd.name()
+                      + "'"
+                      + (known.isEmpty() ? "; it waits for none" : "; it waits for " + known)));
+    }
+    if (state.status() != SagaStatus.RUNNING || waitsForOperator(state)) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused(
+                  "saga is " + state.status() + "; only a RUNNING saga takes a signal",
+                  view(state)));
+    }
+    if (state.progress().signals().containsKey(cmd.name())) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              new Refused(
+                  "the signal '" + cmd.name() + "' was already received; a saga takes it once",
+                  view(state)));
+    }
+    context.getLog().info("Signal '{}' received", cmd.name());
+    return Effect()
+        .persist(
+            new SignalReceived(
+                cmd.name(),
+                cmd.payload() == null ? NullNode.getInstance() : cmd.payload(),
+                cmd.commandId(),
+                clock.instant()))
+        .thenRun(this::signalKept)
+        .thenReply(cmd.replyTo(), s -> new Done(view((Started) s)));
+  }
+
+  /**
+   * A signal is written: if the saga waits for it now, it takes it (its step's outcome goes to the
+   * saga as an attempt's answer would); else it is kept until the saga reaches its step.
+   */
+  private void signalKept(SagaSnapshot state) {
+    announceWritten();
+    if (state instanceof Started active && waitingForSignal != null) {
+      Cursor cursor = active.cursor();
+      if (cursor != null && cursor.equals(inFlight)) {
+        signalOutcome(active, cursor).ifPresent(this::tellSelf);
+      }
+    }
+  }
+
+  private void tellSelf(Command command) {
+    context.getSelf().tell(command);
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> wake(Started state, Wake cmd) {
@@ -482,6 +600,7 @@ public final class SagaEntity
       return Effect().noReply();
     }
     inFlight = null;
+    waitingForSignal = null;
     timers.cancel(TIMEOUT_TIMER);
     attemptEnded(cmd.outcome(), cmd.timedOut());
     SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
@@ -500,6 +619,14 @@ public final class SagaEntity
     }
     if (!isInFlight(state, cmd.phase(), cmd.step(), cmd.attempt())) {
       return Effect().noReply();
+    }
+    if (waitingForSignal != null) {
+      String reason =
+          "no signal '" + waitingForSignal + "' arrived within " + cmd.timeout() + " of waiting";
+      return attemptFinished(
+          state,
+          new AttemptFinished(
+              cmd.phase(), cmd.step(), cmd.attempt(), new Outcome.Permanent(reason), false));
     }
     String error = "attempt " + cmd.attempt() + " timed out after " + cmd.timeout();
     // The attempt in flight is a local step's exactly when invoke kept its LocalAttempt.
@@ -571,7 +698,7 @@ public final class SagaEntity
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> deadlineDue(Started state, DeadlineDue cmd) {
-    if (!(state instanceof SagaSnapshot.Running)) {
+    if (state.status() != SagaStatus.RUNNING) {
       return Effect().noReply();
     }
     SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
@@ -585,10 +712,416 @@ public final class SagaEntity
       return Effect().noReply();
     }
     String reason = "deadline passed at " + state.deadline();
-    var event =
-        new CompensationStarted(
-            reason, null, compensationsIncludingCurrent(state, definition), clock.instant());
+    var event = compensationStarted(state, definition, reason, null);
     return Effect().persist(event).thenRun(this::drive).thenNoReply();
+  }
+
+  // ---- parallel groups and fan-outs ----------------------------------------------------------
+
+  private boolean isBranching(Started state, String stage) {
+    return registry
+        .find(state.type(), state.version())
+        .flatMap(d -> d.stage(stage))
+        .map(Stage::branches)
+        .orElse(false);
+  }
+
+  /**
+   * The saga is due at a parallel group or a fan-out: one write starts its branches. A fan-out's
+   * list is computed here, from the written state; one that cannot be computed, is too long or has
+   * keys that are not valid rejects the step, and an empty one succeeds at once with no elements.
+   */
+  private ReplyEffect<SagaEvent, SagaSnapshot> enterStage(Started state, EnterStage cmd) {
+    Cursor cursor = state.cursor();
+    if (!(state instanceof SagaSnapshot.Running)
+        || !cursor.step().equals(cmd.stage())
+        || !isBranching(state, cmd.stage())) {
+      return Effect().noReply();
+    }
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
+    Stage stage = definition.stage(cmd.stage()).orElseThrow();
+    Instant now = clock.instant();
+    if (stage.group()) {
+      List<String> branches = stage.steps().stream().map(Step::name).toList();
+      return Effect()
+          .persist(new BranchesStarted(stage.name(), branches, 0, now))
+          .thenRun(this::drive)
+          .thenNoReply();
+    }
+    Step step = stage.steps().get(0);
+    FanOut fanOut = step.fanOut().orElseThrow();
+    var keys = new ArrayList<String>();
+    String problem;
+    try {
+      problem = elementKeys(runner.elements(sagaId, definition, state, step), fanOut, keys);
+    } catch (RuntimeException e) {
+      problem = "its list could not be computed: " + e;
+    }
+    SagaEvent event;
+    if (problem != null) {
+      String reason = "step '" + step.name() + "' was rejected: " + problem;
+      context.getLog().warn("Saga compensates: {}", reason);
+      event =
+          new StepFailed(
+              step.name(),
+              1,
+              problem,
+              false,
+              reason,
+              compensations(state, definition, (String) null),
+              now);
+    } else if (keys.isEmpty()) {
+      JsonNode none = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+      event =
+          definition
+              .stageAfter(step.name())
+              .<SagaEvent>map(next -> new StepSucceeded(step.name(), 1, none, next.name(), now))
+              .orElseGet(() -> new SagaCompleted(step.name(), 1, none, now));
+    } else {
+      List<String> branches = keys.stream().map(k -> step.name() + "/" + k).toList();
+      event = new BranchesStarted(step.name(), branches, fanOut.maxConcurrency(), now);
+    }
+    return Effect().persist(event).thenRun(this::drive).thenNoReply();
+  }
+
+  /** Collects the elements' keys into {@code keys}; the problem with them, or null. */
+  private static String elementKeys(List<?> elements, FanOut fanOut, List<String> keys) {
+    if (elements.size() > fanOut.maxElements()) {
+      return "its list has "
+          + elements.size()
+          + " elements, more than its maxElements ("
+          + fanOut.maxElements()
+          + ")";
+    }
+    var seen = new HashSet<String>();
+    for (int i = 0; i < elements.size(); i++) {
+      String key = fanOut.key().apply(elements.get(i));
+      if (key == null || !key.matches(FanOut.KEY_PATTERN)) {
+        return "element "
+            + i
+            + " has the key '"
+            + key
+            + "'; a key is 1-100 letters, digits, '.', '_', ':' or '-'";
+      }
+      if (!seen.add(key)) {
+        return "elements share the key '" + key + "'; each element needs its own";
+      }
+      keys.add(key);
+    }
+    return null;
+  }
+
+  /** Calls every attempt of the group that is due and not out, or waits for its due time. */
+  private void driveGroup(Started state) {
+    GroupRun group = state.group();
+    branchCalls.entrySet().removeIf(e -> !e.getValue().cursor().equals(group.cursor(e.getKey())));
+    Instant now = clock.instant();
+    for (Cursor cursor : group.due()) {
+      if (branchCalls.containsKey(cursor.step())) {
+        continue;
+      }
+      if (cursor.retryAt() != null && cursor.retryAt().isAfter(now)) {
+        timers.startSingleTimer(
+            RETRY_TIMER + "/" + cursor.step(),
+            new RetryDue(cursor.phase(), cursor.step(), cursor.attempt()),
+            Duration.between(now, cursor.retryAt()));
+      } else {
+        invokeBranch(state, cursor);
+      }
+    }
+  }
+
+  private void invokeBranch(Started state, Cursor cursor) {
+    if (!fence.mayAct()) {
+      long jitter = ThreadLocalRandom.current().nextLong(FENCED_RECHECK.toMillis() / 2 + 1);
+      timers.startSingleTimer(
+          RETRY_TIMER + "/" + cursor.step(),
+          new RetryDue(cursor.phase(), cursor.step(), cursor.attempt()),
+          FENCED_RECHECK.plusMillis(jitter));
+      return;
+    }
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cursor.step());
+    StepAction<?> action =
+        cursor.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow();
+    SagaTelemetry.Attempt attemptTelemetry =
+        telemetry.attemptStarted(
+            new SagaTelemetry.AttemptStart(
+                sagaId,
+                state.type(),
+                cursor.phase(),
+                step.name(), // a fan-out's elements share their step's metrics
+                cursor.attempt(),
+                action instanceof HttpCall<?> http ? http.participant() : "local",
+                state.traceId(),
+                state.parentSpanId()));
+    var invocation =
+        new StepRunner.Invocation(
+            sagaId,
+            definition,
+            state,
+            step,
+            cursor.phase(),
+            cursor.attempt(),
+            attemptTelemetry.traceparent(),
+            cursor.step());
+    CompletionStage<Outcome> attempt = runner.run(invocation);
+    var local = attempt instanceof StepRunner.LocalAttempt l ? l : null;
+    branchCalls.put(cursor.step(), new BranchCall(cursor, local, attemptTelemetry));
+    if (!(attempt instanceof CompletableFuture<Outcome> done && done.isDone())) {
+      timers.startSingleTimer(
+          TIMEOUT_TIMER + "/" + cursor.step(),
+          new AttemptTimedOut(cursor.phase(), cursor.step(), cursor.attempt(), step.timeout()),
+          step.timeout());
+    }
+    context.pipeToSelf(
+        attempt,
+        (outcome, failure) ->
+            new AttemptFinished(
+                cursor.phase(),
+                cursor.step(),
+                cursor.attempt(),
+                outcome != null
+                    ? outcome
+                    : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
+  }
+
+  /** The branch call this answer (or timeout) is for, if it is still the one due; else null. */
+  private BranchCall currentBranchCall(Started state, Phase phase, String step, int attempt) {
+    BranchCall call = branchCalls.get(step);
+    Cursor due = state.group().cursor(step);
+    if (call == null
+        || due == null
+        || !call.cursor().equals(due)
+        || due.phase() != phase
+        || due.attempt() != attempt) {
+      return null;
+    }
+    return call;
+  }
+
+  private ReplyEffect<SagaEvent, SagaSnapshot> branchAttemptFinished(
+      Started state, AttemptFinished cmd) {
+    BranchCall call = currentBranchCall(state, cmd.phase(), cmd.step(), cmd.attempt());
+    if (call == null) {
+      telemetry.duplicate(SagaTelemetry.Duplicate.STALE_REPLY, state.type());
+      context
+          .getLog()
+          .debug(
+              "Ignoring a reply from {} attempt {} of branch {}: no longer current",
+              cmd.phase(),
+              cmd.attempt(),
+              cmd.step());
+      return Effect().noReply();
+    }
+    branchCalls.remove(cmd.step());
+    timers.cancel(TIMEOUT_TIMER + "/" + cmd.step());
+    SagaTelemetry.AttemptEnd end = endOf(cmd.outcome(), cmd.timedOut());
+    lastEnd = end;
+    call.telemetry().ended(end);
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cmd.step());
+    Cursor cursor = call.cursor();
+    GroupRun group = state.group();
+    Instant now = clock.instant();
+    SagaEvent event;
+    if (state instanceof SagaSnapshot.FailedGroup) {
+      // Another branch failed meanwhile: a success is kept, anything else waits for the resume.
+      if (!(cmd.outcome() instanceof Outcome.Succeeded ok)) {
+        return Effect().noReply();
+      }
+      SagaEvent kept =
+          cmd.phase() == Phase.FORWARD
+              ? new BranchSucceeded(cursor.step(), cursor.attempt(), ok.output(), null, false, now)
+              : new StepCompensated(cursor.step(), cursor.attempt(), false, null, now);
+      return Effect().persist(kept).thenNoReply(); // still FAILED: nothing to drive or announce
+    }
+    if (cmd.phase() == Phase.COMPENSATION) {
+      boolean last = group.due().size() == 1 && state.compensations().isEmpty();
+      event = compensationOutcome(step, cursor, last, cmd.outcome(), now);
+    } else if (state instanceof SagaSnapshot.CompensatingGroup) {
+      event = branchSettled(state, cursor, cmd.outcome(), now);
+    } else {
+      event = branchOutcome(state, definition, step, cursor, cmd.outcome(), now);
+    }
+    return Effect().persist(event).thenRun(this::drive).thenNoReply();
+  }
+
+  /** The answer of an attempt a compensating group waited for: it decides whether it is undone. */
+  private SagaEvent branchSettled(Started state, Cursor cursor, Outcome outcome, Instant now) {
+    GroupRun group = state.group();
+    if (outcome instanceof Outcome.Succeeded ok) {
+      return new BranchSucceeded(cursor.step(), cursor.attempt(), ok.output(), null, false, now);
+    }
+    boolean rejected = outcome instanceof Outcome.Permanent;
+    String error = outcome instanceof Outcome.Unreadable u ? u.error() : errorOf(outcome);
+    boolean nothingLeft =
+        rejected
+            && group.due().size() == 1
+            && group.undo().isEmpty()
+            && state.compensations().isEmpty();
+    return new BranchSettled(cursor.step(), cursor.attempt(), error, !rejected, nothingLeft, now);
+  }
+
+  /** What an attempt of a running group's branch leads to, by the failure rules. */
+  private SagaEvent branchOutcome(
+      Started state,
+      SagaDefinition<?> definition,
+      Step step,
+      Cursor cursor,
+      Outcome outcome,
+      Instant now) {
+    GroupRun group = state.group();
+    String name = cursor.step();
+    if (outcome instanceof Outcome.Succeeded ok) {
+      boolean last = group.due().size() == 1 && group.pending().isEmpty();
+      Optional<Stage> next = last ? definition.stageAfter(group.name()) : Optional.empty();
+      return new BranchSucceeded(
+          name,
+          cursor.attempt(),
+          ok.output(),
+          next.map(Stage::name).orElse(null),
+          last && next.isEmpty(),
+          now);
+    }
+    String error;
+    boolean uncertain;
+    String what;
+    if (outcome instanceof Outcome.Permanent rejected) {
+      error = rejected.error();
+      uncertain = false;
+      what = "was rejected: " + error;
+    } else if (outcome instanceof Outcome.Unreadable unreadable) {
+      error = unreadable.error();
+      uncertain = true;
+      what = unreadable.problem();
+    } else {
+      error = errorOf(outcome);
+      Optional<Duration> retryAfter =
+          outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
+      if (step.retry().allowsAttemptAfter(cursor.attemptsInBudget())) {
+        Instant retryAt =
+            now.plus(step.retry().backoffAfter(cursor.attemptsInBudget(), retryAfter));
+        context
+            .getLog()
+            .info(
+                "Branch {} attempt {} failed, retrying at {}: {}",
+                name,
+                cursor.attempt(),
+                retryAt,
+                error);
+        return new StepAttemptFailed(name, cursor.attempt(), error, retryAt, now);
+      }
+      uncertain = true;
+      what = "gave no answer after " + cursor.attemptsInBudget() + " attempts: " + error;
+    }
+    if (step.kind() != StepKind.COMPENSATABLE) {
+      String reason = "step '" + name + "', after the pivot, " + what;
+      context.getLog().error("Saga needs an operator: {}", reason);
+      return new StepFailedAfterPivot(name, cursor.attempt(), error, uncertain, reason, now);
+    }
+    String reason = "step '" + name + "' " + what;
+    context.getLog().warn("Saga compensates: {}", reason);
+    var mayHaveHappened = new ArrayList<String>();
+    for (Cursor c : group.due()) {
+      if (!c.step().equals(name) || uncertain) {
+        mayHaveHappened.add(c.step());
+      }
+    }
+    return new BranchFailed(
+        name,
+        cursor.attempt(),
+        error,
+        uncertain,
+        reason,
+        compensations(state, definition, mayHaveHappened),
+        awaited(state, definition, name),
+        now);
+  }
+
+  /**
+   * The branches whose attempts are out, other than {@code except}, and have a compensation: their
+   * answers decide whether they are undone, so the group's compensations wait for them.
+   */
+  private List<String> awaited(Started state, SagaDefinition<?> definition, String except) {
+    var awaiting = new ArrayList<String>();
+    for (Cursor c : state.group().due()) {
+      BranchCall call = branchCalls.get(c.step());
+      if (call != null
+          && call.cursor().equals(c)
+          && c.phase() == Phase.FORWARD
+          && !c.step().equals(except)
+          && definition.step(c.step()).hasCompensation()) {
+        awaiting.add(c.step());
+      }
+    }
+    return awaiting;
+  }
+
+  private ReplyEffect<SagaEvent, SagaSnapshot> branchRetryDue(Started state, RetryDue cmd) {
+    Cursor due = state.group().cursor(cmd.step());
+    if (!waitsForOperator(state)
+        && due != null
+        && !branchCalls.containsKey(cmd.step())
+        && due.phase() == cmd.phase()
+        && due.attempt() == cmd.attempt()) {
+      drive(state); // calls only once the persisted due time has passed (see retryDue)
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<SagaEvent, SagaSnapshot> branchAttemptTimedOut(
+      Started state, AttemptTimedOut cmd) {
+    BranchCall call = currentBranchCall(state, cmd.phase(), cmd.step(), cmd.attempt());
+    if (call == null) {
+      return Effect().noReply();
+    }
+    boolean local = call.local() != null;
+    Outcome outcome;
+    if (local && call.local().withdrawIfNotStarted()) {
+      outcome =
+          Outcome.Retryable.of(
+              "attempt "
+                  + cmd.attempt()
+                  + " waited "
+                  + cmd.timeout()
+                  + " for a free local-step thread and never ran");
+    } else if (local && cmd.phase() == Phase.COMPENSATION) {
+      branchCalls.remove(cmd.step());
+      call.telemetry()
+          .ended(
+              endOf(
+                  new Outcome.Unreadable("local compensation", "was still running at its timeout"),
+                  true));
+      String reason =
+          "compensation of step '"
+              + cmd.step()
+              + "' was still running when its timeout ("
+              + cmd.timeout()
+              + ") passed: it may yet complete, so it is not run again (retry runs it again)";
+      context.getLog().error("Saga needs an operator: {}", reason);
+      return Effect()
+          .persist(
+              new CompensationFailed(
+                  cmd.step(),
+                  cmd.attempt(),
+                  "local compensation still running when its timeout ("
+                      + cmd.timeout()
+                      + ") passed",
+                  reason,
+                  clock.instant()))
+          .thenRun(this::drive)
+          .thenNoReply();
+    } else {
+      outcome =
+          local
+              ? new Outcome.Unreadable(
+                  "local step", "was still running when its timeout (" + cmd.timeout() + ") passed")
+              : Outcome.Retryable.of(
+                  "attempt " + cmd.attempt() + " timed out after " + cmd.timeout());
+    }
+    return branchAttemptFinished(
+        state, new AttemptFinished(cmd.phase(), cmd.step(), cmd.attempt(), outcome, true));
   }
 
   // ---- failure rules --------------------------------------------------------------------------
@@ -599,7 +1132,7 @@ public final class SagaEntity
     Instant now = clock.instant();
     if (outcome instanceof Outcome.Succeeded ok) {
       return definition
-          .stepAfter(step.name())
+          .stageAfter(step.name())
           .<SagaEvent>map(
               next ->
                   new StepSucceeded(step.name(), cursor.attempt(), ok.output(), next.name(), now))
@@ -622,7 +1155,7 @@ public final class SagaEntity
           rejected.error(),
           false,
           "step '" + step.name() + "' was rejected: " + rejected.error(),
-          compensations(state, definition, null),
+          compensations(state, definition, (String) null),
           now);
     }
     if (outcome instanceof Outcome.Unreadable unreadable) {
@@ -703,19 +1236,26 @@ public final class SagaEntity
   }
 
   private SagaEvent compensationOutcome(Started state, Step step, Outcome outcome) {
-    Cursor cursor = state.cursor();
-    Instant now = clock.instant();
+    return compensationOutcome(
+        step, state.cursor(), state.compensations().isEmpty(), outcome, clock.instant());
+  }
+
+  /**
+   * What an attempt of the compensation due at {@code cursor} leads to; {@code last} says whether
+   * it is the saga's last compensation.
+   */
+  private SagaEvent compensationOutcome(
+      Step step, Cursor cursor, boolean last, Outcome outcome, Instant now) {
+    String name = cursor.step();
     if (outcome instanceof Outcome.Succeeded) {
-      return new StepCompensated(
-          step.name(), cursor.attempt(), state.compensations().isEmpty(), null, now);
+      return new StepCompensated(name, cursor.attempt(), last, null, now);
     }
     if (outcome instanceof Outcome.Unreadable unreadable) {
       // A 2xx: the undo was applied. Its answer is only kept, as the step's last error, to say so.
       context
           .getLog()
-          .warn("Compensation of {} applied, but its answer: {}", step.name(), unreadable.error());
-      return new StepCompensated(
-          step.name(), cursor.attempt(), state.compensations().isEmpty(), unreadable.error(), now);
+          .warn("Compensation of {} applied, but its answer: {}", name, unreadable.error());
+      return new StepCompensated(name, cursor.attempt(), last, unreadable.error(), now);
     }
     String error = errorOf(outcome);
     if (outcome instanceof Outcome.Retryable r
@@ -727,23 +1267,23 @@ public final class SagaEntity
           .getLog()
           .info(
               "Compensation of {} attempt {} failed, retrying at {}: {}",
-              step.name(),
+              name,
               cursor.attempt(),
               retryAt,
               error);
-      return new CompensationAttemptFailed(step.name(), cursor.attempt(), error, retryAt, now);
+      return new CompensationAttemptFailed(name, cursor.attempt(), error, retryAt, now);
     }
     String reason =
         outcome instanceof Outcome.Permanent
-            ? "compensation of step '" + step.name() + "' was rejected: " + error
+            ? "compensation of step '" + name + "' was rejected: " + error
             : "compensation of step '"
-                + step.name()
+                + name
                 + "' failed after "
                 + cursor.attemptsInBudget()
                 + " attempts: "
                 + error;
     context.getLog().error("Saga needs an operator: {}", reason);
-    return new CompensationFailed(step.name(), cursor.attempt(), error, reason, now);
+    return new CompensationFailed(name, cursor.attempt(), error, reason, now);
   }
 
   private static String errorOf(Outcome outcome) {
@@ -762,10 +1302,22 @@ public final class SagaEntity
    */
   private static List<String> compensations(
       Started state, SagaDefinition<?> definition, String uncertainStep) {
+    return compensations(
+        state, definition, uncertainStep == null ? List.of() : List.of(uncertainStep));
+  }
+
+  /**
+   * As above, with every step of {@code uncertain} counted as one that may have happened. A group's
+   * or a fan-out's own entry is no call: its branches are what is undone.
+   */
+  private static List<String> compensations(
+      Started state, SagaDefinition<?> definition, Collection<String> uncertain) {
     var names = new ArrayList<String>();
     for (StepSnapshot s : state.steps()) {
-      boolean applied = s.status() == StepStatus.SUCCEEDED || s.name().equals(uncertainStep);
-      if (applied && definition.step(s.name()).hasCompensation()) {
+      boolean applied = s.status() == StepStatus.SUCCEEDED || uncertain.contains(s.name());
+      boolean branching = definition.stage(s.name()).map(Stage::branches).orElse(false);
+      Optional<Step> step = definition.findStep(s.name());
+      if (applied && !branching && step.isPresent() && step.get().hasCompensation()) {
         names.add(s.name());
       }
     }
@@ -773,9 +1325,27 @@ public final class SagaEntity
     return List.copyOf(names);
   }
 
-  private static List<String> compensationsIncludingCurrent(
-      Started state, SagaDefinition<?> definition) {
-    return compensations(state, definition, state.cursor().step());
+  /**
+   * A cancel or the deadline: the step in flight counts as uncertain; in a parallel group, every
+   * branch due or out does, and those out are awaited before anything is undone.
+   */
+  private CompensationStarted compensationStarted(
+      Started state, SagaDefinition<?> definition, String reason, String commandId) {
+    GroupRun group = state.group();
+    if (group == null) {
+      return new CompensationStarted(
+          reason,
+          commandId,
+          compensations(state, definition, state.cursor().step()),
+          clock.instant());
+    }
+    var due = group.due().stream().map(Cursor::step).toList();
+    return new CompensationStarted(
+        reason,
+        commandId,
+        compensations(state, definition, due),
+        awaited(state, definition, null),
+        clock.instant());
   }
 
   /**
@@ -785,13 +1355,14 @@ public final class SagaEntity
   private static Optional<String> pivotReached(Started state, SagaDefinition<?> definition) {
     return state.steps().stream()
         .map(StepSnapshot::name)
-        .filter(name -> definition.step(name).kind() == StepKind.PIVOT)
+        .filter(
+            name -> definition.findStep(name).map(s -> s.kind() == StepKind.PIVOT).orElse(false))
         .findFirst();
   }
 
   /** Whether nothing is due until an operator acts (FAILED) or ever again (ended). */
   private static boolean waitsForOperator(Started state) {
-    return !(state instanceof SagaSnapshot.Running || state instanceof SagaSnapshot.Compensating);
+    return state.status() == SagaStatus.FAILED || state.status().isTerminal();
   }
 
   private String missingDefinition(Started state) {
@@ -815,6 +1386,9 @@ public final class SagaEntity
     }
     if (waitsForOperator(active)) {
       inFlight = null;
+      if (!(active instanceof SagaSnapshot.FailedGroup)) {
+        branchCalls.clear(); // a failed group still takes the successes of the attempts out
+      }
       timers.cancelAll();
       if (!recovering) {
         context
@@ -833,7 +1407,28 @@ public final class SagaEntity
     }
     timers.cancel(PASSIVATE_TIMER);
     scheduleDeadline(active);
+    if (active.group() != null) {
+      driveGroup(active);
+      return;
+    }
     Cursor cursor = active.cursor();
+    if (cursor.phase() == Phase.FORWARD && isBranching(active, cursor.step())) {
+      // Not a call: its branches start with a write, which a command handler makes.
+      context.getSelf().tell(new EnterStage(cursor.step()));
+      return;
+    }
+    if (waitingForSignal != null && !cursor.equals(inFlight)) {
+      // The saga moved on from its signal wait (a cancel, the deadline): nothing was called, so
+      // nothing is out, and nothing needs undoing.
+      timers.cancel(TIMEOUT_TIMER);
+      attemptEnded(
+          new Outcome.Permanent("stopped waiting for signal '" + waitingForSignal + "'"), false);
+      waitingForSignal = null;
+      inFlight = null;
+    }
+    if (waitingForSignal != null) {
+      return; // still waiting (a write that did not move the saga on, e.g. another signal)
+    }
     if (inFlight != null
         && inFlight.phase() == Phase.FORWARD
         && cursor.phase() == Phase.COMPENSATION) {
@@ -859,7 +1454,7 @@ public final class SagaEntity
   private void scheduleDeadline(Started state) {
     if (state.deadline() != null
         && !deadlineSpent
-        && state instanceof SagaSnapshot.Running
+        && state.status() == SagaStatus.RUNNING
         && !timers.isTimerActive(DEADLINE_TIMER)) {
       Duration left = Duration.between(clock.instant(), state.deadline());
       timers.startSingleTimer(
@@ -885,6 +1480,10 @@ public final class SagaEntity
     inFlight = cursor;
     StepAction<?> action =
         cursor.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow();
+    if (action instanceof AwaitSignal<?> signal) {
+      awaitSignal(state, step, signal, cursor);
+      return;
+    }
     inFlightTelemetry =
         telemetry.attemptStarted(
             new SagaTelemetry.AttemptStart(
@@ -925,6 +1524,72 @@ public final class SagaEntity
                 outcome != null
                     ? outcome
                     : Outcome.Retryable.of("step failed unexpectedly: " + failure)));
+  }
+
+  /**
+   * The saga is at a step that waits for a signal: it takes the signal if it is already kept (or
+   * the step's condition says not to wait), else it waits, at most the step's timeout from when the
+   * step became due (or, after an operator's resume, from the resume).
+   */
+  private void awaitSignal(Started state, Step step, AwaitSignal<?> signal, Cursor cursor) {
+    waitingForSignal = signal.name();
+    inFlightTelemetry =
+        telemetry.attemptStarted(
+            new SagaTelemetry.AttemptStart(
+                sagaId,
+                state.type(),
+                cursor.phase(),
+                step.name(),
+                cursor.attempt(),
+                "signal",
+                state.traceId(),
+                state.parentSpanId()));
+    Optional<AttemptFinished> taken = signalOutcome(state, cursor);
+    if (taken.isPresent()) {
+      tellSelf(taken.get());
+      return;
+    }
+    Instant now = clock.instant();
+    Duration left = Duration.between(now, signalWaitStart(state, cursor).plus(step.timeout()));
+    var timedOut =
+        new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout());
+    if (left.isNegative() || left.isZero()) {
+      tellSelf(timedOut);
+    } else {
+      timers.startSingleTimer(TIMEOUT_TIMER, timedOut, left);
+    }
+  }
+
+  /** When the wait of the signal step at {@code cursor} began: its timeout counts from there. */
+  static Instant signalWaitStart(Started state, Cursor cursor) {
+    StepSnapshot step = state.step(cursor.step());
+    Instant due = step != null && step.startedAt() != null ? step.startedAt() : state.updatedAt();
+    // Resumed after it failed (a second attempt): from the resume, which changed the status.
+    return cursor.attempt() > 1 && state.updatedAt().isAfter(due) ? state.updatedAt() : due;
+  }
+
+  /**
+   * The answer the signal step at {@code cursor} has now: the kept signal's outcome, or success
+   * when its condition says not to wait; empty while it waits.
+   */
+  private Optional<AttemptFinished> signalOutcome(Started state, Cursor cursor) {
+    SagaDefinition<?> definition = registry.find(state.type(), state.version()).orElseThrow();
+    Step step = definition.step(cursor.step());
+    if (!(step.action() instanceof AwaitSignal<?> signal)) {
+      return Optional.empty();
+    }
+    var invocation =
+        new StepRunner.Invocation(
+            sagaId, definition, state, step, cursor.phase(), cursor.attempt(), null);
+    Optional<Outcome> outcome = runner.signalSkipped(invocation, signal);
+    if (outcome.isEmpty() && state.progress().signals().containsKey(signal.name())) {
+      outcome =
+          Optional.of(
+              runner.signalOutcome(
+                  invocation, signal, state.progress().signals().get(signal.name())));
+    }
+    return outcome.map(
+        o -> new AttemptFinished(cursor.phase(), step.name(), cursor.attempt(), o, false));
   }
 
   /**
@@ -1178,7 +1843,10 @@ public final class SagaEntity
       Duration delay = Duration.between(at, retryAt);
       boolean asked =
           end != null && end.retryAfter() != null && delay.compareTo(end.retryAfter()) >= 0;
-      telemetry.retryScheduled(started.type(), phase, step, delay, asked);
+      // A fan-out's elements ({step}/{key}) are counted as their step: labels stay bounded.
+      int slash = step.indexOf('/');
+      telemetry.retryScheduled(
+          started.type(), phase, slash < 0 ? step : step.substring(0, slash), delay, asked);
     }
   }
 

@@ -35,4 +35,7 @@ public final class SagaReplies {
   public record Done(SagaView saga) implements OperatorReply {}
 
   public record Refused(String detail, SagaView saga) implements OperatorReply {}
+
+  /** A signal the saga's definition does not wait for: nothing was written. */
+  public record UnknownSignal(String detail) implements OperatorReply {}
 }

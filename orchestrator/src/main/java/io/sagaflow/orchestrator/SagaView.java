@@ -1,8 +1,12 @@
 package io.sagaflow.orchestrator;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
+import io.sagaflow.orchestrator.dsl.Stage;
 import io.sagaflow.orchestrator.history.Cursor;
+import io.sagaflow.orchestrator.history.Phase;
 import io.sagaflow.orchestrator.history.SagaSnapshot;
 import io.sagaflow.orchestrator.history.StepSnapshot;
 import java.time.Instant;
@@ -24,10 +28,37 @@ public record SagaView(
     String failure,
     Instant deadline,
     Instant createdAt,
-    Instant updatedAt)
+    Instant updatedAt,
+    @JsonInclude(JsonInclude.Include.NON_NULL) WaitingFor waitingFor)
     implements SagaSerializable {
 
-  /** One step of a saga instance. */
+  /** A view of a saga that waits for no signal. */
+  public SagaView(
+      String id,
+      String type,
+      int version,
+      SagaStatus status,
+      JsonNode input,
+      List<StepView> steps,
+      String failure,
+      Instant deadline,
+      Instant createdAt,
+      Instant updatedAt) {
+    this(id, type, version, status, input, steps, failure, deadline, createdAt, updatedAt, null);
+  }
+
+  /**
+   * The signal the saga waits for at its step {@code step}: since {@code since} (when the step
+   * became due), until {@code timeoutAt}, when the step is rejected if no signal has come.
+   */
+  public record WaitingFor(String signal, String step, Instant since, Instant timeoutAt)
+      implements SagaSerializable {}
+
+  /**
+   * One step of a saga instance. A parallel group, and a fan-out, list their {@code branches} (a
+   * fan-out's as {@code {step}/{key}}, in its list's order, once it has started); a plain step has
+   * none (the field is left out).
+   */
   public record StepView(
       String name,
       StepStatus status,
@@ -37,11 +68,47 @@ public record SagaView(
       String lastError,
       Instant nextAttemptAt,
       Instant startedAt,
-      Instant finishedAt)
+      Instant finishedAt,
+      @JsonInclude(JsonInclude.Include.NON_NULL) List<StepView> branches)
       implements SagaSerializable {
 
     public StepView {
       output = output == null || output.isNull() ? null : output;
+      branches = branches == null ? null : List.copyOf(branches);
+    }
+
+    /** A step without branches. */
+    public StepView(
+        String name,
+        StepStatus status,
+        int attempts,
+        int compensationAttempts,
+        JsonNode output,
+        String lastError,
+        Instant nextAttemptAt,
+        Instant startedAt,
+        Instant finishedAt) {
+      this(
+          name,
+          status,
+          attempts,
+          compensationAttempts,
+          output,
+          lastError,
+          nextAttemptAt,
+          startedAt,
+          finishedAt,
+          null);
+    }
+
+    /** The branch of this name. */
+    public StepView branch(String branchName) {
+      return (branches == null ? List.<StepView>of() : branches)
+          .stream()
+              .filter(b -> b.name().equals(branchName))
+              .findFirst()
+              .orElseThrow(
+                  () -> new IllegalArgumentException("no branch " + branchName + " in " + name));
     }
   }
 
@@ -51,30 +118,26 @@ public record SagaView(
    */
   public static SagaView of(
       String sagaId, SagaSnapshot.Started state, Optional<SagaDefinition<?>> definition) {
-    List<String> names =
-        definition
-            .map(SagaDefinition::stepNames)
-            .orElseGet(() -> state.steps().stream().map(StepSnapshot::name).toList());
-    Cursor cursor = state.cursor();
-    var steps = new ArrayList<StepView>(names.size());
-    for (String name : names) {
-      StepSnapshot s = state.step(name);
-      if (s == null) {
-        steps.add(new StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null));
-        continue;
+    var steps = new ArrayList<StepView>();
+    if (definition.isEmpty()) {
+      for (StepSnapshot s : state.steps()) {
+        steps.add(stepView(state, s.name(), null));
       }
-      Instant next = cursor != null && cursor.step().equals(name) ? cursor.retryAt() : null;
-      steps.add(
-          new StepView(
-              name,
-              s.status(),
-              s.attempts(),
-              s.compensationAttempts(),
-              s.output(),
-              s.lastError(),
-              next,
-              s.startedAt(),
-              s.finishedAt()));
+    } else {
+      for (Stage stage : definition.get().stages()) {
+        List<StepView> branches = null;
+        if (stage.group()) {
+          branches = stage.steps().stream().map(b -> stepView(state, b.name(), null)).toList();
+        } else if (stage.branches()) {
+          String prefix = stage.name() + "/";
+          branches =
+              state.steps().stream()
+                  .filter(s -> s.name().startsWith(prefix))
+                  .map(s -> stepView(state, s.name(), null))
+                  .toList();
+        }
+        steps.add(stepView(state, stage.name(), branches));
+      }
     }
     return new SagaView(
         sagaId,
@@ -86,13 +149,73 @@ public record SagaView(
         state.failure(),
         state.deadline(),
         state.createdAt(),
-        state.updatedAt());
+        state.updatedAt(),
+        definition.flatMap(d -> waitingFor(state, d)).orElse(null));
   }
 
+  /** The signal the saga waits for now, if it waits for one (see {@link WaitingFor}). */
+  static Optional<WaitingFor> waitingFor(SagaSnapshot.Started state, SagaDefinition<?> definition) {
+    Cursor cursor = state.cursor();
+    if (state.status() != SagaStatus.RUNNING
+        || cursor == null
+        || cursor.phase() != Phase.FORWARD
+        || state instanceof SagaSnapshot.Failed) {
+      return Optional.empty();
+    }
+    return definition
+        .findStep(cursor.step())
+        .filter(step -> step.action() instanceof AwaitSignal<?>)
+        .filter(
+            step ->
+                !state.progress().signals().containsKey(((AwaitSignal<?>) step.action()).name()))
+        .map(
+            step -> {
+              Instant since = SagaEntity.signalWaitStart(state, cursor);
+              return new WaitingFor(
+                  ((AwaitSignal<?>) step.action()).name(),
+                  step.name(),
+                  since,
+                  since.plus(step.timeout()));
+            });
+  }
+
+  private static StepView stepView(
+      SagaSnapshot.Started state, String name, List<StepView> branches) {
+    StepSnapshot s = state.step(name);
+    if (s == null) {
+      return new StepView(name, StepStatus.PENDING, 0, 0, null, null, null, null, null, branches);
+    }
+    Instant next = null;
+    for (Cursor cursor : state.cursors()) {
+      if (cursor.step().equals(name)) {
+        next = cursor.retryAt();
+      }
+    }
+    return new StepView(
+        name,
+        s.status(),
+        s.attempts(),
+        s.compensationAttempts(),
+        s.output(),
+        s.lastError(),
+        next,
+        s.startedAt(),
+        s.finishedAt(),
+        branches);
+  }
+
+  /** The step of this name, or the branch of a group or fan-out. */
   public StepView step(String name) {
-    return steps.stream()
-        .filter(s -> s.name().equals(name))
-        .findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("no step " + name + " in " + id));
+    for (StepView s : steps) {
+      if (s.name().equals(name)) {
+        return s;
+      }
+      for (StepView b : s.branches() == null ? List.<StepView>of() : s.branches()) {
+        if (b.name().equals(name)) {
+          return b;
+        }
+      }
+    }
+    throw new IllegalArgumentException("no step " + name + " in " + id);
   }
 }

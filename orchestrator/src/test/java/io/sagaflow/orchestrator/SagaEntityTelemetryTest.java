@@ -93,7 +93,34 @@ class SagaEntityTelemetryTest {
                   .noCompensation())
           .build();
 
-  private final SagaRegistry registry = SagaRegistry.of(order, slow);
+  /** A group of two, then a fan-out over the input's skus. */
+  private final SagaDefinition<?> parallel =
+      SagaDefinition.builder("parallel")
+          .defaultRetry(
+              r ->
+                  r.maxAttempts(3)
+                      .minBackoff(Duration.ofMillis(10))
+                      .maxBackoff(Duration.ofMillis(10)))
+          .defaultTimeout(Duration.ofSeconds(30))
+          .group(
+              "both",
+              g ->
+                  g.step(
+                          Step.named("left")
+                              .invoke(HttpCall.post("inventory", "/left"))
+                              .noCompensation())
+                      .step(
+                          Step.named("right")
+                              .invoke(HttpCall.post("payments", "/right"))
+                              .noCompensation()))
+          .step(
+              Step.named("each")
+                  .forEach(ctx -> java.util.List.of("a", "b"), k -> k)
+                  .invoke(HttpCall.post("inventory", ctx -> "/each/" + ctx.elementKey()))
+                  .noCompensation())
+          .build();
+
+  private final SagaRegistry registry = SagaRegistry.of(order, slow, parallel);
 
   /** Every call the participants received, in order. */
   private final List<ParticipantRequest> calls = new CopyOnWriteArrayList<>();
@@ -210,6 +237,37 @@ class SagaEntityTelemetryTest {
         .extracting(a -> a.end().outcome())
         .containsExactly(AttemptOutcome.SUCCESS, AttemptOutcome.REJECTED, AttemptOutcome.SUCCESS);
     assertThat(telemetry.attempts.get(1).end().error()).contains("402");
+  }
+
+  @Test
+  void everyBranchAttemptIsAnAttemptAndAFanOutsElementsAreCountedAsTheirStep() {
+    answer("/each/b", Outcome.Retryable.of("503"), ok());
+    var kit = entity();
+    start(kit, "parallel", null);
+    awaitStatus(kit, SagaStatus.COMPLETED);
+
+    assertThat(telemetry.attempts)
+        .extracting(a -> a.start().step() + " " + a.start().participant() + " " + a.end().outcome())
+        .containsExactlyInAnyOrder(
+            "left inventory SUCCESS",
+            "right payments SUCCESS",
+            "each inventory SUCCESS",
+            "each inventory RETRYABLE",
+            "each inventory SUCCESS");
+    assertThat(telemetry.retries).containsExactly("parallel FORWARD each false");
+    assertThat(telemetry.written)
+        .extracting(w -> w.event().getClass().getSimpleName())
+        .containsExactly(
+            "SagaStarted",
+            "BranchesStarted",
+            "BranchSucceeded",
+            "BranchSucceeded",
+            "BranchesStarted",
+            "BranchSucceeded",
+            "StepAttemptFailed",
+            "BranchSucceeded");
+    // One span per attempt, each with a traceparent of its own in the saga's trace.
+    assertThat(telemetry.attempts.stream().map(RecordedAttempt::traceparent).distinct()).hasSize(5);
   }
 
   @Test

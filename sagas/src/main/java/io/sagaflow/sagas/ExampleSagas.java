@@ -3,6 +3,7 @@ package io.sagaflow.sagas;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
+import io.sagaflow.sagas.offsite.TeamOffsiteSaga;
 import io.sagaflow.sagas.order.OrderFulfillmentSaga;
 import io.sagaflow.sagas.trip.TripBookingSaga;
 import java.util.List;
@@ -16,7 +17,10 @@ public final class ExampleSagas {
   private ExampleSagas() {}
 
   public static List<SagaDefinition<?>> all() {
-    return List.of(OrderFulfillmentSaga.definition(), TripBookingSaga.definition());
+    return List.of(
+        OrderFulfillmentSaga.definition(),
+        TripBookingSaga.definition(),
+        TeamOffsiteSaga.definition());
   }
 
   /** The names of the HTTP participants the given sagas call, actions and compensations alike. */

@@ -54,12 +54,13 @@ class ExampleSagasTest {
   }
 
   @Test
-  void registersBothSagasAtVersionOne() {
+  void registersEverySagaAtVersionOne() {
     assertThat(ExampleSagas.all())
         .extracting(SagaDefinition::name, SagaDefinition::version)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("order-fulfillment", 1),
-            org.assertj.core.groups.Tuple.tuple("trip-booking", 1));
+            org.assertj.core.groups.Tuple.tuple("trip-booking", 1),
+            org.assertj.core.groups.Tuple.tuple("team-offsite", 1));
   }
 
   @Test
@@ -81,6 +82,10 @@ class ExampleSagasTest {
   void tripBookingChargesTheCardAsPivotAndRetriesTheConfirmationForever() {
     assertThat(TRIP.stepNames())
         .containsExactly("reserve-flight", "reserve-hotel", "charge-card", "send-confirmation");
+    assertThat(TRIP.stages())
+        .extracting(io.sagaflow.orchestrator.dsl.Stage::name)
+        .containsExactly("reservations", "charge-card", "send-confirmation");
+    assertThat(TRIP.stage("reservations").orElseThrow().group()).isTrue();
     assertThat(TRIP.steps())
         .extracting(Step::kind)
         .containsExactly(

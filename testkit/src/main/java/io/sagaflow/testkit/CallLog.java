@@ -81,6 +81,8 @@ final class CallLog {
     for (SagaEvent event : events) {
       state = state.apply(event);
     }
-    return ((SagaSnapshot.Started) state).cursor();
+    // In a parallel group several attempts are due: a local one is told as the first of them.
+    var started = (SagaSnapshot.Started) state;
+    return started.cursor() != null ? started.cursor() : started.cursors().get(0);
   }
 }

@@ -10,6 +10,7 @@ import io.sagaflow.orchestrator.SagaReplies.Invalid;
 import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.Refused;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
+import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.history.Cursor;
 import io.sagaflow.orchestrator.history.SagaEvent;
@@ -264,7 +265,9 @@ public final class SagaRun<I> {
   }
 
   private static boolean atRest(SagaSnapshot state) {
-    return !(state instanceof SagaSnapshot.Running || state instanceof SagaSnapshot.Compensating);
+    return !(state instanceof SagaSnapshot.Started started)
+        || started.status() == SagaStatus.FAILED
+        || started.status().isTerminal();
   }
 
   /**
@@ -275,9 +278,8 @@ public final class SagaRun<I> {
     Stream<Instant> retry = Stream.empty();
     Stream<Instant> deadline = Stream.empty();
     if (state instanceof SagaSnapshot.Started started && !atRest(state)) {
-      Cursor cursor = started.cursor();
-      retry = Stream.ofNullable(cursor == null ? null : cursor.retryAt());
-      if (state instanceof SagaSnapshot.Running) {
+      retry = started.cursors().stream().map(Cursor::retryAt).filter(Objects::nonNull);
+      if (started.status() == SagaStatus.RUNNING) {
         deadline = Stream.ofNullable(started.deadline());
       }
     }

@@ -73,6 +73,11 @@ final class ScriptedParticipants implements ParticipantClient {
   /** The answer to the {@code call}-th call (from 1) to {@code target}. */
   private Answer answer(Target target, int call) {
     List<Answer> answers = script.get(target);
+    int slash = target.step().indexOf('/');
+    if (answers == null && slash > 0) {
+      // An element of a fan-out ({step}/{key}) gets its step's answers, counted per element.
+      answers = script.get(new Target(target.phase(), target.step().substring(0, slash)));
+    }
     if (answers == null) {
       return Answer.ok();
     }

@@ -28,17 +28,19 @@ public final class SagaDefinition<I> {
   private final String name;
   private final int version;
   private final Class<I> inputType;
+  private final List<Stage> stages;
   private final List<Step> steps;
   // Every saga's view lists them (a start's reply included): computed once.
   private final List<String> stepNames;
   private final Optional<Duration> deadline;
 
   private SagaDefinition(
-      String name, int version, Class<I> inputType, List<Step> steps, Duration deadline) {
+      String name, int version, Class<I> inputType, List<Stage> stages, Duration deadline) {
     this.name = name;
     this.version = version;
     this.inputType = inputType;
-    this.steps = List.copyOf(steps);
+    this.stages = List.copyOf(stages);
+    this.steps = this.stages.stream().flatMap(s -> s.steps().stream()).toList();
     this.stepNames = this.steps.stream().map(Step::name).toList();
     this.deadline = Optional.ofNullable(deadline);
   }
@@ -94,31 +96,56 @@ public final class SagaDefinition<I> {
     }
   }
 
+  /** Every step, a group's branches included, in the order they were declared. */
   public List<Step> steps() {
     return steps;
+  }
+
+  /** The stages in order: single steps and parallel groups. */
+  public List<Stage> stages() {
+    return stages;
+  }
+
+  /** The stage of this name (a step's or a group's), if there is one. */
+  public Optional<Stage> stage(String stageName) {
+    return stages.stream().filter(s -> s.name().equals(stageName)).findFirst();
+  }
+
+  /** The stage after the one of this name, if any. */
+  public Optional<Stage> stageAfter(String stageName) {
+    for (int i = 0; i < stages.size() - 1; i++) {
+      if (stages.get(i).name().equals(stageName)) {
+        return Optional.of(stages.get(i + 1));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The step of this name, a group's branch included; for an element of a fan-out ({@code
+   * {step}/{key}}), the fan-out step. Empty for a group's own name and for names of no step.
+   */
+  public Optional<Step> findStep(String stepName) {
+    int slash = stepName.indexOf('/');
+    String own = slash < 0 ? stepName : stepName.substring(0, slash);
+    for (Step s : steps) {
+      if (s.name().equals(own) && (slash < 0 || s.fanOut().isPresent())) {
+        return Optional.of(s);
+      }
+    }
+    return Optional.empty();
   }
 
   public Optional<Duration> deadline() {
     return deadline;
   }
 
+  /** The step of this name, as {@link #findStep} finds it. */
   public Step step(String stepName) {
-    return steps.stream()
-        .filter(s -> s.name().equals(stepName))
-        .findFirst()
+    return findStep(stepName)
         .orElseThrow(
             () ->
                 new IllegalArgumentException("saga '" + name + "' has no step '" + stepName + "'"));
-  }
-
-  /** The step after the given one, if any. */
-  public Optional<Step> stepAfter(String stepName) {
-    for (int i = 0; i < steps.size() - 1; i++) {
-      if (steps.get(i).name().equals(stepName)) {
-        return Optional.of(steps.get(i + 1));
-      }
-    }
-    return Optional.empty();
   }
 
   /**
@@ -182,6 +209,23 @@ public final class SagaDefinition<I> {
     return "SagaDefinition{" + name + " v" + version + ", steps=" + stepNames() + "}";
   }
 
+  /** The names of the signals its steps wait for, in step order. */
+  public List<String> signals() {
+    return steps().stream()
+        .map(Step::action)
+        .filter(a -> a instanceof AwaitSignal<?>)
+        .map(a -> ((AwaitSignal<?>) a).name())
+        .distinct()
+        .toList();
+  }
+
+  /** The step that waits for {@code signal}, if one does (the first, should several). */
+  public Optional<Step> signalStep(String signal) {
+    return steps().stream()
+        .filter(s -> s.action() instanceof AwaitSignal<?> a && a.name().equals(signal))
+        .findFirst();
+  }
+
   public List<String> stepNames() {
     return stepNames;
   }
@@ -225,6 +269,8 @@ public final class SagaDefinition<I> {
     private final Class<I> inputType;
     private int version = 1;
     private final List<StepBuilder<? super I, ?>> steps = new ArrayList<>();
+    // The group each entry of steps starts (its name), or null: a group is its branches in a row.
+    private final List<GroupSpec> groups = new ArrayList<>();
     private UnaryOperator<RetryPolicy.Builder> defaultRetry = UnaryOperator.identity();
     private UnaryOperator<RetryPolicy.Builder> compensationRetry = UnaryOperator.identity();
     private Duration defaultTimeout = Duration.ofSeconds(10);
@@ -315,9 +361,52 @@ public final class SagaDefinition<I> {
             "step '" + key.name() + "': its description returned null instead of the step");
         return this;
       }
-      steps.add(described.copy());
+      add(described.copy(), null);
       return this;
     }
+
+    private void add(StepBuilder<? super I, ?> step, GroupSpec group) {
+      steps.add(step);
+      groups.add(group);
+    }
+
+    /**
+     * Adds a parallel group {@code name}: its branches, described by {@code spec}, start together
+     * once the stage before it has succeeded, and the next stage starts when every branch has
+     * succeeded. When a branch is rejected or uncertain, no further branch starts, the branches in
+     * flight finish their current attempt, then the group's branches that succeeded (or may have)
+     * are compensated together, then the steps before the group, newest first. A group cannot hold
+     * the pivot; after the pivot its branches are retriable.
+     */
+    public Builder<I> group(String name, UnaryOperator<GroupBuilder<I>> spec) {
+      if (spec == null) {
+        problems.add("group(" + name + ", null): pass a function that adds the branches");
+        return this;
+      }
+      GroupBuilder<I> described;
+      try {
+        described = spec.apply(new GroupBuilder<>());
+      } catch (RuntimeException e) {
+        problems.add("group '" + name + "': describing it threw " + e);
+        return this;
+      }
+      if (described == null) {
+        problems.add("group '" + name + "': its description returned null");
+        return this;
+      }
+      var group = new GroupSpec(name, described.steps().size(), described.problems());
+      if (described.steps().isEmpty()) {
+        steps.add(null);
+        groups.add(group);
+      }
+      for (StepBuilder<? super I, ?> branch : described.steps()) {
+        add(branch, group);
+      }
+      return this;
+    }
+
+    /** A group as its builder described it; the same object marks each of its branches. */
+    private record GroupSpec(String name, int size, List<String> problems) {}
 
     /** Adds a step whose output is any JSON, described by {@code spec}. */
     public Builder<I> step(String name, UnaryOperator<StepBuilder<I, JsonNode>> spec) {
@@ -332,7 +421,7 @@ public final class SagaDefinition<I> {
       if (step == null) {
         problems.add("step(null): pass a step description");
       } else {
-        steps.add(step.copy());
+        add(step.copy(), null);
       }
       return this;
     }
@@ -377,11 +466,28 @@ public final class SagaDefinition<I> {
         throw new IllegalArgumentException(String.join("\n", found));
       }
       var names = new HashSet<String>();
-      var built = new ArrayList<Step>();
+      var stages = new ArrayList<Stage>();
+      var branches = new ArrayList<Step>();
       boolean afterPivot = false;
-      for (StepBuilder<? super I, ?> step : steps) {
+      for (int i = 0; i < steps.size(); i++) {
+        StepBuilder<? super I, ?> step = steps.get(i);
+        GroupSpec group = groups.get(i);
+        boolean firstOfGroup = group != null && (i == 0 || groups.get(i - 1) != group);
+        boolean lastOfGroup =
+            group != null && (i + 1 == steps.size() || groups.get(i + 1) != group);
+        if (firstOfGroup) {
+          checkGroup(where, group, names, found);
+        }
+        if (step == null) {
+          continue; // a group without branches, reported by checkGroup
+        }
         String stepName = step.name();
-        String here = where + " step '" + stepName + "'";
+        String here =
+            where
+                + (group == null ? "" : " group '" + group.name() + "'")
+                + " step '"
+                + stepName
+                + "'";
         if (stepName == null || !stepName.matches("[a-z0-9][a-z0-9._-]{0,99}")) {
           found.add(
               where
@@ -394,6 +500,18 @@ public final class SagaDefinition<I> {
           found.add(here + ": duplicate step name");
           continue;
         }
+        if (group != null && step.markedPivot()) {
+          found.add(
+              here
+                  + ": is the pivot, which cannot be inside a parallel group: the point of no"
+                  + " return is one step, called alone");
+        } else if (group != null && step.isFanOut()) {
+          found.add(here + ": a branch of a parallel group cannot be a fan-out");
+        } else if (group != null && step.isSignal()) {
+          found.add(
+              here
+                  + ": a branch of a parallel group cannot wait for a signal; wait before the group");
+        }
         try {
           Step s =
               step.build(
@@ -401,16 +519,50 @@ public final class SagaDefinition<I> {
                   stepDefault.orElseThrow(),
                   compensationDefault.orElseThrow(),
                   defaultTimeout);
-          afterPivot |= s.kind() == StepKind.PIVOT;
-          built.add(s);
+          if (group == null) {
+            afterPivot |= s.kind() == StepKind.PIVOT;
+            stages.add(new Stage(s.name(), false, List.of(s)));
+          } else {
+            branches.add(s.inGroup(group.name()));
+          }
         } catch (IllegalArgumentException e) {
           found.add(here + ": " + e.getMessage());
+        }
+        if (lastOfGroup) {
+          if (!branches.isEmpty()) {
+            stages.add(new Stage(group.name(), true, branches));
+          }
+          branches = new ArrayList<>();
         }
       }
       if (!found.isEmpty()) {
         throw new IllegalArgumentException(String.join("\n", found));
       }
-      return new SagaDefinition<>(name, version, inputType, built, deadline);
+      return new SagaDefinition<>(name, version, inputType, stages, deadline);
+    }
+
+    private static void checkGroup(
+        String where, GroupSpec group, java.util.Set<String> names, List<String> found) {
+      String here = where + " group '" + group.name() + "'";
+      group.problems().forEach(p -> found.add(here + ": " + p));
+      if (group.name() == null || !group.name().matches("[a-z0-9][a-z0-9._-]{0,99}")) {
+        found.add(
+            where
+                + ": group name '"
+                + group.name()
+                + "' must be 1-100 lower-case letters, digits, '.', '_' or '-'");
+      } else if (!names.add(group.name())) {
+        found.add(here + ": its name is already a step's or a group's");
+      }
+      if (group.size() < 2) {
+        found.add(
+            here
+                + ": has "
+                + group.size()
+                + " branch"
+                + (group.size() == 1 ? "" : "es")
+                + "; a parallel group needs at least two (one step alone is a step)");
+      }
     }
   }
 }

@@ -17,6 +17,8 @@ public final class Step {
   private final RetryPolicy compensationRetry;
   private final Duration timeout;
   private final Type outputType;
+  private final Optional<String> group;
+  private final Optional<FanOut> fanOut;
 
   Step(
       String name,
@@ -26,7 +28,9 @@ public final class Step {
       RetryPolicy retry,
       RetryPolicy compensationRetry,
       Duration timeout,
-      Type outputType) {
+      Type outputType,
+      String group,
+      FanOut fanOut) {
     this.name = name;
     this.action = action;
     this.compensation = compensation;
@@ -35,6 +39,33 @@ public final class Step {
     this.compensationRetry = compensationRetry;
     this.timeout = timeout;
     this.outputType = outputType;
+    this.group = Optional.ofNullable(group);
+    this.fanOut = Optional.ofNullable(fanOut);
+  }
+
+  /** The same step as a branch of the parallel group {@code groupName}. */
+  Step inGroup(String groupName) {
+    return new Step(
+        name,
+        action,
+        compensation,
+        kind,
+        retry,
+        compensationRetry,
+        timeout,
+        outputType,
+        groupName,
+        fanOut.orElse(null));
+  }
+
+  /** The parallel group this step is a branch of, if any. */
+  public Optional<String> group() {
+    return group;
+  }
+
+  /** How this step runs once per element of a list, when it is a fan-out. */
+  public Optional<FanOut> fanOut() {
+    return fanOut;
   }
 
   /**

@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
@@ -25,6 +26,10 @@ public final class StepBuilder<I, O> {
   private UnaryOperator<RetryPolicy.Builder> retry = UnaryOperator.identity();
   private UnaryOperator<RetryPolicy.Builder> compensationRetry = UnaryOperator.identity();
   private Duration timeout;
+  private Function<StepContext<?>, List<?>> forEachList;
+  private Function<Object, String> forEachKey;
+  private Integer maxConcurrency;
+  private Integer maxElements;
   private final List<String> problems = new ArrayList<>();
 
   StepBuilder(StepKey<O> key) {
@@ -40,6 +45,10 @@ public final class StepBuilder<I, O> {
     this.retry = other.retry;
     this.compensationRetry = other.compensationRetry;
     this.timeout = other.timeout;
+    this.forEachList = other.forEachList;
+    this.forEachKey = other.forEachKey;
+    this.maxConcurrency = other.maxConcurrency;
+    this.maxElements = other.maxElements;
     this.problems.addAll(other.problems);
   }
 
@@ -52,6 +61,14 @@ public final class StepBuilder<I, O> {
     }
     this.action = action;
     return this;
+  }
+
+  /**
+   * Makes this a signal step: it waits for {@code signal} (see {@link AwaitSignal}), at most its
+   * {@link #timeout}. The same as {@code invoke(signal)}.
+   */
+  public StepBuilder<I, O> awaitSignal(AwaitSignal<? super I> signal) {
+    return invoke(signal);
   }
 
   /**
@@ -133,6 +150,55 @@ public final class StepBuilder<I, O> {
     return this;
   }
 
+  /**
+   * Makes this step a fan-out: it runs once per element of {@code list} (taken from the input or an
+   * earlier step's output), each element a branch of its own with its own attempts, retries,
+   * timeout, compensation and idempotency key {@code {sagaId}/{step}/{key}}, at most {@link
+   * #maxConcurrency} at a time. An action reads its element with {@code ctx.element()}. The step's
+   * output is the list of the elements' outputs, in the list's order (so its key's type is a list,
+   * or JSON). The step fails like a parallel group: a rejected or uncertain element starts no
+   * further element, and the elements that succeeded or may have are undone together.
+   *
+   * @param list computes the elements from the context; it is computed again after a restart, so
+   *     the same input and outputs must give the same list
+   * @param key an element's key: 1-100 letters, digits, '.', '_', ':' or '-', unique in the list (a
+   *     list that breaks this rule, or is longer than {@link #maxElements}, rejects the step)
+   */
+  @SuppressWarnings("unchecked")
+  public <E> StepBuilder<I, O> forEach(
+      Function<StepContext<I>, ? extends List<E>> list, Function<? super E, String> key) {
+    if (list == null || key == null) {
+      problems.add("forEach(...) needs a function giving the list and one giving an element's key");
+    } else if (forEachList != null) {
+      problems.add("forEach(...) is called twice: a fan-out has one list");
+    } else {
+      this.forEachList = ctx -> list.apply((StepContext<I>) ctx);
+      this.forEachKey = element -> key.apply((E) element);
+    }
+    return this;
+  }
+
+  /** How many elements of a fan-out run at a time (default 8). */
+  public StepBuilder<I, O> maxConcurrency(int maxConcurrency) {
+    if (maxConcurrency < 1) {
+      problems.add("maxConcurrency must be at least 1, was " + maxConcurrency);
+    }
+    this.maxConcurrency = maxConcurrency;
+    return this;
+  }
+
+  /**
+   * The longest list a fan-out takes (default 1000): a longer one rejects the step, with the length
+   * as the reason, before any element runs.
+   */
+  public StepBuilder<I, O> maxElements(int maxElements) {
+    if (maxElements < 1) {
+      problems.add("maxElements must be at least 1, was " + maxElements);
+    }
+    this.maxElements = maxElements;
+    return this;
+  }
+
   String name() {
     return key == null ? null : key.name();
   }
@@ -166,7 +232,18 @@ public final class StepBuilder<I, O> {
     } else if (action instanceof LocalCall<?> local && local.function() == null) {
       found.add("invoke(...) has a LocalCall without a function");
     }
-    if (compensation instanceof HttpCall<?> http) {
+    if (action instanceof AwaitSignal<?> signal) {
+      found.addAll(signal.problems("invoke(...)"));
+      if (compensation != null) {
+        found.add("waits for a signal, which changes nothing: it cannot have a compensation");
+      }
+      if (forEachList != null) {
+        found.add("waits for a signal: it cannot be a fan-out");
+      }
+    }
+    if (compensation instanceof AwaitSignal<?>) {
+      found.add("compensateWith(...) is given a signal: a compensation calls, it does not wait");
+    } else if (compensation instanceof HttpCall<?> http) {
       found.addAll(http.problems("compensateWith(...)"));
     } else if (compensation instanceof LocalCall<?> local && local.function() == null) {
       found.add("compensateWith(...) has a LocalCall without a function");
@@ -175,7 +252,10 @@ public final class StepBuilder<I, O> {
     if (kind == StepKind.COMPENSATABLE) {
       if (compensation != null && noCompensation) {
         found.add("has both compensateWith(...) and noCompensation(): it is one or the other");
-      } else if (compensation == null && !noCompensation && !problemWithCompensation()) {
+      } else if (compensation == null
+          && !noCompensation
+          && !(action instanceof AwaitSignal<?>)
+          && !problemWithCompensation()) {
         found.add(
             "comes before the pivot and has no compensation: call compensateWith(...) to undo it,"
                 + " or noCompensation() if it changes nothing (a read-only check)");
@@ -189,6 +269,13 @@ public final class StepBuilder<I, O> {
       found.add(
           (kind == StepKind.PIVOT ? "is the pivot" : "comes after the pivot")
               + ", which is never compensated: noCompensation() does not apply");
+    }
+    if (forEachList == null && (maxConcurrency != null || maxElements != null)) {
+      found.add(
+          "sets maxConcurrency(...) or maxElements(...) but is no fan-out: call forEach(...)");
+    }
+    if (forEachList != null && kind == StepKind.PIVOT) {
+      found.add("is the pivot, which runs once: a pivot cannot be a fan-out");
     }
     Duration effectiveTimeout = timeout != null ? timeout : defaultTimeout;
     if (effectiveTimeout.isNegative() || effectiveTimeout.isZero()) {
@@ -216,7 +303,30 @@ public final class StepBuilder<I, O> {
         stepRetry.orElseThrow(),
         undoRetry.orElseThrow(),
         effectiveTimeout,
-        key.outputType());
+        key.outputType(),
+        null,
+        forEachList == null
+            ? null
+            : new FanOut(
+                forEachList,
+                forEachKey,
+                maxConcurrency != null ? maxConcurrency : FanOut.DEFAULT_MAX_CONCURRENCY,
+                maxElements != null ? maxElements : FanOut.DEFAULT_MAX_ELEMENTS));
+  }
+
+  /** Whether this step is marked the pivot (checked by a group, which cannot hold one). */
+  boolean markedPivot() {
+    return kinds.contains(StepKind.PIVOT);
+  }
+
+  /** Whether this step waits for a signal (a group's branch cannot). */
+  boolean isSignal() {
+    return action instanceof AwaitSignal<?>;
+  }
+
+  /** Whether this step is a fan-out (a group's branch cannot be one). */
+  boolean isFanOut() {
+    return forEachList != null;
   }
 
   private boolean problemWithCompensation() {

@@ -40,4 +40,19 @@ public interface StepContext<I> {
    * @throws IllegalStateException when that step has produced no output
    */
   JsonNode output(String step);
+
+  /**
+   * The element this attempt runs for, in a fan-out step ({@code StepBuilder.forEach}): the very
+   * object the list gave, typed as the caller expects ({@code Guest guest = ctx.element();}).
+   *
+   * @throws IllegalStateException outside a fan-out
+   */
+  default <E> E element() {
+    throw new IllegalStateException("step '" + step() + "' is not a fan-out: it has no element");
+  }
+
+  /** The key of the element this attempt runs for, in a fan-out step; null outside one. */
+  default String elementKey() {
+    return null;
+  }
 }

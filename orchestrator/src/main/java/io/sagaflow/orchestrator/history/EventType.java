@@ -24,7 +24,12 @@ public enum EventType {
   SAGA_FAILED("SagaFailed", SagaEvent.SagaFailed.class),
   SAGA_RESUMED("SagaResumed", SagaEvent.SagaResumed.class),
   STEP_FAILED_AFTER_PIVOT("StepFailedAfterPivot", SagaEvent.StepFailedAfterPivot.class),
-  COMPENSATION_SKIPPED("CompensationSkipped", SagaEvent.CompensationSkipped.class);
+  COMPENSATION_SKIPPED("CompensationSkipped", SagaEvent.CompensationSkipped.class),
+  BRANCHES_STARTED("BranchesStarted", SagaEvent.BranchesStarted.class),
+  BRANCH_SUCCEEDED("BranchSucceeded", SagaEvent.BranchSucceeded.class),
+  BRANCH_FAILED("BranchFailed", SagaEvent.BranchFailed.class),
+  BRANCH_SETTLED("BranchSettled", SagaEvent.BranchSettled.class),
+  SIGNAL_RECEIVED("SignalReceived", SagaEvent.SignalReceived.class);
 
   private static final Map<Class<?>, EventType> BY_CLASS =
       Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(t -> t.type, t -> t));

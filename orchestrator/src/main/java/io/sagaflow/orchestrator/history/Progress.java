@@ -1,29 +1,59 @@
 package io.sagaflow.orchestrator.history;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.sagaflow.orchestrator.SagaSerializable;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 
 /**
  * What every phase of a started saga carries: how it started, its steps as far as it got, why it
- * compensates or failed, the operator commands it has handled, and when it last changed.
+ * compensates or failed, the operator commands it has handled, when it last changed, and the
+ * signals it has received (name to payload; JSON null for none), kept until a step takes them.
  */
 public record Progress(
     SagaStarted start,
     List<StepSnapshot> steps,
     String failure,
     Set<String> commandIds,
-    Instant updatedAt)
+    Instant updatedAt,
+    Map<String, JsonNode> signals)
     implements SagaSerializable {
 
   public Progress {
     steps = List.copyOf(steps);
     commandIds = Set.copyOf(commandIds);
+    var kept = new TreeMap<String, JsonNode>();
+    if (signals != null) {
+      signals.forEach(
+          (name, payload) -> kept.put(name, payload == null ? NullNode.getInstance() : payload));
+    }
+    signals = Collections.unmodifiableMap(kept);
+  }
+
+  /** Progress before any signal. */
+  public Progress(
+      SagaStarted start,
+      List<StepSnapshot> steps,
+      String failure,
+      Set<String> commandIds,
+      Instant updatedAt) {
+    this(start, steps, failure, commandIds, updatedAt, Map.of());
+  }
+
+  /** Progress with the signal {@code e} kept, and its command id handled. */
+  Progress signalled(SagaEvent.SignalReceived e) {
+    var more = new TreeMap<>(signals);
+    more.put(e.signal(), e.payload());
+    return new Progress(start, steps, failure, commandIds, updatedAt, more).handled(e.commandId());
   }
 
   static Progress of(SagaStarted started) {
@@ -55,17 +85,17 @@ public record Progress(
     if (!found) {
       throw new IllegalStateException("saga has no step state for " + name);
     }
-    return new Progress(start, changed, failure, commandIds, updatedAt);
+    return new Progress(start, changed, failure, commandIds, updatedAt, signals);
   }
 
   Progress plusStep(StepSnapshot step) {
     var more = new ArrayList<>(steps);
     more.add(step);
-    return new Progress(start, more, failure, commandIds, updatedAt);
+    return new Progress(start, more, failure, commandIds, updatedAt, signals);
   }
 
   Progress failedBecause(String reason) {
-    return new Progress(start, steps, reason, commandIds, updatedAt);
+    return new Progress(start, steps, reason, commandIds, updatedAt, signals);
   }
 
   Progress handled(String commandId) {
@@ -74,10 +104,10 @@ public record Progress(
     }
     var ids = new HashSet<>(commandIds);
     ids.add(commandId);
-    return new Progress(start, steps, failure, ids, updatedAt);
+    return new Progress(start, steps, failure, ids, updatedAt, signals);
   }
 
   Progress at(Instant at) {
-    return new Progress(start, steps, failure, commandIds, at);
+    return new Progress(start, steps, failure, commandIds, at, signals);
   }
 }

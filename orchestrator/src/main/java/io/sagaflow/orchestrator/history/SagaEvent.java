@@ -116,10 +116,25 @@ public sealed interface SagaEvent extends SagaSerializable {
     }
   }
 
-  /** Compensation began for a cancel or the deadline; the step in flight counts as uncertain. */
+  /**
+   * Compensation began for a cancel or the deadline; the step in flight counts as uncertain. In a
+   * parallel group, {@code awaiting} names the branches whose attempt was out: their answers decide
+   * whether they are undone (null, as in every event written before groups existed, means none).
+   */
   record CompensationStarted(
-      String reason, String commandId, List<String> compensations, Instant at)
+      String reason,
+      String commandId,
+      List<String> compensations,
+      List<String> awaiting,
+      Instant at)
       implements SagaEvent {
+
+    /** A cancel or deadline outside a parallel group. */
+    public CompensationStarted(
+        String reason, String commandId, List<String> compensations, Instant at) {
+      this(reason, commandId, compensations, null, at);
+    }
+
     @Override
     public StatusChange statusChange() {
       return StatusChange.compensating(compensations, reason);
@@ -193,11 +208,98 @@ public sealed interface SagaEvent extends SagaSerializable {
     }
   }
 
+  /**
+   * The signal {@code signal} arrived with {@code payload} (JSON null for none), delivered under
+   * {@code commandId} (its {@code Idempotency-Key}): kept until the step that waits for it takes
+   * it, which it does at once when the saga already waits there (that step's outcome is the next
+   * event). Only a {@code RUNNING} saga takes a signal.
+   */
+  record SignalReceived(String signal, JsonNode payload, String commandId, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.UNCHANGED;
+    }
+  }
+
   /** An operator resumed a {@code FAILED} saga with a fresh retry budget. */
   record SagaResumed(String commandId, Instant at) implements SagaEvent {
     @Override
     public StatusChange statusChange() {
       return StatusChange.RESUMED;
+    }
+  }
+
+  /**
+   * The saga reached a parallel group, or a fan-out whose list gave {@code branches} (each named
+   * {@code {step}/{key}}): the first {@code maxConcurrency} of them (all when 0) are due now, the
+   * others start as earlier ones succeed.
+   */
+  record BranchesStarted(String step, List<String> branches, int maxConcurrency, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.UNCHANGED;
+    }
+  }
+
+  /**
+   * A branch of a parallel group (or an element of a fan-out) succeeded. When it was the group's
+   * last, the group succeeded too, and in the same write the next stage is due ({@code nextStep})
+   * or the saga is complete ({@code sagaCompleted}). While its group compensates, it is the answer
+   * of an attempt the compensations waited for: the branch applied, so it is undone.
+   */
+  record BranchSucceeded(
+      String step, int attempt, JsonNode output, String nextStep, boolean sagaCompleted, Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return sagaCompleted
+          ? new StatusChange.To(SagaStatus.COMPLETED, null)
+          : StatusChange.UNCHANGED;
+    }
+  }
+
+  /**
+   * A branch was rejected, or is uncertain, before the pivot: no further branch starts. {@code
+   * compensations} lists what may need undoing: the group's branches that succeeded or may have
+   * (undone together, once the branches in {@code awaiting}, whose attempts were out, have
+   * answered) then the steps before the group, newest first.
+   */
+  record BranchFailed(
+      String step,
+      int attempt,
+      String error,
+      boolean uncertain,
+      String reason,
+      List<String> compensations,
+      List<String> awaiting,
+      Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return StatusChange.compensating(compensations, reason);
+    }
+  }
+
+  /**
+   * While its group compensates, a branch's attempt that was out failed: rejected (it applied
+   * nothing and is not undone) or otherwise ({@code uncertain}: undone with the others). {@code
+   * sagaCompensated} says nothing at all was left to undo.
+   */
+  record BranchSettled(
+      String step,
+      int attempt,
+      String error,
+      boolean uncertain,
+      boolean sagaCompensated,
+      Instant at)
+      implements SagaEvent {
+    @Override
+    public StatusChange statusChange() {
+      return sagaCompensated
+          ? new StatusChange.To(SagaStatus.COMPENSATED, null)
+          : StatusChange.UNCHANGED;
     }
   }
 }

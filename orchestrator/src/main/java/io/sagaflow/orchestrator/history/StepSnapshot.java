@@ -27,6 +27,10 @@ public record StepSnapshot(
     return new StepSnapshot(name, StepStatus.RUNNING, 1, 0, null, null, at, null);
   }
 
+  static StepSnapshot pending(String name) {
+    return new StepSnapshot(name, StepStatus.PENDING, 0, 0, null, null, null, null);
+  }
+
   StepSnapshot withStatus(StepStatus newStatus) {
     return new StepSnapshot(
         name, newStatus, attempts, compensationAttempts, output, lastError, startedAt, finishedAt);

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.context.propagation.TextMapGetter;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
+import io.sagaflow.orchestrator.dsl.FanOut;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.RetryPolicy;
@@ -23,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -52,7 +55,11 @@ public final class StepRunner {
     this.localSteps = Objects.requireNonNull(localSteps, "localSteps");
   }
 
-  /** One attempt to run: which saga, its definition and written state, step, phase and attempt. */
+  /**
+   * One attempt to run: which saga, its definition and written state, step, phase and attempt.
+   * {@code name} is what the saga calls it: the step's name, or for an element of a fan-out {@code
+   * {step}/{key}}.
+   */
   public record Invocation(
       String sagaId,
       SagaDefinition<?> definition,
@@ -60,12 +67,28 @@ public final class StepRunner {
       Step step,
       Phase phase,
       int attempt,
-      String traceparent) {
+      String traceparent,
+      String name) {
+
+    /** An attempt of a step that is no fan-out element. */
+    public Invocation(
+        String sagaId,
+        SagaDefinition<?> definition,
+        SagaSnapshot.Started state,
+        Step step,
+        Phase phase,
+        int attempt,
+        String traceparent) {
+      this(sagaId, definition, state, step, phase, attempt, traceparent, step.name());
+    }
 
     public String idempotencyKey() {
-      return phase == Phase.FORWARD
-          ? sagaId + "/" + step.name()
-          : sagaId + "/" + step.name() + "/compensation";
+      return phase == Phase.FORWARD ? sagaId + "/" + name : sagaId + "/" + name + "/compensation";
+    }
+
+    /** The element's key, for an element of a fan-out; else null. */
+    String elementKey() {
+      return name.length() > step.name().length() ? name.substring(step.name().length() + 1) : null;
     }
 
     StepAction<?> action() {
@@ -89,6 +112,18 @@ public final class StepRunner {
     }
   }
 
+  /**
+   * The elements of a fan-out step, computed from the written state of its saga.
+   *
+   * @throws RuntimeException whatever the step's list function threw
+   */
+  public List<?> elements(
+      String sagaId, SagaDefinition<?> definition, SagaSnapshot.Started state, Step step) {
+    var invocation = new Invocation(sagaId, definition, state, step, Phase.FORWARD, 1, null);
+    List<?> elements = step.fanOut().orElseThrow().list().apply(new Context(invocation, mapper));
+    return elements == null ? List.of() : elements;
+  }
+
   /** Never completes exceptionally: every failure becomes an {@link Outcome}. */
   public CompletionStage<Outcome> run(Invocation invocation) {
     var context = new Context(invocation, mapper);
@@ -96,7 +131,9 @@ public final class StepRunner {
         invocation.action() instanceof HttpCall<?> http
             ? callParticipant(invocation, context, http)
             : runLocal(invocation, context, (LocalCall<?>) invocation.action());
-    return invocation.phase() == Phase.FORWARD && !isJson(invocation.step().outputType())
+    return invocation.phase() == Phase.FORWARD
+            && invocation.elementKey() == null
+            && !isJson(invocation.step().outputType())
         ? outcome.thenApply(o -> checkOutput(invocation, o))
         : outcome;
   }
@@ -119,7 +156,7 @@ public final class StepRunner {
     headers.put("Idempotency-Key", invocation.idempotencyKey());
     headers.put("Saga-Id", invocation.sagaId());
     headers.put("Saga-Type", invocation.state().type());
-    headers.put("Saga-Step", invocation.step().name());
+    headers.put("Saga-Step", invocation.name());
     headers.put("Saga-Attempt", Integer.toString(invocation.attempt()));
     headers.put("traceparent", invocation.traceparent());
     var request =
@@ -217,6 +254,69 @@ public final class StepRunner {
         }
       };
 
+  /**
+   * Whether the signal step of {@code invocation} waits at all ({@link AwaitSignal#onlyIf}); runs
+   * the user's condition on the calling thread, so it must be quick and pure (it reads the input
+   * and earlier outputs). A condition that throws is {@code Optional.of(its outcome)}: the step is
+   * rejected with the exception as the reason.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  public Optional<Outcome> signalSkipped(Invocation invocation, AwaitSignal<?> signal) {
+    if (signal.onlyIf().isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      boolean needed =
+          ((java.util.function.Predicate) signal.onlyIf().get())
+              .test(new Context(invocation, mapper));
+      return needed ? Optional.empty() : Optional.of(new Outcome.Succeeded(NullNode.getInstance()));
+    } catch (RuntimeException e) {
+      return Optional.of(
+          new Outcome.Permanent(
+              "the condition of waiting for signal '"
+                  + signal.name()
+                  + "' failed: "
+                  + describe(e)));
+    }
+  }
+
+  /**
+   * What the signal {@code payload} makes of the step: its output, or a rejection when the payload
+   * does not bind to the step's output type, cannot be read as the rule's type, or the rule says
+   * no.
+   */
+  public Outcome signalOutcome(Invocation invocation, AwaitSignal<?> signal, JsonNode payload) {
+    String what = "the signal '" + signal.name() + "'";
+    try {
+      mapper.readerFor(mapper.constructType(invocation.step().outputType())).readValue(payload);
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      return new Outcome.Permanent(
+          what
+              + " does not bind to "
+              + typeName(invocation.step().outputType())
+              + ": "
+              + describe(e));
+    }
+    if (signal.payloadType().isPresent()) {
+      Object read;
+      try {
+        read = mapper.treeToValue(payload, signal.payloadType().get());
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        return new Outcome.Permanent(
+            what + " is not a " + signal.payloadType().get().getSimpleName() + ": " + describe(e));
+      }
+      try {
+        Optional<String> no = signal.rejection(read);
+        if (no.isPresent()) {
+          return new Outcome.Permanent(no.get());
+        }
+      } catch (RuntimeException e) {
+        return new Outcome.Permanent(what + "'s rule failed: " + describe(e));
+      }
+    }
+    return new Outcome.Succeeded(payload);
+  }
+
   private Outcome outputOf(Invocation invocation, Object value) {
     try {
       JsonNode output = value == null ? NullNode.getInstance() : mapper.valueToTree(value);
@@ -310,7 +410,29 @@ public final class StepRunner {
 
     @Override
     public String step() {
-      return invocation.step().name();
+      return invocation.name();
+    }
+
+    @Override
+    public String elementKey() {
+      return invocation.elementKey();
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <E> E element() {
+      String key = invocation.elementKey();
+      if (key == null) {
+        return StepContext.super.element();
+      }
+      FanOut fanOut = invocation.step().fanOut().orElseThrow();
+      for (Object element : fanOut.list().apply(this)) {
+        if (key.equals(fanOut.key().apply(element))) {
+          return (E) element;
+        }
+      }
+      throw new IllegalStateException(
+          "step '" + invocation.step().name() + "' has no element '" + key + "' in its list now");
     }
 
     @Override

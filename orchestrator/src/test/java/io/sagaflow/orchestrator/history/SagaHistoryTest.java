@@ -47,7 +47,12 @@ class SagaHistoryTest {
             "SagaFailed",
             "SagaResumed",
             "StepFailedAfterPivot",
-            "CompensationSkipped");
+            "CompensationSkipped",
+            "BranchesStarted",
+            "BranchSucceeded",
+            "BranchFailed",
+            "BranchSettled",
+            "SignalReceived");
     assertThat(
             Arrays.stream(EventType.values())
                 .map(EventType::publicName)

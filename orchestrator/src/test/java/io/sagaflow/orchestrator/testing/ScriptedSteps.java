@@ -44,6 +44,26 @@ public final class ScriptedSteps {
     return LocalCall.of(ctx -> record(ctx.sagaId(), step, true, ctx.attempt()));
   }
 
+  /**
+   * A fan-out's action, recorded under its element's name ({@code {step}/{key}}); it checks that
+   * its element is the one its key names (the elements are JSON strings, their own keys).
+   */
+  public LocalCall<Object> elementAction() {
+    return LocalCall.of(
+        ctx -> {
+          com.fasterxml.jackson.databind.JsonNode element = ctx.element();
+          if (!element.asText().equals(ctx.elementKey())) {
+            throw new AssertionError("element " + element + " under key " + ctx.elementKey());
+          }
+          return record(ctx.sagaId(), ctx.step(), false, ctx.attempt());
+        });
+  }
+
+  /** A fan-out's compensation, recorded under its element's name. */
+  public LocalCall<Object> elementCompensation() {
+    return LocalCall.of(ctx -> record(ctx.sagaId(), ctx.step(), true, ctx.attempt()));
+  }
+
   private CompletableFuture<Object> record(
       String sagaId, String step, boolean compensation, int attempt) {
     var call =

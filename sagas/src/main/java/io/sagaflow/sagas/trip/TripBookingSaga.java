@@ -9,10 +9,10 @@ import java.math.BigDecimal;
 import java.time.Duration;
 
 /**
- * Trip booking: reserve a flight and a hotel, then charge the card. The charge is the pivot: a
- * declined charge cancels the reservations; one still unanswered after its attempts may have gone
- * through, so the trip is left FAILED for an operator instead. Once the charge has succeeded the
- * trip is booked and the confirmation is retried until it goes out.
+ * Trip booking: reserve a flight and a hotel (in parallel), then charge the card. The charge is the
+ * pivot: a declined charge cancels the reservations; one still unanswered after its attempts may
+ * have gone through, so the trip is left FAILED for an operator instead. Once the charge has
+ * succeeded the trip is booked and the confirmation is retried until it goes out.
  *
  * <p>Cancellations are addressed by the trip id from the input, never by a step's output, because a
  * reservation whose outcome is uncertain has no output yet may exist.
@@ -21,6 +21,9 @@ public final class TripBookingSaga {
 
   public static final String NAME = "trip-booking";
   public static final int VERSION = 1;
+
+  /** The parallel group of the two reservations. */
+  public static final String RESERVATIONS = "reservations";
 
   public static final StepKey<Reservation> RESERVE_FLIGHT =
       StepKey.of("reserve-flight", Reservation.class);
@@ -54,23 +57,39 @@ public final class TripBookingSaga {
                     .maxAttempts(30)
                     .minBackoff(Duration.ofSeconds(1))
                     .maxBackoff(Duration.ofMinutes(1)))
-        .step(
-            RESERVE_FLIGHT,
-            step ->
-                step.invoke(
-                        HttpCall.post(
-                            FLIGHTS, "/reservations", ctx -> ReserveFlight.of(ctx.input())))
-                    .compensateWith(
-                        HttpCall.post(
-                            FLIGHTS, ctx -> "/reservations/" + ctx.input().tripId() + "/cancel")))
-        .step(
-            RESERVE_HOTEL,
-            step ->
-                step.invoke(
-                        HttpCall.post(HOTELS, "/reservations", ctx -> ReserveHotel.of(ctx.input())))
-                    .compensateWith(
-                        HttpCall.post(
-                            HOTELS, ctx -> "/reservations/" + ctx.input().tripId() + "/cancel")))
+        // The flight and the hotel do not depend on each other: both are reserved at once. If
+        // one is refused, the other is cancelled (once its call has answered), and the trip is
+        // cancelled as a whole.
+        .group(
+            RESERVATIONS,
+            group ->
+                group
+                    .step(
+                        RESERVE_FLIGHT,
+                        step ->
+                            step.invoke(
+                                    HttpCall.post(
+                                        FLIGHTS,
+                                        "/reservations",
+                                        ctx -> ReserveFlight.of(ctx.input())))
+                                .compensateWith(
+                                    HttpCall.post(
+                                        FLIGHTS,
+                                        ctx ->
+                                            "/reservations/" + ctx.input().tripId() + "/cancel")))
+                    .step(
+                        RESERVE_HOTEL,
+                        step ->
+                            step.invoke(
+                                    HttpCall.post(
+                                        HOTELS,
+                                        "/reservations",
+                                        ctx -> ReserveHotel.of(ctx.input())))
+                                .compensateWith(
+                                    HttpCall.post(
+                                        HOTELS,
+                                        ctx ->
+                                            "/reservations/" + ctx.input().tripId() + "/cancel"))))
         .step(
             CHARGE_CARD,
             step ->

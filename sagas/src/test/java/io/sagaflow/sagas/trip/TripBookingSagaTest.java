@@ -131,7 +131,7 @@ class TripBookingSagaTest {
   }
 
   @Test
-  void aHotelReservationWhoseAnswerIsLostIsCancelledByTheTripId() {
+  void aHotelReservationWhoseAnswerIsLostIsCancelledByTheTripIdWithTheFlightBesideIt() {
     kit.given(TripBookingSaga.definition())
         .step(RESERVE_FLIGHT)
         .answers(Answer.ok("{\"reservationId\": \"fl-1\"}"))
@@ -141,11 +141,29 @@ class TripBookingSagaTest {
         .started("trip-1", TRIP)
         .expect()
         .status(SagaStatus.COMPENSATED)
-        .calls("reserve-flight", "reserve-hotel", "undo reserve-hotel", "undo reserve-flight")
+        // The two reservations are a parallel group: both are called, then both cancelled.
+        .calls("reserve-flight", "reserve-hotel", "undo reserve-flight", "undo reserve-hotel")
         .stepStatus(RESERVE_HOTEL, StepStatus.COMPENSATED)
         .compensationCall(RESERVE_HOTEL, 1)
         .hasPath("/reservations/trip-1/cancel")
         .hasNoBody();
+  }
+
+  @Test
+  void aRefusedFlightCancelsTheHotelReservedBesideItAndChargesNothing() {
+    kit.given(TripBookingSaga.definition())
+        .step(RESERVE_FLIGHT)
+        .answers(Answer.status(422, "{\"title\": \"no such route\"}"))
+        .when()
+        .started("trip-1", TRIP)
+        .expect()
+        .status(SagaStatus.COMPENSATED)
+        .calls("reserve-flight", "reserve-hotel", "undo reserve-hotel")
+        .failureContains("step 'reserve-flight' was rejected")
+        .stepStatus(RESERVE_FLIGHT, StepStatus.REJECTED)
+        .stepStatus(RESERVE_HOTEL, StepStatus.COMPENSATED)
+        .compensationCall(RESERVE_HOTEL, 1)
+        .hasIdempotencyKey("trip-1/reserve-hotel/compensation");
   }
 
   @Test
