@@ -4,26 +4,31 @@ import io.sagaflow.orchestrator.SagaSerializable;
 import io.sagaflow.orchestrator.history.SagaEvent.SagaStarted;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
  * What every phase of a started saga carries: how it started, its steps as far as it got, why it
- * compensates or failed, the operator commands it has handled, and when it last changed.
+ * compensates or failed, the operator commands it has handled, when it last changed, and the
+ * branches of every parallel group (or fan-out) it has started, by group.
  */
 public record Progress(
     SagaStarted start,
     List<StepSnapshot> steps,
     String failure,
     Set<String> commandIds,
-    Instant updatedAt)
+    Instant updatedAt,
+    Map<String, List<String>> groups)
     implements SagaSerializable {
 
   public Progress {
     steps = List.copyOf(steps);
     commandIds = Set.copyOf(commandIds);
+    groups = groups == null ? Map.of() : Map.copyOf(groups);
   }
 
   static Progress of(SagaStarted started) {
@@ -32,7 +37,24 @@ public record Progress(
         List.of(StepSnapshot.running(started.firstStep(), started.at())),
         null,
         Set.of(),
-        started.at());
+        started.at(),
+        Map.of());
+  }
+
+  /** The group (or fan-out) {@code step} is a branch of, or null. */
+  public String groupOf(String step) {
+    for (var group : groups.entrySet()) {
+      if (group.getValue().contains(step)) {
+        return group.getKey();
+      }
+    }
+    return null;
+  }
+
+  Progress withGroup(String name, List<String> branches) {
+    var more = new HashMap<>(groups);
+    more.put(name, List.copyOf(branches));
+    return new Progress(start, steps, failure, commandIds, updatedAt, more);
   }
 
   /** The step of this name, or null when the saga has not reached it. */
@@ -55,17 +77,17 @@ public record Progress(
     if (!found) {
       throw new IllegalStateException("saga has no step state for " + name);
     }
-    return new Progress(start, changed, failure, commandIds, updatedAt);
+    return new Progress(start, changed, failure, commandIds, updatedAt, groups);
   }
 
   Progress plusStep(StepSnapshot step) {
     var more = new ArrayList<>(steps);
     more.add(step);
-    return new Progress(start, more, failure, commandIds, updatedAt);
+    return new Progress(start, more, failure, commandIds, updatedAt, groups);
   }
 
   Progress failedBecause(String reason) {
-    return new Progress(start, steps, reason, commandIds, updatedAt);
+    return new Progress(start, steps, reason, commandIds, updatedAt, groups);
   }
 
   Progress handled(String commandId) {
@@ -74,10 +96,10 @@ public record Progress(
     }
     var ids = new HashSet<>(commandIds);
     ids.add(commandId);
-    return new Progress(start, steps, failure, ids, updatedAt);
+    return new Progress(start, steps, failure, ids, updatedAt, groups);
   }
 
   Progress at(Instant at) {
-    return new Progress(start, steps, failure, commandIds, at);
+    return new Progress(start, steps, failure, commandIds, at, groups);
   }
 }
