@@ -574,6 +574,27 @@ class SagaEntityGroupTest {
   }
 
   @Test
+  void elementsSharingAKeyRejectTheStepNamingTheKey() {
+    var kit = entity();
+    start(kit, "fan", guestsInput("ada", "ada"));
+    script.awaitAction("quote", 1).succeed();
+    script.awaitCompensation("quote", 1).succeed();
+    assertThat(awaitStatus(kit, SagaStatus.COMPENSATED).failure())
+        .isEqualTo(
+            "step 'invite' was rejected: elements share the key 'ada'; each element needs its own");
+  }
+
+  @Test
+  void anElementKeyThatIsNoKeyRejectsTheStep() {
+    var kit = entity();
+    start(kit, "fan", guestsInput("ada", "bob smith"));
+    script.awaitAction("quote", 1).succeed();
+    script.awaitCompensation("quote", 1).succeed();
+    assertThat(awaitStatus(kit, SagaStatus.COMPENSATED).failure())
+        .startsWith("step 'invite' was rejected: element 1 has the key 'bob smith'");
+  }
+
+  @Test
   void anEmptyListSucceedsAtOnceWithNoElements() {
     var kit = entity();
     start(kit, "fan", guestsInput());
