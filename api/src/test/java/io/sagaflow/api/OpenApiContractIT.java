@@ -107,6 +107,28 @@ class OpenApiContractIT {
                       LocalCall.of(ctx -> CompletableFuture.completedFuture(Map.of("sent", true)))))
           .build();
 
+  /** A parallel group, then a fan-out over two elements: the shapes of branches in a view. */
+  private static final SagaDefinition<?> PARALLEL =
+      SagaDefinition.builder("parallel")
+          .group(
+              "both",
+              g ->
+                  g.step(
+                          Step.named("left")
+                              .invoke(LocalCall.of(ctx -> Map.of("side", "left")))
+                              .noCompensation())
+                      .step(
+                          Step.named("right")
+                              .invoke(LocalCall.of(ctx -> Map.of("side", "right")))
+                              .noCompensation()))
+          .step(
+              Step.named("each")
+                  .forEach(ctx -> List.of("a", "b"), k -> k)
+                  .maxConcurrency(1)
+                  .invoke(LocalCall.of(ctx -> Map.of("key", ctx.elementKey())))
+                  .noCompensation())
+          .build();
+
   @RegisterExtension
   static final TestWatcher COUNT_PASSED =
       new TestWatcher() {
@@ -124,7 +146,7 @@ class OpenApiContractIT {
                 ApiFixture.start(
                     Map.of("sagaflow.http.body-read-timeout", "2s"),
                     Map.of(),
-                    List.of(ApiFixture.STRICT, SHAPES_V1, SHAPES_V2, APPROVED)));
+                    List.of(ApiFixture.STRICT, SHAPES_V1, SHAPES_V2, PARALLEL, APPROVED)));
     var withTokens =
         CompletableFuture.supplyAsync(
             () ->
@@ -414,13 +436,18 @@ class OpenApiContractIT {
     api.postJson(
         "/v1/sagas",
         "{\"type\":\"strict\",\"id\":\"r-strict\",\"input\":{\"customerId\":\"c\",\"quantity\":1}}");
+    api.postJson("/v1/sagas", "{\"type\":\"parallel\",\"id\":\"r-parallel\",\"input\":{}}");
     api.awaitStatus("r-1", "COMPLETED");
-    for (String id : List.of("r-shapes", "r-shapes-1", "r-strict")) {
+    for (String id : List.of("r-shapes", "r-shapes-1", "r-strict", "r-parallel")) {
       api.awaitStatus(id, "COMPLETED");
       contract.check("GET", "/v1/sagas/{id}", api.get("/v1/sagas/" + id));
       contract.check("GET", "/v1/sagas/{id}/events", api.get("/v1/sagas/" + id + "/events"));
     }
 
+    JsonNode parallel = contract.check("GET", "/v1/sagas/{id}", api.get("/v1/sagas/r-parallel"));
+    assertThat(parallel.get("steps").get(0).get("branches")).hasSize(2);
+    assertThat(parallel.get("steps").get(1).get("output").findValuesAsText("key"))
+        .containsExactly("a", "b");
     JsonNode view = contract.check("GET", "/v1/sagas/{id}", api.get("/v1/sagas/r-1"));
     assertThat(view.get("status").asText()).isEqualTo("COMPLETED");
     assertThat(view.get("steps")).hasSize(3);
@@ -697,7 +724,12 @@ class OpenApiContractIT {
   void sagaTypeAnswers() {
     JsonNode types = contract.check("GET", "/v1/saga-types", api.get("/v1/saga-types"));
     assertThat(types.get("items").findValuesAsText("type"))
-        .containsExactlyInAnyOrder("order", "strict", "shapes", "approved");
+        .containsExactlyInAnyOrder("order", "strict", "shapes", "parallel", "approved");
+    JsonNode parallel =
+        contract.check("GET", "/v1/saga-types/{type}", api.get("/v1/saga-types/parallel"));
+    JsonNode branches = parallel.get("versions").get(0).get("steps");
+    assertThat(branches.get(0).get("group").asText()).isEqualTo("both");
+    assertThat(branches.get(2).get("fanOut").get("maxConcurrency").asInt()).isEqualTo(1);
     JsonNode order =
         contract.check("GET", "/v1/saga-types/{type}", api.get("/v1/saga-types/order"));
     assertThat(order.get("versions").get(0).get("steps")).hasSize(3);

@@ -1,6 +1,7 @@
 package io.sagaflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Conflict;
@@ -771,7 +772,7 @@ public final class SagaEntity
               compensations(state, definition, (String) null),
               now);
     } else if (keys.isEmpty()) {
-      JsonNode none = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+      JsonNode none = JsonNodeFactory.instance.arrayNode();
       event =
           definition
               .stageAfter(step.name())

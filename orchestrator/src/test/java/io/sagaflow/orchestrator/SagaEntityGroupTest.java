@@ -369,6 +369,34 @@ class SagaEntityGroupTest {
   }
 
   @Test
+  void aStepAfterTheGroupThatIsRejectedUndoesTheGroupsBranchesTogetherThenTheStepsBefore() {
+    var kit = entity();
+    start(kit, "grouped", input());
+    script.awaitAction("quote", 1).succeed();
+    script.awaitAction("flight", 1).succeed();
+    script.awaitAction("hotel", 1).succeed();
+    script.awaitAction("pay", 1).fail(new StepRejectedException("declined"));
+
+    var undoHotel = script.awaitCompensation("hotel", 1);
+    var undoFlight = script.awaitCompensation("flight", 1);
+    undoFlight.succeed();
+    awaitEvent("StepCompensated", 1);
+    assertThat(script.count(c -> c.compensation() && c.step().equals("quote"))).isZero();
+    undoHotel.succeed();
+    script.awaitCompensation("quote", 1).succeed();
+
+    var done = awaitStatus(kit, SagaStatus.COMPENSATED);
+    var failed =
+        journal.persistedInStorage("saga|" + sagaId).stream()
+            .filter(e -> e instanceof SagaEvent.StepFailed)
+            .map(e -> (SagaEvent.StepFailed) e)
+            .findFirst()
+            .orElseThrow();
+    assertThat(failed.compensations()).containsExactly("hotel", "flight", "quote");
+    assertThat(done.step("book").status()).isEqualTo(StepStatus.COMPENSATED);
+  }
+
+  @Test
   void aBranchRetriesOnItsOwnPolicyWhileTheOtherGoesOn() {
     var kit = entity();
     start(kit, "grouped", input());
@@ -543,6 +571,27 @@ class SagaEntityGroupTest {
         .isEqualTo(
             "step 'invite' was rejected: its list has 4 elements, more than its maxElements (3)");
     assertThat(script.count(c -> c.step().startsWith("invite"))).isZero();
+  }
+
+  @Test
+  void elementsSharingAKeyRejectTheStepNamingTheKey() {
+    var kit = entity();
+    start(kit, "fan", guestsInput("ada", "ada"));
+    script.awaitAction("quote", 1).succeed();
+    script.awaitCompensation("quote", 1).succeed();
+    assertThat(awaitStatus(kit, SagaStatus.COMPENSATED).failure())
+        .isEqualTo(
+            "step 'invite' was rejected: elements share the key 'ada'; each element needs its own");
+  }
+
+  @Test
+  void anElementKeyThatIsNoKeyRejectsTheStep() {
+    var kit = entity();
+    start(kit, "fan", guestsInput("ada", "bob smith"));
+    script.awaitAction("quote", 1).succeed();
+    script.awaitCompensation("quote", 1).succeed();
+    assertThat(awaitStatus(kit, SagaStatus.COMPENSATED).failure())
+        .startsWith("step 'invite' was rejected: element 1 has the key 'bob smith'");
   }
 
   @Test

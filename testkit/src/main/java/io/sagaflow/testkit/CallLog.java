@@ -1,8 +1,6 @@
 package io.sagaflow.testkit;
 
-import io.sagaflow.orchestrator.history.Cursor;
-import io.sagaflow.orchestrator.history.SagaEvent;
-import io.sagaflow.orchestrator.history.SagaSnapshot;
+import io.sagaflow.orchestrator.internal.StepRunner;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,9 +20,9 @@ final class CallLog {
 
   /**
    * A local step's function, handed to the pool when the saga had written {@code eventsBefore}
-   * events: the saga runs the attempt its state says is due, so those events name it.
+   * events; {@code task} says which attempt it is (in a parallel group several are due at once).
    */
-  private record Local(int eventsBefore, Instant at) implements Entry {}
+  private record Local(int eventsBefore, Instant at, StepRunner.LocalTask task) implements Entry {}
 
   private final List<Entry> entries = new ArrayList<>();
 
@@ -32,8 +30,8 @@ final class CallLog {
     entries.add(new Http(call, timesOutAt));
   }
 
-  synchronized void ranLocally(int eventsBefore, Instant at) {
-    entries.add(new Local(eventsBefore, at));
+  synchronized void ranLocally(int eventsBefore, Instant at, StepRunner.LocalTask task) {
+    entries.add(new Local(eventsBefore, at, task));
   }
 
   /** How many attempts were made so far. */
@@ -60,29 +58,18 @@ final class CallLog {
         .min(Instant::compareTo);
   }
 
-  /** Every attempt in order, each local one named by the saga's {@code events}. */
-  synchronized List<RecordedCall> calls(List<SagaEvent> events) {
+  /** Every attempt in order. */
+  synchronized List<RecordedCall> calls() {
     var calls = new ArrayList<RecordedCall>();
     for (Entry entry : entries) {
       if (entry instanceof Http http) {
         calls.add(http.call());
       } else {
         Local local = (Local) entry;
-        Cursor due = dueAfter(events.subList(0, local.eventsBefore()));
-        calls.add(RecordedCall.local(due.phase(), due.step(), due.attempt(), local.at()));
+        StepRunner.LocalTask task = local.task();
+        calls.add(RecordedCall.local(task.phase(), task.name(), task.attempt(), local.at()));
       }
     }
     return calls;
-  }
-
-  /** What the saga's state after {@code events} says is due: the attempt it runs next. */
-  private static Cursor dueAfter(List<SagaEvent> events) {
-    SagaSnapshot state = new SagaSnapshot.NotStarted();
-    for (SagaEvent event : events) {
-      state = state.apply(event);
-    }
-    // In a parallel group several attempts are due: a local one is told as the first of them.
-    var started = (SagaSnapshot.Started) state;
-    return started.cursor() != null ? started.cursor() : started.cursors().get(0);
   }
 }

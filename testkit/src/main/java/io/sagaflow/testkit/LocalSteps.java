@@ -1,5 +1,6 @@
 package io.sagaflow.testkit;
 
+import io.sagaflow.orchestrator.internal.StepRunner;
 import java.time.Clock;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -27,7 +28,10 @@ final class LocalSteps implements Executor {
 
   @Override
   public void execute(Runnable function) {
-    log.ranLocally(eventsWritten.getAsInt(), clock.instant());
+    log.ranLocally(
+        eventsWritten.getAsInt(),
+        clock.instant(),
+        (StepRunner.LocalTask) function); // the engine hands it nothing else
     running.incrementAndGet();
     try {
       pool.execute(

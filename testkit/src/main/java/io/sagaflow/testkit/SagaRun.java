@@ -364,7 +364,7 @@ public final class SagaRun<I> {
         clock.instant(),
         state,
         events,
-        log.calls(events),
+        log.calls(),
         happenings,
         refusal,
         kit.mapper());

@@ -289,6 +289,30 @@ class SagaTestKitTest {
   }
 
   @Test
+  void localBranchesOfAGroupAndAFanOutAreRecordedUnderTheirOwnNames() {
+    var parallel =
+        SagaDefinition.builder("parallel")
+            .group(
+                "both",
+                g ->
+                    g.step("left", step -> step.invoke(LocalCall.of(ctx -> "l")).noCompensation())
+                        .step(
+                            "right",
+                            step -> step.invoke(LocalCall.of(ctx -> "r")).noCompensation()))
+            .step(
+                "each",
+                step ->
+                    step.forEach(ctx -> java.util.List.of("a", "b"), k -> k)
+                        .maxConcurrency(1)
+                        .invoke(LocalCall.of(ctx -> ctx.elementKey()))
+                        .noCompensation())
+            .build();
+    var expect = kit.given(parallel).when().startedWithJson("p-1", "{}").expect();
+    expect.status(SagaStatus.COMPLETED).calls("left", "right", "each/a", "each/b");
+    assertThat(expect.recordedCalls()).allMatch(RecordedCall::isLocal);
+  }
+
+  @Test
   void aRefusedStartIsAnExpectationOfItsOwn() {
     var expect =
         kit.given(Shop.definition())

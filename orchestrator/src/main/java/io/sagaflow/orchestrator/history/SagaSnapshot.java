@@ -183,7 +183,7 @@ public sealed interface SagaSnapshot extends SagaSerializable {
                     ? StepSnapshot.running(branch, e.at())
                     : StepSnapshot.pending(branch));
       }
-      return new RunningGroup(next.at(e.at()), group);
+      return new RunningGroup(next.withGroup(e.step(), e.branches()).at(e.at()), group);
     }
 
     private Running succeeded(StepSucceeded e) {
@@ -731,12 +731,32 @@ public sealed interface SagaSnapshot extends SagaSerializable {
     }
   }
 
-  /** Undoes {@code queue} newest first, or ends compensated when it is empty. */
+  /**
+   * Undoes {@code queue} newest first, or ends compensated when it is empty. The branches of a
+   * group (or fan-out) that come next in the queue are undone together.
+   */
   private static Started compensate(Progress progress, List<String> queue, Instant at) {
     if (queue.isEmpty()) {
       return new Compensated(progress.at(at));
     }
     String first = queue.get(0);
+    String group = progress.groupOf(first);
+    if (group != null) {
+      int together = 1;
+      while (together < queue.size() && group.equals(progress.groupOf(queue.get(together)))) {
+        together++;
+      }
+      var branches =
+          new GroupRun(
+              group,
+              progress.groups().get(group),
+              0,
+              List.of(),
+              List.of(),
+              queue.subList(0, together));
+      Progress next = progress.changeStep(group, s -> s.withStatus(StepStatus.COMPENSATING));
+      return afterSettling(next, branches, queue.subList(together, queue.size()), at);
+    }
     Progress next = progress.changeStep(first, s -> s.compensating(1, s.lastError())).at(at);
     return new Compensating(
         next, Cursor.first(Phase.COMPENSATION, first), queue.subList(1, queue.size()));

@@ -168,6 +168,20 @@ public final class StepRunner {
   }
 
   /**
+   * What the local-step pool is handed: one attempt of a local function, saying which (the test kit
+   * records it by these).
+   *
+   * @param name the step's name, or {@code {step}/{key}} for an element of a fan-out
+   */
+  public record LocalTask(Phase phase, String name, int attempt, Runnable work)
+      implements Runnable {
+    @Override
+    public void run() {
+      work.run();
+    }
+  }
+
+  /**
    * An attempt of a local step: queued on the local-step pool until a thread takes it. One still
    * queued when its timeout passes can be withdrawn, so that it never runs at all.
    */
@@ -195,7 +209,7 @@ public final class StepRunner {
     var local = (LocalCall<Object>) call;
     RetryPolicy policy = invocation.policy();
     var attempt = new LocalAttempt();
-    Runnable task =
+    Runnable work =
         () -> {
           if (!attempt.start()) {
             return; // withdrawn at its timeout before a thread took it
@@ -223,7 +237,8 @@ public final class StepRunner {
           }
         };
     try {
-      localSteps.execute(task);
+      localSteps.execute(
+          new LocalTask(invocation.phase(), invocation.name(), invocation.attempt(), work));
     } catch (RejectedExecutionException e) {
       attempt.complete(
           Outcome.Retryable.of("the local-step pool refused the call: " + describe(e)));

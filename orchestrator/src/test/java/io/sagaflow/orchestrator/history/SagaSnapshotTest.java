@@ -6,6 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.sagaflow.orchestrator.SagaStatus;
 import io.sagaflow.orchestrator.StepStatus;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchFailed;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchSettled;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchSucceeded;
+import io.sagaflow.orchestrator.history.SagaEvent.BranchesStarted;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationAttemptFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationFailed;
 import io.sagaflow.orchestrator.history.SagaEvent.CompensationSkipped;
@@ -67,7 +71,138 @@ class SagaSnapshotTest {
             new SagaResumed("r-1", t(3)),
             new SagaCompleted("charge", 2, JSON.objectNode(), t(4))),
         cancelledWhileChargeWasRejected(),
-        pastThePivot());
+        pastThePivot(),
+        groupCompletes(),
+        groupBranchRejected(),
+        groupWithNothingToUndo(),
+        groupCompensationFailsAndResumes(),
+        groupFailsAfterThePivotAndResumes(),
+        groupCancelled());
+  }
+
+  private static final JsonNodeFactory J = JsonNodeFactory.instance;
+
+  private static List<SagaEvent> intoGroup() {
+    return List.of(
+        started(),
+        new StepSucceeded("reserve", 1, J.objectNode(), "book", t(1)),
+        new BranchesStarted("book", List.of("flight", "hotel"), 0, t(1)));
+  }
+
+  private static List<SagaEvent> with(List<SagaEvent> before, SagaEvent... after) {
+    var all = new ArrayList<>(before);
+    all.addAll(List.of(after));
+    return all;
+  }
+
+  private static List<SagaEvent> groupCompletes() {
+    return with(
+        intoGroup(),
+        new StepAttemptFailed("hotel", 1, "503", t(3), t(2)),
+        new BranchSucceeded("flight", 1, J.objectNode(), null, false, t(2)),
+        new BranchSucceeded("hotel", 2, J.objectNode(), null, true, t(3)));
+  }
+
+  private static List<SagaEvent> groupBranchRejected() {
+    return with(
+        intoGroup(),
+        new BranchFailed(
+            "hotel",
+            1,
+            "422",
+            false,
+            "rejected",
+            List.of("flight", "reserve"),
+            List.of("flight"),
+            t(2)),
+        new BranchSucceeded("flight", 1, J.objectNode(), null, false, t(3)),
+        new StepCompensated("flight", 1, false, t(4)),
+        new StepCompensated("reserve", 1, true, t(5)));
+  }
+
+  private static List<SagaEvent> groupWithNothingToUndo() {
+    return List.of(
+        new SagaStarted("order", 1, J.objectNode(), "f", "trace", null, "book", null, t(0)),
+        new BranchesStarted("book", List.of("flight", "hotel"), 0, t(0)),
+        new BranchFailed(
+            "hotel", 1, "422", false, "rejected", List.of("flight"), List.of("flight"), t(1)),
+        new BranchSettled("flight", 1, "422", false, true, t(2)));
+  }
+
+  private static List<SagaEvent> groupCompensationFailsAndResumes() {
+    return with(
+        intoGroup(),
+        new BranchFailed(
+            "hotel",
+            2,
+            "503",
+            true,
+            "no answer",
+            List.of("hotel", "flight", "reserve"),
+            List.of(),
+            t(2)),
+        new StepCompensated("flight", 1, false, t(3)),
+        new CompensationFailed("hotel", 1, "400", "gave up", t(4)),
+        new SagaResumed("r-1", t(5)),
+        new StepCompensated("hotel", 2, false, t(6)),
+        new StepCompensated("reserve", 1, true, t(7)));
+  }
+
+  private static List<SagaEvent> groupFailsAfterThePivotAndResumes() {
+    return List.of(
+        started(),
+        new StepSucceeded("reserve", 1, J.objectNode(), "charge", t(1)),
+        new StepSucceeded("charge", 1, J.objectNode(), "tell", t(2)),
+        new BranchesStarted("tell", List.of("tell/a", "tell/b", "tell/c"), 2, t(2)),
+        new BranchSucceeded("tell/b", 1, J.objectNode(), null, false, t(3)),
+        new StepFailedAfterPivot("tell/a", 1, "422", false, "rejected", t(4)),
+        new BranchSucceeded("tell/c", 1, J.objectNode(), null, false, t(5)),
+        new SagaResumed("r-1", t(6)),
+        new BranchSucceeded("tell/a", 2, J.objectNode(), null, true, t(7)));
+  }
+
+  private static List<SagaEvent> groupCancelled() {
+    return with(
+        intoGroup(),
+        new CompensationStarted(
+            "cancelled", "c-1", List.of("hotel", "flight", "reserve"), List.of("hotel"), t(2)),
+        new BranchSucceeded("hotel", 1, J.objectNode(), null, false, t(3)),
+        new CompensationAttemptFailed("flight", 1, "503", t(5), t(4)),
+        new StepCompensated("hotel", 1, false, t(5)),
+        new StepCompensated("flight", 2, false, t(6)),
+        new StepCompensated("reserve", 1, true, t(7)));
+  }
+
+  @Test
+  void aGroupsBranchesRunTogetherAndItsOutputIsItsElementsInOrder() {
+    var fanned =
+        (SagaSnapshot.RunningGroup)
+            SagaHistory.fold(
+                    List.of(
+                        new SagaStarted(
+                            "order", 1, J.objectNode(), "f", "trace", null, "tell", null, t(0)),
+                        new BranchesStarted(
+                            "tell", List.of("tell/a", "tell/b", "tell/c"), 2, t(0))))
+                .orElseThrow();
+    assertThat(fanned.cursors()).extracting(Cursor::step).containsExactly("tell/a", "tell/b");
+    assertThat(fanned.step("tell/c").status()).isEqualTo(StepStatus.PENDING);
+
+    var done =
+        fanned
+            .apply(new BranchSucceeded("tell/b", 1, J.textNode("B"), null, false, t(1)))
+            .apply(new BranchSucceeded("tell/c", 1, J.textNode("C"), null, false, t(2)))
+            .apply(new BranchSucceeded("tell/a", 1, J.textNode("A"), null, true, t(3)));
+    assertThat(((SagaSnapshot.Started) done).step("tell").output().toString())
+        .isEqualTo("[\"A\",\"B\",\"C\"]");
+  }
+
+  @Test
+  void aBranchSucceededThatEndsAGroupStillRunningCannotBeFolded() {
+    var group = SagaHistory.fold(intoGroup()).orElseThrow();
+    assertThatThrownBy(
+            () -> group.apply(new BranchSucceeded("flight", 1, J.objectNode(), "pay", false, t(2))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cannot end a group still running");
   }
 
   /** A cancel while charge's call was out, which then answered 422: charge is not undone. */
