@@ -355,6 +355,14 @@ function describe(event) {
       return d.reason || d.error || '';
     case 'CompensationSkipped':
       return `not undone: ${d.error || ''}`;
+    case 'SignalReceived':
+      return `signal '${d.signal}'`;
+    case 'BranchesStarted':
+      return `branches ${(d.branches || []).join(', ')}${d.maxConcurrency ? `, ${d.maxConcurrency} at a time` : ''}`;
+    case 'BranchSucceeded':
+      return d.nextStep ? `next: ${d.nextStep}` : d.sagaCompleted ? 'saga completed' : '';
+    case 'BranchSettled':
+      return d.uncertain ? `uncertain: ${d.error || ''}` : `rejected: ${d.error || ''}`;
     case 'StepCompensated':
       return d.unreadable ? `undone (answer unreadable: ${d.unreadable})` : 'undone';
     default:
@@ -373,6 +381,10 @@ function waitsFor(saga) {
   }
   if (saga.status === 'FAILED') {
     return 'an operator: Retry resumes it';
+  }
+  if (saga.waitingFor) {
+    const w = saga.waitingFor;
+    return `the signal '${w.signal}' (step ${w.step}), since ${new Date(w.since).toLocaleString()}, until ${new Date(w.timeoutAt).toLocaleString()}`;
   }
   const steps = allSteps(saga.steps);
   const retries = steps.filter((s) => s.nextAttemptAt);
@@ -437,6 +449,24 @@ function actionsFor(saga, refresh) {
       }, 'Retry…'),
     );
   }
+  if (saga.waitingFor) {
+    const name = saga.waitingFor.signal;
+    buttons.push(
+      h('button', {
+        id: 'action-signal',
+        type: 'button',
+        onclick: () =>
+          confirmAction({
+            title: `Send the signal '${name}' to saga ${saga.id}?`,
+            text: `Its step ${saga.waitingFor.step} takes the payload as its output (or is rejected, if the saga's rule says so).`,
+            payload: true,
+          }).then((answer) =>
+            answer &&
+            command(`/v1/sagas/${encodeURIComponent(saga.id)}/signals/${encodeURIComponent(name)}`, answer.payload, refresh),
+          ),
+      }, `Signal ${name}…`),
+    );
+  }
   return buttons.length ? h('div', { class: 'actions' }, buttons) : null;
 }
 
@@ -445,8 +475,8 @@ async function command(path, body, refresh) {
   try {
     await api(path, {
       method: 'POST',
-      headers: { 'Idempotency-Key': uuid(), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
+      headers: { 'Idempotency-Key': uuid(), ...(body != null ? { 'Content-Type': 'application/json' } : {}) },
+      body: body != null ? JSON.stringify(body) : undefined,
     });
     if (out) {
       out.replaceChildren(h('div', { class: 'ok' }, 'Done.'));
@@ -459,21 +489,42 @@ async function command(path, body, refresh) {
   await refresh();
 }
 
-function confirmAction({ title, text, reason }) {
+function confirmAction({ title, text, reason, payload }) {
   const dialog = document.getElementById('confirm-dialog');
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   const fields = document.getElementById('confirm-fields');
   const input = h('input', { id: 'confirm-reason', type: 'text', maxlength: 500, placeholder: 'why (kept in the saga’s history)' });
-  fields.replaceChildren(reason ? h('label', {}, 'Reason ', input) : '');
+  const json = h('textarea', { id: 'confirm-payload', rows: 5, spellcheck: 'false' }, '{}');
+  const problem = h('p', { class: 'field-problem', id: 'confirm-problem' });
+  fields.replaceChildren(
+    ...(reason ? [h('label', {}, 'Reason ', input)] : []),
+    ...(payload ? [h('label', {}, 'Payload (JSON) ', json), problem] : []),
+  );
   dialog.returnValue = '';
   dialog.showModal();
   return new Promise((resolve) => {
-    dialog.addEventListener(
-      'close',
-      () => resolve(dialog.returnValue === 'ok' ? { reason: reason ? input.value.trim() : null } : null),
-      { once: true },
-    );
+    const onClose = () => {
+      if (dialog.returnValue !== 'ok') {
+        resolve(null);
+        return;
+      }
+      let body = null;
+      if (payload) {
+        try {
+          body = json.value.trim() === '' ? null : JSON.parse(json.value);
+        } catch (e) {
+          // Not JSON: say so, and keep the dialog open for a fix.
+          problem.textContent = `not JSON: ${e.message}`;
+          dialog.returnValue = '';
+          dialog.showModal();
+          dialog.addEventListener('close', onClose, { once: true });
+          return;
+        }
+      }
+      resolve({ reason: reason ? input.value.trim() : null, payload: body });
+    };
+    dialog.addEventListener('close', onClose, { once: true });
   });
 }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.orchestrator.SagaStatus;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
@@ -86,6 +87,26 @@ class WebUiIT {
                   .compensateWith(call("shipping", "void")))
           .build();
 
+  /** Reserve, then wait for the signal "approval" (a yes or no), then charge. */
+  static final SagaDefinition<?> APPROVAL =
+      SagaDefinition.builder("approval")
+          .defaultTimeout(Duration.ofSeconds(20))
+          .step(
+              Step.named("reserve-seat")
+                  .invoke(call("inventory", "reserve"))
+                  .compensateWith(call("inventory", "release")))
+          .step(
+              Step.named("manager-approval")
+                  .awaitSignal(
+                      AwaitSignal.named("approval")
+                          .rejectIf(
+                              JsonNode.class,
+                              payload -> !payload.path("approved").asBoolean(),
+                              payload -> "not approved"))
+                  .timeout(Duration.ofMinutes(10)))
+          .step(Step.named("charge-card").invoke(call("payments", "charge")).noCompensation())
+          .build();
+
   static HttpCall<Object> call(String participant, String action) {
     return HttpCall.post(
         participant,
@@ -111,7 +132,7 @@ class WebUiIT {
             ConfigFactory.parseMap(Map.of("sagaflow.http.tokens", TOKEN))
                 .withFallback(TestNodes.config(stub.baseUrl())),
             TestNodes.env(db),
-            List.of(BOOKING));
+            List.of(BOOKING, APPROVAL));
     base = "http://127.0.0.1:" + node.httpPort();
   }
 
@@ -285,6 +306,30 @@ class WebUiIT {
     assertThat(stub.calls("/" + scenario + "/release")).hasSize(1);
   }
 
+  @Test
+  void aSignalSentFromTheUiFinishesAWaitingSaga() throws Exception {
+    String scenario = "signal-" + UUID.randomUUID();
+    String id = start("approval", scenario);
+
+    open("/#/sagas/" + id);
+    giveToken();
+    new WebDriverWait(browser, WAIT).until(d -> d.findElements(By.id("action-signal")).size() == 1);
+    assertThat(browser.findElement(By.id("waits-for")).getText())
+        .startsWith("the signal 'approval' (step manager-approval)");
+    browser.findElement(By.id("action-signal")).click();
+    WebElement payload = await(By.id("confirm-payload"));
+    payload.clear();
+    payload.sendKeys("{\"approved\": true, \"by\": \"ana\"}");
+    browser.findElement(By.id("confirm-ok")).click();
+
+    awaitText(By.id("saga-status"), "COMPLETED");
+    assertThat(stub.calls("/" + scenario + "/charge")).hasSize(1);
+    assertThat(
+            browser.findElements(By.cssSelector("#timeline li[data-type='SignalReceived']")).size())
+        .isEqualTo(1);
+    assertThat(browser.findElements(By.id("action-signal"))).isEmpty();
+  }
+
   // ---- helpers --------------------------------------------------------------------------------
 
   /** Answers once {@code release} opens: a participant still working while the test acts. */
@@ -339,9 +384,14 @@ class WebUiIT {
 
   /** Starts a booking through the API; its id. */
   private static String start(String scenario) throws Exception {
+    return start("booking", scenario);
+  }
+
+  /** Starts a saga of {@code type} through the API; its id. */
+  private static String start(String type, String scenario) throws Exception {
     String body =
         JSON.writeValueAsString(
-            Map.of("type", "booking", "input", Map.of("scenario", scenario, "seat", "12A")));
+            Map.of("type", type, "input", Map.of("scenario", scenario, "seat", "12A")));
     HttpResponse<String> response =
         HTTP.send(
             HttpRequest.newBuilder(URI.create(base + "/v1/sagas"))
