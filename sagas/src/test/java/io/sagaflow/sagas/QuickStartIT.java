@@ -19,6 +19,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -269,11 +270,12 @@ class QuickStartIT {
                   .containsExactly(
                       "reserve-flight COMPENSATABLE",
                       "reserve-hotel COMPENSATABLE",
+                      "manager-approval COMPENSATABLE",
                       "charge-card PIVOT",
                       "send-confirmation RETRIABLE");
               assertThat(steps)
                   .extracting(s -> s.path("group").asText())
-                  .containsExactly("reservations", "reservations", "", "");
+                  .containsExactly("reservations", "reservations", "", "", "");
             }));
     checks.put("start-trip", Check.of(out -> assertStarted(single(out), "trip-2001")));
     checks.put(
@@ -287,6 +289,7 @@ class QuickStartIT {
                         entry("reservations", "SUCCEEDED"),
                         entry("reserve-flight", "SUCCEEDED"),
                         entry("reserve-hotel", "SUCCEEDED"),
+                        entry("manager-approval", "SUCCEEDED"),
                         entry("charge-card", "SUCCEEDED"),
                         entry("send-confirmation", "SUCCEEDED"))));
     checks.put("start-declined-trip", Check.of(out -> assertStarted(single(out), "trip-2002")));
@@ -304,6 +307,7 @@ class QuickStartIT {
                       "BranchesStarted",
                       "BranchSucceeded",
                       "BranchSucceeded",
+                      "StepSucceeded",
                       "StepFailed",
                       "StepCompensated",
                       "StepCompensated");
@@ -312,11 +316,16 @@ class QuickStartIT {
                   .extracting(e -> e.path("data").path("step").asText())
                   .containsExactlyInAnyOrder("reserve-flight", "reserve-hotel");
               assertThat(events.get(3).path("data").path("nextStep").asText())
+                  .isEqualTo("manager-approval");
+              // Three nights need no approval: the step succeeds at once, with no output.
+              assertThat(events.get(4).path("data").path("step").asText())
+                  .isEqualTo("manager-approval");
+              assertThat(events.get(4).path("data").path("nextStep").asText())
                   .isEqualTo("charge-card");
-              assertThat(texts(events.get(4).path("data").path("compensations")))
+              assertThat(texts(events.get(5).path("data").path("compensations")))
                   .containsExactly("reserve-hotel", "reserve-flight");
               // Undone together too, so either may answer first.
-              assertThat(events.subList(5, 7))
+              assertThat(events.subList(6, 8))
                   .extracting(e -> e.path("data").path("step").asText())
                   .containsExactlyInAnyOrder("reserve-hotel", "reserve-flight");
             }));
@@ -344,6 +353,7 @@ class QuickStartIT {
                       entry("reservations", "COMPENSATED"),
                       entry("reserve-flight", "COMPENSATED"),
                       entry("reserve-hotel", "COMPENSATED"),
+                      entry("manager-approval", "PENDING"),
                       entry("charge-card", "PENDING"),
                       entry("send-confirmation", "PENDING"));
               assertThat(saga.path("failure").asText())
@@ -376,6 +386,7 @@ class QuickStartIT {
                       entry("reservations", "COMPENSATION_FAILED"),
                       statuses.get(1),
                       entry("reserve-hotel", "COMPENSATION_FAILED"),
+                      entry("manager-approval", "PENDING"),
                       entry("charge-card", "PENDING"),
                       entry("send-confirmation", "PENDING"));
               assertThat(saga.path("failure").asText())
@@ -401,8 +412,46 @@ class QuickStartIT {
                         entry("reservations", "COMPENSATED"),
                         entry("reserve-flight", "COMPENSATED"),
                         entry("reserve-hotel", "COMPENSATED"),
+                        entry("manager-approval", "PENDING"),
                         entry("charge-card", "PENDING"),
                         entry("send-confirmation", "PENDING"))));
+    checks.put("start-long-trip", Check.of(out -> assertStarted(single(out), "trip-2005")));
+    checks.put(
+        "get-waiting-trip",
+        waitingFor(
+            "trip-2005",
+            out -> {
+              JsonNode saga = single(out);
+              assertThat(saga.path("status").asText()).isEqualTo("RUNNING");
+              assertThat(saga.path("waitingFor").path("signal").asText()).isEqualTo("approval");
+              assertThat(saga.path("waitingFor").path("step").asText())
+                  .isEqualTo("manager-approval");
+              assertThat(
+                      Duration.between(
+                          Instant.parse(saga.path("waitingFor").path("since").asText()),
+                          Instant.parse(saga.path("waitingFor").path("timeoutAt").asText())))
+                  .isEqualTo(Duration.ofHours(24));
+            }));
+    checks.put(
+        "approve-trip",
+        Check.of(
+            out -> {
+              JsonNode saga = single(out);
+              assertThat(saga.path("id").asText()).isEqualTo("trip-2005");
+              assertThat(saga.path("status").asText()).isIn("RUNNING", "COMPLETED");
+              assertThat(saga.has("waitingFor")).isFalse();
+            }));
+    checks.put(
+        "get-approved-trip",
+        after(
+            "trip-2005",
+            "COMPLETED",
+            out -> {
+              JsonNode saga = single(out);
+              JsonNode approval = saga.path("steps").path(1);
+              assertThat(approval.path("name").asText()).isEqualTo("manager-approval");
+              assertThat(approval.path("output").path("by").asText()).isEqualTo("Grace Hopper");
+            }));
     checks.put("start-offsite", Check.of(out -> assertStarted(single(out), "offsite-3001")));
     checks.put(
         "get-offsite",
@@ -701,6 +750,18 @@ class QuickStartIT {
 
   private Check after(String sagaId, String status, ThrowingConsumer verify) {
     return new Check(() -> awaitStatus(sagaId, status), verify);
+  }
+
+  /**
+   * Runs the block once {@code sagaId} waits for a signal (its reservations done), then verifies.
+   */
+  private Check waitingFor(String sagaId, ThrowingConsumer verify) {
+    return new Check(
+        () ->
+            await(
+                "saga " + sagaId + " to wait for a signal",
+                () -> saga(sagaId).map(s -> s.has("waitingFor")).orElse(false)),
+        verify);
   }
 
   @FunctionalInterface

@@ -1,8 +1,10 @@
 package io.sagaflow.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.SagaRegistry;
+import io.sagaflow.orchestrator.SagaReplies;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Conflict;
 import io.sagaflow.orchestrator.SagaReplies.Done;
@@ -178,6 +180,26 @@ public final class SagaRun<I> {
             .<OperatorReply>runCommand(replyTo -> new SagaEntity.Resume(commandId, replyTo))
             .reply();
     answered("resume", reply);
+    settle();
+    return this;
+  }
+
+  /**
+   * The signal {@code name} arrives now, with {@code payload} (any value Jackson writes; null for
+   * none), after the saga has done all it can without time passing. A signal the saga refuses (it
+   * waits for no such signal, is not {@code RUNNING}, or has it already) is kept for {@link
+   * Expectations#refused}.
+   */
+  public SagaRun<I> signalled(String name, Object payload) {
+    settle();
+    String commandId = "signal-" + ++operatorCommands;
+    JsonNode json = payload == null ? NullNode.getInstance() : kit.mapper().valueToTree(payload);
+    OperatorReply reply =
+        entity
+            .<OperatorReply>runCommand(
+                replyTo -> new SagaEntity.Signal(name, json, commandId, replyTo))
+            .reply();
+    answered("signal " + name, reply);
     settle();
     return this;
   }
@@ -375,6 +397,8 @@ public final class SagaRun<I> {
       happened(command);
     } else if (reply instanceof Refused refused) {
       refused(command, refused.detail());
+    } else if (reply instanceof SagaReplies.UnknownSignal unknown) {
+      refused(command, unknown.detail());
     } else {
       refused(command, "no saga '" + sagaId + "'");
     }

@@ -1,6 +1,7 @@
 package io.sagaflow.sagas.trip;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.HttpCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.StepContext;
@@ -9,10 +10,11 @@ import java.math.BigDecimal;
 import java.time.Duration;
 
 /**
- * Trip booking: reserve a flight and a hotel (in parallel), then charge the card. The charge is the
- * pivot: a declined charge cancels the reservations; one still unanswered after its attempts may
- * have gone through, so the trip is left FAILED for an operator instead. Once the charge has
- * succeeded the trip is booked and the confirmation is retried until it goes out.
+ * Trip booking: reserve a flight and a hotel (in parallel), then, for a trip of more than {@value
+ * #APPROVAL_OVER_NIGHTS} nights, wait for a manager's approval (a signal), then charge the card.
+ * The charge is the pivot: a declined charge cancels the reservations; one still unanswered after
+ * its attempts may have gone through, so the trip is left FAILED for an operator instead. Once the
+ * charge has succeeded the trip is booked and the confirmation is retried until it goes out.
  *
  * <p>Cancellations are addressed by the trip id from the input, never by a step's output, because a
  * reservation whose outcome is uncertain has no output yet may exist.
@@ -29,7 +31,19 @@ public final class TripBookingSaga {
       StepKey.of("reserve-flight", Reservation.class);
   public static final StepKey<Reservation> RESERVE_HOTEL =
       StepKey.of("reserve-hotel", Reservation.class);
+  public static final StepKey<Approval> MANAGER_APPROVAL =
+      StepKey.of("manager-approval", Approval.class);
   public static final StepKey<ChargeMade> CHARGE_CARD = StepKey.of("charge-card", ChargeMade.class);
+
+  /** The signal a manager sends to approve (or refuse) a long trip. */
+  public static final String APPROVAL_SIGNAL = "approval";
+
+  /** Trips of more nights than this wait for a manager's approval before the card is charged. */
+  public static final int APPROVAL_OVER_NIGHTS = 14;
+
+  /** How long a trip waits for its approval before it is cancelled. */
+  public static final Duration APPROVAL_TIMEOUT = Duration.ofHours(24);
+
   public static final StepKey<JsonNode> SEND_CONFIRMATION = StepKey.json("send-confirmation");
 
   public static final String FLIGHTS = "flights";
@@ -90,6 +104,19 @@ public final class TripBookingSaga {
                                         HOTELS,
                                         ctx ->
                                             "/reservations/" + ctx.input().tripId() + "/cancel"))))
+        // A long trip needs a manager's yes before the card is charged: it waits (at most a day)
+        // for the signal "approval"; a no, or no answer in time, cancels the reservations.
+        .step(
+            MANAGER_APPROVAL,
+            step ->
+                step.awaitSignal(
+                        AwaitSignal.<TripInput>named(APPROVAL_SIGNAL)
+                            .onlyIf(ctx -> ctx.input().nights() > APPROVAL_OVER_NIGHTS)
+                            .rejectIf(
+                                Approval.class,
+                                approval -> !approval.approved(),
+                                approval -> "not approved by " + approval.by()))
+                    .timeout(APPROVAL_TIMEOUT))
         .step(
             CHARGE_CARD,
             step ->
@@ -122,6 +149,9 @@ public final class TripBookingSaga {
 
   /** What flights and hotels answer a reservation with (other fields are ignored). */
   public record Reservation(String reservationId) {}
+
+  /** A manager's answer to a long trip: the payload of the signal {@value #APPROVAL_SIGNAL}. */
+  public record Approval(boolean approved, String by) {}
 
   /** What payments answers a charge with. */
   public record ChargeMade(String chargeId) {}

@@ -178,4 +178,70 @@ class TripBookingSagaTest {
         .call(SEND_CONFIRMATION, 21)
         .hasIdempotencyKey("trip-1/send-confirmation");
   }
+
+  private static final TripInput LONG_TRIP =
+      new TripInput(
+          "trip-2",
+          "Ada Lovelace",
+          "London",
+          "Lisbon",
+          LocalDate.parse("2030-05-17"),
+          21,
+          new BigDecimal("960"),
+          "EUR");
+
+  @Test
+  void aLongTripWaitsForAManagersApprovalThenIsCharged() {
+    kit.given(TripBookingSaga.definition())
+        .when()
+        .started("trip-2", LONG_TRIP)
+        .signalled(TripBookingSaga.APPROVAL_SIGNAL, new TripBookingSaga.Approval(true, "Grace"))
+        .expect()
+        .status(SagaStatus.COMPLETED)
+        .calls("reserve-flight", "reserve-hotel", "charge-card", "send-confirmation")
+        .stepStatus(TripBookingSaga.MANAGER_APPROVAL, StepStatus.SUCCEEDED);
+  }
+
+  @Test
+  void aShortTripNeedsNoApproval() {
+    kit.given(TripBookingSaga.definition())
+        .when()
+        .started("trip-1", TRIP)
+        .expect()
+        .status(SagaStatus.COMPLETED)
+        .events(
+            "SagaStarted",
+            "BranchesStarted",
+            "BranchSucceeded",
+            "BranchSucceeded",
+            "StepSucceeded",
+            "StepSucceeded",
+            "SagaCompleted");
+  }
+
+  @Test
+  void aRefusedApprovalCancelsBothReservationsAndChargesNothing() {
+    kit.given(TripBookingSaga.definition())
+        .when()
+        .started("trip-2", LONG_TRIP)
+        .signalled(TripBookingSaga.APPROVAL_SIGNAL, new TripBookingSaga.Approval(false, "Grace"))
+        .expect()
+        .status(SagaStatus.COMPENSATED)
+        .failureContains("not approved by Grace")
+        // Undone together, newest first: the hotel's reservation answered last.
+        .calls("reserve-flight", "reserve-hotel", "undo reserve-hotel", "undo reserve-flight")
+        .stepStatus(TripBookingSaga.MANAGER_APPROVAL, StepStatus.REJECTED);
+  }
+
+  @Test
+  void aLongTripWithNoAnswerWithinADayIsCancelled() {
+    kit.given(TripBookingSaga.definition())
+        .when()
+        .started("trip-2", LONG_TRIP)
+        .timePasses(Duration.ofHours(25))
+        .expect()
+        .status(SagaStatus.COMPENSATED)
+        .failureContains("no signal 'approval' arrived within PT24H")
+        .calls("reserve-flight", "reserve-hotel", "undo reserve-hotel", "undo reserve-flight");
+  }
 }
