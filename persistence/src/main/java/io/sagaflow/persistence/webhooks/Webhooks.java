@@ -217,7 +217,8 @@ public final class Webhooks {
               ctx.spawn(projection(ctx.getSelf(), s), "webhook-" + incarnation.incrementAndGet());
           ctx.watchWith(projection, new Stopped(s.id()));
           projections.put(s.id(), new Running(projection, false));
-          log.info("Delivering webhook {} to {}", s.id(), s.url());
+          // Without the query, which may carry a token of the receiver's.
+          log.info("Delivering webhook {} to {}", s.id(), s.url().replaceFirst("\\?.*", "?…"));
         }
       }
       return running(ctx, projections, false);
