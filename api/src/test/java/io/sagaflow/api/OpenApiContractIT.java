@@ -723,6 +723,22 @@ class OpenApiContractIT {
                     api.postJson("/v1/subscriptions/" + id + "/resume", ""))))
         .isEqualTo(404);
 
+    // None of them takes a query parameter: one is refused, not ignored.
+    for (String[] operation :
+        List.of(
+            new String[] {"GET", "/v1/subscriptions"},
+            new String[] {"GET", "/v1/subscriptions/{id}"},
+            new String[] {"DELETE", "/v1/subscriptions/{id}"},
+            new String[] {"POST", "/v1/subscriptions/{id}/resume"})) {
+      JsonNode problem =
+          contract.check(
+              operation[0],
+              operation[1],
+              send(api, operation[0], sample(operation[1]) + "?x=1", null, null));
+      assertThat(status(problem)).as(operation[1]).isEqualTo(400);
+      assertThat(problem.get("field").asText()).isEqualTo("x");
+    }
+
     JsonNode refused =
         contract.check(
             "POST",

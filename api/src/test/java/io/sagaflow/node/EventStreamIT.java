@@ -148,6 +148,44 @@ class EventStreamIT {
     }
   }
 
+  @Test
+  void eventsWrittenConcurrentlyByTwoNodesReachAStreamOnceEachInJournalOrder() throws Exception {
+    // A second node on the same journal, writing at the same time as the first: their commits
+    // interleave, so orderings commit out of order; the stream must wait for each gap to fill.
+    try (SagaflowNode other = startNode(db, stub);
+        var stream = SseClient.open(node.httpPort(), "/v1/events?after=0", Map.of())) {
+      int perNode = 25;
+      var starts = new ArrayList<java.util.concurrent.CompletableFuture<?>>();
+      for (int i = 0; i < perNode; i++) {
+        starts.add(start(node, "here-" + i));
+        starts.add(start(other, "there-" + i));
+      }
+      starts.forEach(java.util.concurrent.CompletableFuture::join);
+      for (int i = 0; i < perNode; i++) {
+        TestNodes.awaitStatus(node, "here-" + i, SagaStatus.COMPLETED, WAIT);
+        TestNodes.awaitStatus(other, "there-" + i, SagaStatus.COMPLETED, WAIT);
+      }
+      List<Long> journal = journalOrderings();
+      long newest = journal.get(journal.size() - 1);
+      Eventually.until(
+          "the stream reaches the newest event",
+          WAIT,
+          () -> stream.last().map(e -> e.offset() == newest).orElse(false));
+      assertThat(stream.events())
+          .extracting(SseClient.Event::offset)
+          .containsExactlyElementsOf(journal);
+      assertThat(stream.events())
+          .filteredOn(e -> e.type().equals("SagaCompleted"))
+          .hasSize(2 * perNode);
+    }
+  }
+
+  private java.util.concurrent.CompletableFuture<?> start(SagaflowNode on, String sagaId) {
+    return on.engine()
+        .start(sagaId, "transfer", null, new ObjectMapper().createObjectNode().put("amount", 5))
+        .toCompletableFuture();
+  }
+
   private void start(String sagaId) {
     node.engine()
         .start(sagaId, "transfer", null, new ObjectMapper().createObjectNode().put("amount", 5))
