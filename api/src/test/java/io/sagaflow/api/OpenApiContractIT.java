@@ -59,6 +59,9 @@ class OpenApiContractIT {
   private static final String[] AUTH = {"Authorization", "Bearer " + TOKEN};
   private static final Duration WAIT = Duration.ofSeconds(30);
 
+  /** Reads event streams; held, since an unreachable client closes its connections. */
+  private static final java.net.http.HttpClient STREAMS = java.net.http.HttpClient.newHttpClient();
+
   /** Allowed as a webhook target of the open node; nothing listens there. */
   private static final String HOOKS = "http://127.0.0.1:9/hooks";
 
@@ -768,8 +771,8 @@ class OpenApiContractIT {
       throws IOException {
     try {
       HttpResponse<InputStream> response =
-          java.net.http.HttpClient.newHttpClient()
-              .send(fixture.request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+          STREAMS.send(
+              fixture.request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
       var head = new StringBuilder();
       try (var lines =
           new java.io.BufferedReader(

@@ -87,7 +87,15 @@ class EventStreamIT {
       TestNodes.awaitStatus(node, id, SagaStatus.COMPLETED, WAIT);
     }
 
+    // A client still connected when its node stops: its stream ends with the node's shutdown
+    // instead of holding it up, and it would resume elsewhere with Last-Event-ID.
+    var connected = SseClient.open(node.httpPort(), "/v1/events", Map.of());
     node.close();
+    Eventually.until("the connected client's stream ends", WAIT, connected::ended);
+    assertThat(connected.completed())
+        .as("the response was ended, not the connection dropped: %s", connected.dropped())
+        .isTrue();
+    connected.close();
     node = startNode(db, stub);
 
     var second = SseClient.open(node.httpPort(), "/v1/events", Map.of("Last-Event-ID", lastId));
