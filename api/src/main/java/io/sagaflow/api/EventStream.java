@@ -9,13 +9,22 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.persistence.events.EventFilter;
 import io.sagaflow.persistence.events.LifecycleEvent;
 import io.sagaflow.persistence.events.LifecycleEvents;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.stream.BackpressureTimeoutException;
+import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.SharedKillSwitch;
 import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +46,8 @@ final class EventStream {
   private final EventStreamSettings settings;
   private final ObjectMapper json;
   private final AtomicInteger open = new AtomicInteger();
+  private final Set<CompletionStage<Done>> running = ConcurrentHashMap.newKeySet();
+  private final SharedKillSwitch ending = KillSwitches.shared("sagaflow-event-streams");
   private final Counter slowConsumers;
 
   EventStream(
@@ -63,12 +74,33 @@ final class EventStream {
   /** The events after {@code offset} that {@code filter} accepts, as an endless event stream. */
   Source<ServerSentEvent, NotUsed> after(long offset, EventFilter filter) {
     return guarded(events.after(offset, filter).map(this::render))
+        .via(ending.flow())
         .watchTermination(
             (mat, done) -> {
               open.incrementAndGet();
-              done.whenComplete((ok, error) -> open.decrementAndGet());
+              running.add(done);
+              done.whenComplete(
+                  (ok, error) -> {
+                    open.decrementAndGet();
+                    running.remove(done);
+                  });
               return mat;
             });
+  }
+
+  /**
+   * Ends every stream of this node, as a completed response: a node that stops does not wait for
+   * clients that never hang up, and they resume elsewhere with {@code Last-Event-ID}. Completes
+   * when each has ended (at most {@code within}).
+   */
+  CompletionStage<Done> endAll(Duration within) {
+    ending.shutdown();
+    return CompletableFuture.allOf(
+            running.stream()
+                .map(CompletionStage::toCompletableFuture)
+                .toArray(CompletableFuture[]::new))
+        .completeOnTimeout(null, within.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((ok, error) -> Done.getInstance());
   }
 
   /**

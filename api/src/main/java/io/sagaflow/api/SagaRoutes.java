@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.Done;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -303,6 +304,13 @@ public final class SagaRoutes extends AllDirectives {
                                     failures.unknownOutcome(
                                         e, "the command to saga '" + id + "'", id, null))
                         : CompletableFuture.completedFuture(notFound(id))));
+  }
+
+  /**
+   * Ends the event streams this node serves (at shutdown, before requests in flight are awaited).
+   */
+  public CompletionStage<Done> endEventStreams() {
+    return eventStream.endAll(Duration.ofSeconds(2));
   }
 
   // ---- lifecycle events ---------------------------------------------------------------------

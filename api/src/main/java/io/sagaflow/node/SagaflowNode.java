@@ -284,8 +284,15 @@ public final class SagaflowNode implements AutoCloseable {
               .bind(metrics.measured(routes.routes()))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
-      // On SIGTERM or close(): stop accepting, let requests in flight finish, then leave.
+      // On SIGTERM or close(): end the event streams (which never finish by themselves) first,
+      // so that their last chunk is out before the connections close, then stop accepting, let
+      // requests in flight finish, and leave.
       binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+      CoordinatedShutdown.get(system)
+          .addTask(
+              CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+              "sagaflow-end-event-streams",
+              routes::endEventStreams);
       NodeReadiness.get(system).httpBound(true);
       // Participant pools close once sagas are handed over, just before the actor system ends;
       // pools still open then are torn down with a "shut down unexpectedly" error.

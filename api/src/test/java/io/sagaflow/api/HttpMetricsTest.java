@@ -24,6 +24,7 @@ class HttpMetricsTest {
     "/v1/events, /v1/events",
     "/v1/subscriptions, /v1/subscriptions",
     "/v1/subscriptions/s-1, /v1/subscriptions/{id}",
+    "/v1/subscriptions/s-1/resume, /v1/subscriptions/{id}/resume",
   })
   void aPathTheApiServesIsItsRouteTemplate(String path, String route) {
     assertThat(HttpMetrics.route(path)).isEqualTo(route);

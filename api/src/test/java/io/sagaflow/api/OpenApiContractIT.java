@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -57,6 +58,12 @@ class OpenApiContractIT {
   private static final String TOKEN = "t1";
   private static final String[] AUTH = {"Authorization", "Bearer " + TOKEN};
   private static final Duration WAIT = Duration.ofSeconds(30);
+
+  /** Reads event streams; held, since an unreachable client closes its connections. */
+  private static final java.net.http.HttpClient STREAMS = java.net.http.HttpClient.newHttpClient();
+
+  /** Allowed as a webhook target of the open node; nothing listens there. */
+  private static final String HOOKS = "http://127.0.0.1:9/hooks";
 
   private static ApiFixture api;
   private static ApiFixture secured;
@@ -145,7 +152,7 @@ class OpenApiContractIT {
             () ->
                 ApiFixture.start(
                     Map.of("sagaflow.http.body-read-timeout", "2s"),
-                    Map.of(),
+                    Map.of("SAGAFLOW_WEBHOOK_ALLOWED_URLS", HOOKS),
                     List.of(ApiFixture.STRICT, SHAPES_V1, SHAPES_V2, PARALLEL, APPROVED)));
     var withTokens =
         CompletableFuture.supplyAsync(
@@ -756,6 +763,186 @@ class OpenApiContractIT {
     assertThat(typeWithQuery.get("field").asText()).isEqualTo("version");
   }
 
+  @Test
+  @Order(7)
+  void eventStreamAndSubscriptionAnswers() throws IOException {
+    // The stream never ends: its head and first event are checked, then the connection dropped.
+    var stream = firstEvent(api, "/v1/events?after=0&event=SagaStarted");
+    contract.check("GET", "/v1/events", stream);
+    assertThat(stream.body())
+        .containsPattern("(?m)^event: ?SagaStarted$")
+        .containsPattern("(?m)^id: ?\\d+$");
+    for (String query : List.of("after=-1", "after=x", "event=NoSuchEvent", "limit=1")) {
+      JsonNode problem = contract.check("GET", "/v1/events", api.get("/v1/events?" + query));
+      assertThat(status(problem)).as(query).isEqualTo(400);
+      assertThat(problem.get("field").asText())
+          .as(query)
+          .isEqualTo(query.substring(0, query.indexOf('=')));
+    }
+    JsonNode badId =
+        contract.check(
+            "GET", "/v1/events", send(api, "GET", "/v1/events", null, null, "Last-Event-ID", "x"));
+    assertThat(badId.get("field").asText()).isEqualTo("Last-Event-ID");
+
+    String secret = "whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    JsonNode created =
+        contract.check(
+            "POST",
+            "/v1/subscriptions",
+            api.postJson(
+                "/v1/subscriptions",
+                "{\"url\":\""
+                    + HOOKS
+                    + "/a\",\"events\":[\"SagaFailed\"],\"secret\":\""
+                    + secret
+                    + "\"}"));
+    String id = created.get("id").asText();
+    assertThat(created.get("secret").asText()).isEqualTo(secret);
+    JsonNode generated =
+        contract.check(
+            "POST",
+            "/v1/subscriptions",
+            api.postJson("/v1/subscriptions", "{\"url\":\"" + HOOKS + "\"}"));
+    assertThat(generated.get("secret").asText()).startsWith("whsec_");
+    JsonNode list = contract.check("GET", "/v1/subscriptions", api.get("/v1/subscriptions"));
+    assertThat(list.get("items").findValuesAsText("id")).contains(id);
+    assertThat(list.toString()).doesNotContain("whsec_");
+    JsonNode one =
+        contract.check("GET", "/v1/subscriptions/{id}", api.get("/v1/subscriptions/" + id));
+    assertThat(one.has("secret")).isFalse();
+    contract.check(
+        "POST",
+        "/v1/subscriptions/{id}/resume",
+        api.postJson("/v1/subscriptions/" + id + "/resume", ""));
+    for (String sub : List.of(id, generated.get("id").asText())) {
+      contract.check(
+          "DELETE",
+          "/v1/subscriptions/{id}",
+          send(api, "DELETE", "/v1/subscriptions/" + sub, null, null));
+    }
+    for (String method : List.of("GET", "DELETE")) {
+      assertThat(
+              status(
+                  contract.check(
+                      method,
+                      "/v1/subscriptions/{id}",
+                      send(api, method, "/v1/subscriptions/" + id, null, null))))
+          .isEqualTo(404);
+    }
+    assertThat(
+            status(
+                contract.check(
+                    "POST",
+                    "/v1/subscriptions/{id}/resume",
+                    api.postJson("/v1/subscriptions/" + id + "/resume", ""))))
+        .isEqualTo(404);
+
+    // None of them takes a query parameter: one is refused, not ignored.
+    for (String[] operation :
+        List.of(
+            new String[] {"GET", "/v1/subscriptions"},
+            new String[] {"GET", "/v1/subscriptions/{id}"},
+            new String[] {"DELETE", "/v1/subscriptions/{id}"},
+            new String[] {"POST", "/v1/subscriptions/{id}/resume"})) {
+      JsonNode problem =
+          contract.check(
+              operation[0],
+              operation[1],
+              send(api, operation[0], sample(operation[1]) + "?x=1", null, null));
+      assertThat(status(problem)).as(operation[1]).isEqualTo(400);
+      assertThat(problem.get("field").asText()).isEqualTo("x");
+    }
+
+    JsonNode refused =
+        contract.check(
+            "POST",
+            "/v1/subscriptions",
+            api.postJson("/v1/subscriptions", "{\"url\":\"http://169.254.169.254/\"}"));
+    assertThat(status(refused)).isEqualTo(422);
+    assertThat(refused.get("detail").asText()).contains("sagaflow.webhooks.allowed-urls");
+    for (String body :
+        List.of(
+            "{}",
+            "{\"url\":\"" + HOOKS + "\",\"events\":[]}",
+            "{\"url\":\"" + HOOKS + "\",\"events\":[\"Nope\"]}",
+            "{\"url\":\"" + HOOKS + "\",\"secret\":\"short\"}",
+            "{\"url\":\"" + HOOKS + "\",\"x\":1}")) {
+      JsonNode problem =
+          contract.check("POST", "/v1/subscriptions", api.postJson("/v1/subscriptions", body));
+      assertThat(status(problem)).as(body).isEqualTo(400);
+      assertThat(problem.get("detail").asText()).as(body).doesNotContain("short");
+    }
+  }
+
+  /**
+   * The answer to a GET of an event stream with its body cut at the first event: the stream does
+   * not end, so the connection is dropped once an event has come.
+   */
+  private static HttpResponse<String> firstEvent(ApiFixture fixture, String path)
+      throws IOException {
+    try {
+      HttpResponse<InputStream> response =
+          STREAMS.send(
+              fixture.request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+      var head = new StringBuilder();
+      try (var lines =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+        boolean data = false;
+        for (String line; (line = lines.readLine()) != null; ) {
+          if (line.isEmpty() && data) {
+            break;
+          }
+          data |= line.matches("data: ?\\{.*");
+          head.append(line).append('\n');
+        }
+      }
+      return new CutResponse(response, head.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  /** A response whose body is what was read of it. */
+  private record CutResponse(HttpResponse<InputStream> response, String body)
+      implements HttpResponse<String> {
+    @Override
+    public int statusCode() {
+      return response.statusCode();
+    }
+
+    @Override
+    public HttpRequest request() {
+      return response.request();
+    }
+
+    @Override
+    public Optional<HttpResponse<String>> previousResponse() {
+      return Optional.empty();
+    }
+
+    @Override
+    public java.net.http.HttpHeaders headers() {
+      return response.headers();
+    }
+
+    @Override
+    public Optional<javax.net.ssl.SSLSession> sslSession() {
+      return response.sslSession();
+    }
+
+    @Override
+    public java.net.URI uri() {
+      return response.uri();
+    }
+
+    @Override
+    public java.net.http.HttpClient.Version version() {
+      return response.version();
+    }
+  }
+
   // ---- authentication --------------------------------------------------------------------------
 
   @Test
@@ -878,6 +1065,10 @@ class OpenApiContractIT {
   }
 
   private static HttpResponse<String> probe(String method, String path) {
+    if (method.equals("GET") && path.equals("/v1/events")) {
+      // The stream does not end: a refused query shows the route is served, and ends.
+      return send(api, method, path + "?after=-1", null, null);
+    }
     boolean withBody = method.equals("POST") || method.equals("PUT") || method.equals("PATCH");
     return send(api, method, path, withBody ? "application/json" : null, withBody ? "{}" : null);
   }

@@ -87,7 +87,15 @@ class EventStreamIT {
       TestNodes.awaitStatus(node, id, SagaStatus.COMPLETED, WAIT);
     }
 
+    // A client still connected when its node stops: its stream ends with the node's shutdown
+    // instead of holding it up, and it would resume elsewhere with Last-Event-ID.
+    var connected = SseClient.open(node.httpPort(), "/v1/events", Map.of());
     node.close();
+    Eventually.until("the connected client's stream ends", WAIT, connected::ended);
+    assertThat(connected.completed())
+        .as("the response was ended, not the connection dropped: %s", connected.dropped())
+        .isTrue();
+    connected.close();
     node = startNode(db, stub);
 
     var second = SseClient.open(node.httpPort(), "/v1/events", Map.of("Last-Event-ID", lastId));
@@ -146,6 +154,44 @@ class EventStreamIT {
       Eventually.until("heartbeats", WAIT, () -> otherType.heartbeats() >= 2);
       assertThat(otherType.events()).isEmpty();
     }
+  }
+
+  @Test
+  void eventsWrittenConcurrentlyByTwoNodesReachAStreamOnceEachInJournalOrder() throws Exception {
+    // A second node on the same journal, writing at the same time as the first: their commits
+    // interleave, so orderings commit out of order; the stream must wait for each gap to fill.
+    try (SagaflowNode other = startNode(db, stub);
+        var stream = SseClient.open(node.httpPort(), "/v1/events?after=0", Map.of())) {
+      int perNode = 25;
+      var starts = new ArrayList<java.util.concurrent.CompletableFuture<?>>();
+      for (int i = 0; i < perNode; i++) {
+        starts.add(start(node, "here-" + i));
+        starts.add(start(other, "there-" + i));
+      }
+      starts.forEach(java.util.concurrent.CompletableFuture::join);
+      for (int i = 0; i < perNode; i++) {
+        TestNodes.awaitStatus(node, "here-" + i, SagaStatus.COMPLETED, WAIT);
+        TestNodes.awaitStatus(other, "there-" + i, SagaStatus.COMPLETED, WAIT);
+      }
+      List<Long> journal = journalOrderings();
+      long newest = journal.get(journal.size() - 1);
+      Eventually.until(
+          "the stream reaches the newest event",
+          WAIT,
+          () -> stream.last().map(e -> e.offset() == newest).orElse(false));
+      assertThat(stream.events())
+          .extracting(SseClient.Event::offset)
+          .containsExactlyElementsOf(journal);
+      assertThat(stream.events())
+          .filteredOn(e -> e.type().equals("SagaCompleted"))
+          .hasSize(2 * perNode);
+    }
+  }
+
+  private java.util.concurrent.CompletableFuture<?> start(SagaflowNode on, String sagaId) {
+    return on.engine()
+        .start(sagaId, "transfer", null, new ObjectMapper().createObjectNode().put("amount", 5))
+        .toCompletableFuture();
   }
 
   private void start(String sagaId) {

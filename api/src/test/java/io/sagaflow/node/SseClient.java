@@ -41,13 +41,18 @@ final class SseClient implements AutoCloseable {
     }
   }
 
+  // Held: a java.net.http client that becomes unreachable closes its connections.
+  private final HttpClient client;
   private final InputStream body;
   private final List<Event> events = new ArrayList<>();
   private int heartbeats;
   private boolean closed;
+  private volatile boolean completed;
+  private volatile IOException dropped;
   private final Thread reader;
 
-  private SseClient(InputStream body) {
+  private SseClient(HttpClient client, InputStream body) {
+    this.client = client;
     this.body = body;
     this.reader = new Thread(this::read, "sse-client");
     reader.setDaemon(true);
@@ -60,18 +65,16 @@ final class SseClient implements AutoCloseable {
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
             .header("Accept", "text/event-stream");
     headers.forEach(request::header);
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     try {
       HttpResponse<InputStream> response =
-          HttpClient.newBuilder()
-              .connectTimeout(Duration.ofSeconds(5))
-              .build()
-              .send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+          client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
       if (response.statusCode() != 200) {
         String text = new String(response.body().readAllBytes(), StandardCharsets.UTF_8);
         throw new IllegalStateException(
             "GET " + path + " answered " + response.statusCode() + " " + text);
       }
-      return new SseClient(response.body());
+      return new SseClient(client, response.body());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -113,8 +116,10 @@ final class SseClient implements AutoCloseable {
           data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
         }
       }
+      completed = true;
     } catch (IOException e) {
       // The connection was dropped: by close(), or by the node.
+      dropped = e;
     }
   }
 
@@ -127,6 +132,21 @@ final class SseClient implements AutoCloseable {
   /** The events received so far. */
   synchronized List<Event> events() {
     return List.copyOf(events);
+  }
+
+  /** Whether the stream has ended: the node completed it or dropped the connection. */
+  boolean ended() {
+    return !reader.isAlive();
+  }
+
+  /** Whether the node ended the response properly, rather than dropping the connection. */
+  boolean completed() {
+    return completed;
+  }
+
+  /** How the connection was dropped, if it was. */
+  String dropped() {
+    return dropped == null ? "no" : dropped + " caused by " + dropped.getCause();
   }
 
   synchronized int heartbeats() {

@@ -77,8 +77,9 @@ class WebhookIT {
     var settings = new HashMap<String, Object>();
     settings.put("sagaflow.webhooks.allowed-urls", List.of(receiver.baseUrl() + "/hooks"));
     settings.put("sagaflow.webhooks.poll-interval", "200ms");
-    // About 3.7 s of attempts at one event before its subscription is parked.
-    settings.put("sagaflow.webhooks.max-attempts", 10);
+    // About 14 s of attempts at one event before its subscription is parked: longer than the
+    // receiver is down in the first test, even on a busy machine.
+    settings.put("sagaflow.webhooks.max-attempts", 30);
     settings.put("sagaflow.webhooks.min-backoff", "100ms");
     settings.put("sagaflow.webhooks.max-backoff", "500ms");
     settings.put("sagaflow.webhooks.save-offset-after-duration", "200ms");
@@ -162,7 +163,7 @@ class WebhookIT {
               return s.get("status").asText().equals("PARKED") ? s : null;
             });
     assertThat(parked.get("parkedReason").asText())
-        .contains("was not delivered in 10 attempts")
+        .contains("was not delivered in 30 attempts")
         .contains("answered 503")
         .contains("saga 'parked-1'");
     start("parked-2");

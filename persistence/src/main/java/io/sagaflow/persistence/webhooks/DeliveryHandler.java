@@ -38,6 +38,7 @@ final class DeliveryHandler extends Handler<EventEnvelope<Object>> {
   private final WebhookMetrics metrics;
   private final Executor blocking;
   private final AtomicBoolean parked;
+  private final AtomicBoolean stopped;
   private final Consumer<String> onParked;
 
   DeliveryHandler(
@@ -50,6 +51,7 @@ final class DeliveryHandler extends Handler<EventEnvelope<Object>> {
       WebhookMetrics metrics,
       Executor blocking,
       AtomicBoolean parked,
+      AtomicBoolean stopped,
       Consumer<String> onParked) {
     this.system = system;
     this.subscription = subscription;
@@ -61,15 +63,16 @@ final class DeliveryHandler extends Handler<EventEnvelope<Object>> {
     this.metrics = metrics;
     this.blocking = blocking;
     this.parked = parked;
+    this.stopped = stopped;
     this.onParked = onParked;
   }
 
   @Override
   public CompletionStage<Done> process(EventEnvelope<Object> envelope) {
-    if (parked.get()) {
+    if (parked.get() || stopped.get()) {
       // The projection restarts after the failure that parked it until the dispatcher stops it.
       return CompletableFuture.failedFuture(
-          new IllegalStateException("subscription " + subscription.id() + " is parked"));
+          new IllegalStateException("subscription " + subscription.id() + " is stopped"));
     }
     if (!LifecycleEvents.accepts(envelope.event(), filter)) {
       return CompletableFuture.completedFuture(Done.getInstance());
@@ -92,8 +95,10 @@ final class DeliveryHandler extends Handler<EventEnvelope<Object>> {
     var attempts = new AtomicInteger();
     // Pekko's retry makes its first attempt and then up to this many more.
     int retries = settings.maxAttempts() - 1;
-    return Patterns.retry(
+    // A subscription deleted or parked meanwhile gets no further attempt.
+    return Patterns.<Void>retry(
             () -> attempt(event, attempts.incrementAndGet()),
+            (ok, failure) -> failure != null && !stopped.get(),
             retries,
             settings.minBackoff(),
             settings.maxBackoff(),
@@ -126,6 +131,10 @@ final class DeliveryHandler extends Handler<EventEnvelope<Object>> {
   }
 
   private CompletionStage<Done> park(LifecycleEvent event, int attempts, Throwable failure) {
+    if (stopped.get()) {
+      return CompletableFuture.failedFuture(
+          new IllegalStateException("subscription " + subscription.id() + " was stopped"));
+    }
     String reason =
         "event "
             + event.offset()
@@ -152,7 +161,7 @@ final class DeliveryHandler extends Handler<EventEnvelope<Object>> {
                       subscription.id(),
                       message(error),
                       reason);
-                } else {
+                } else if (stored) {
                   metrics.parked.increment();
                   log.warn("Webhook {} parked: {}", subscription.id(), reason);
                   onParked.accept(subscription.id());

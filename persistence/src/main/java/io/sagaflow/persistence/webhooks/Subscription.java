@@ -38,7 +38,7 @@ public record Subscription(
     return new EventFilter(Set.of(), Set.copyOf(events));
   }
 
-  /** The same subscription without its secret, for every reader but the sender. */
+  /** Without its secret, which must never reach a log. */
   @Override
   public String toString() {
     return "Subscription[" + id + " -> " + url + ", " + status + "]";

@@ -21,6 +21,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -124,7 +125,9 @@ public final class Webhooks {
 
     private record Stopped(String id) implements Command {}
 
-    private record Running(ActorRef<ProjectionBehavior.Command> projection, boolean stopping) {}
+    /** A subscription's projection; {@code stopped} halts its retries once it is told to stop. */
+    private record Running(
+        ActorRef<ProjectionBehavior.Command> projection, AtomicBoolean stopped, boolean stopping) {}
 
     private final ActorSystem<?> system;
     private final HikariDataSource pool;
@@ -184,6 +187,14 @@ public final class Webhooks {
                 projections.remove(s.id());
                 return running(ctx, projections, reading);
               })
+          .onSignal(
+              PostStop.class,
+              signal -> {
+                // Handed over or shut down: retries in flight here stop; the next node resumes
+                // from the stored offsets.
+                projections.values().forEach(r -> r.stopped().set(true));
+                return Behaviors.same();
+              })
           .build();
     }
 
@@ -213,11 +224,15 @@ public final class Webhooks {
       }
       for (Subscription s : active.values()) {
         if (!projections.containsKey(s.id())) {
+          var stopped = new AtomicBoolean();
           var projection =
-              ctx.spawn(projection(ctx.getSelf(), s), "webhook-" + incarnation.incrementAndGet());
+              ctx.spawn(
+                  projection(ctx.getSelf(), s, stopped),
+                  "webhook-" + incarnation.incrementAndGet());
           ctx.watchWith(projection, new Stopped(s.id()));
-          projections.put(s.id(), new Running(projection, false));
-          log.info("Delivering webhook {} to {}", s.id(), s.url());
+          projections.put(s.id(), new Running(projection, stopped, false));
+          // Without the query, which may carry a token of the receiver's.
+          log.info("Delivering webhook {} to {}", s.id(), s.url().replaceFirst("\\?.*", "?…"));
         }
       }
       return running(ctx, projections, false);
@@ -227,14 +242,15 @@ public final class Webhooks {
         ActorContext<Command> ctx, Map<String, Running> projections, String id) {
       Running running = projections.get(id);
       if (running != null && !running.stopping()) {
+        running.stopped().set(true);
         running.projection().tell(ProjectionBehavior.stopMessage());
-        projections.put(id, new Running(running.projection(), true));
+        projections.put(id, new Running(running.projection(), running.stopped(), true));
       }
       return Behaviors.same();
     }
 
     private Behavior<ProjectionBehavior.Command> projection(
-        ActorRef<Command> self, Subscription subscription) {
+        ActorRef<Command> self, Subscription subscription, AtomicBoolean stopped) {
       var all =
           EventSourcedProvider.<Object>eventsByTag(
               system, JdbcReadJournal.Identifier(), TagRangeReadJournalDao.ALL_SAGA_EVENTS);
@@ -255,6 +271,7 @@ public final class Webhooks {
                           metrics,
                           blocking,
                           parked,
+                          stopped,
                           id -> self.tell(new Parked(id))),
                   system)
               .withSaveOffset(
