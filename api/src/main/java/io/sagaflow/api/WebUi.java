@@ -28,15 +28,22 @@ final class WebUi extends AllDirectives {
           // Small files, and a new release must show at once: revalidate every time.
           RawHeader.create("Cache-Control", "no-cache"));
 
+  /**
+   * The UI's routes. Each matches its path before its method: a method directive that passes
+   * cancels the method rejections of the other routes, so a {@code get} around everything would
+   * turn every {@code 405} of the API into a {@code 404}.
+   */
   Route routes() {
-    return get(
-        () ->
-            respondWithHeaders(
-                HEADERS,
-                () ->
-                    concat(
-                        pathSingleSlash(
-                            () -> getFromResource("ui/index.html", ContentTypes.TEXT_HTML_UTF8)),
-                        pathPrefix("ui", () -> getFromResourceDirectory("ui")))));
+    return concat(
+        pathSingleSlash(
+            () ->
+                get(
+                    () ->
+                        respondWithHeaders(
+                            HEADERS,
+                            () -> getFromResource("ui/index.html", ContentTypes.TEXT_HTML_UTF8)))),
+        pathPrefix(
+            "ui",
+            () -> get(() -> respondWithHeaders(HEADERS, () -> getFromResourceDirectory("ui")))));
   }
 }

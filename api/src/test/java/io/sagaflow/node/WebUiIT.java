@@ -330,6 +330,34 @@ class WebUiIT {
     assertThat(browser.findElements(By.id("action-signal"))).isEmpty();
   }
 
+  @Test
+  void thePageIsStaticFilesThatNeedNoTokenAndAllowOnlyThisOrigin() throws Exception {
+    for (String path : List.of("/", "/ui/app.js", "/ui/app.css")) {
+      HttpResponse<String> page =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(base + path)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).as(path).isEqualTo(200);
+      assertThat(page.headers().firstValue("Content-Security-Policy"))
+          .as(path)
+          .hasValueSatisfying(
+              csp -> assertThat(csp).contains("script-src 'self'", "frame-ancestors 'none'"));
+      assertThat(page.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+    }
+    HttpResponse<String> data =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(base + "/v1/sagas")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(data.statusCode()).isEqualTo(401);
+    for (String outside : List.of("/ui/%2e%2e/sagaflow-node.conf", "/ui/nope.js", "/ui/")) {
+      HttpResponse<String> refused =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(base + outside)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(refused.statusCode()).as(outside).isEqualTo(404);
+    }
+  }
+
   // ---- helpers --------------------------------------------------------------------------------
 
   /** Answers once {@code release} opens: a participant still working while the test acts. */
