@@ -292,7 +292,8 @@ public final class SagaflowNode implements AutoCloseable {
           new TimerPoller.Settings(
               timerConfig.getDuration("poll-interval"),
               timerConfig.getDuration("look-ahead"),
-              timerConfig.getInt("batch-size")),
+              timerConfig.getInt("batch-size"),
+              timerConfig.getInt("max-wakes-in-flight")),
           config.getDuration("sagaflow.metrics.index-refresh-interval"));
       GaugeRefresher.start(
           system,

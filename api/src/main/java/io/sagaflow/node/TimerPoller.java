@@ -9,6 +9,7 @@ import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import io.sagaflow.persistence.timer.SagaTimers;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,9 +31,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Wakes sagas whose durable timer ({@code saga_timer}) falls due: the sagas that left memory to
  * wait. Every {@code poll-interval} it reads the timers due within {@code look-ahead}, earliest
- * first, sets an actor timer for each, and at its due time sends the saga a wake through sharding
- * (so it reaches whichever node owns the saga now); the timers fired are deleted at the next poll.
- * Runs as a cluster singleton, so one per cluster, moved when its node leaves or is downed.
+ * first, sets an actor timer for each, and at its due time wakes the saga through sharding (so it
+ * reaches whichever node owns the saga now): it asks the saga for its view, which it answers once
+ * it has recovered from the journal and carried on. At most {@code max-wakes-in-flight} wakes are
+ * unanswered at a time; timers due beyond that wait their turn (later, but the node does not fill
+ * its heap with sagas waiting to recover). The timers whose saga answered are deleted at the next
+ * poll; one that did not answer is read and fired again. Runs as a cluster singleton, so one per
+ * cluster, moved when its node leaves or is downed.
  *
  * <p>Nothing is lost between the steps: a timer whose wake was sent but not deleted (the poller's
  * node died) is fired again by the next poller, and a wake costs a live saga nothing; a timer
@@ -48,7 +53,7 @@ final class TimerPoller {
   private TimerPoller() {}
 
   /** The poller's settings, from {@code sagaflow.timers}. */
-  record Settings(Duration pollInterval, Duration lookAhead, int batchSize) {}
+  record Settings(Duration pollInterval, Duration lookAhead, int batchSize, int maxWakesInFlight) {}
 
   private sealed interface Msg {}
 
@@ -60,6 +65,8 @@ final class TimerPoller {
       implements Msg {}
 
   private record Fire(SagaTimers.Due timer) implements Msg {}
+
+  private record Woken(SagaTimers.Due timer, boolean answered) implements Msg {}
 
   private enum Stop implements Msg {
     INSTANCE
@@ -151,6 +158,11 @@ final class TimerPoller {
     /** Fired since the last poll, to delete at the next. */
     private List<SagaTimers.Due> fired = new ArrayList<>();
 
+    /** Due, waiting for a wake to be free. */
+    private final ArrayDeque<SagaTimers.Due> ready = new ArrayDeque<>();
+
+    private int inFlight;
+
     private boolean failing;
 
     Poller(
@@ -174,6 +186,7 @@ final class TimerPoller {
       return Behaviors.receive(Msg.class)
           .onMessageEquals(Poll.INSTANCE, this::poll)
           .onMessage(Fire.class, this::fire)
+          .onMessage(Woken.class, this::woken)
           .onMessage(Polled.class, this::polled)
           .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
           .build();
@@ -184,6 +197,7 @@ final class TimerPoller {
       return Behaviors.receive(Msg.class)
           .onMessageEquals(Poll.INSTANCE, Behaviors::same)
           .onMessage(Fire.class, this::fire)
+          .onMessage(Woken.class, this::woken)
           .onMessage(Polled.class, this::polled)
           .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
           .build();
@@ -258,11 +272,35 @@ final class TimerPoller {
     }
 
     private void fire(SagaTimers.Due due) {
-      engine.wake(due.sagaId());
-      meters.wakes().increment();
-      Duration late = Duration.between(due.dueAt(), Instant.now());
-      meters.lateness().record(late.isNegative() ? Duration.ZERO : late);
-      fired.add(due);
+      ready.add(due);
+      wakeReady();
+    }
+
+    private void wakeReady() {
+      while (inFlight < settings.maxWakesInFlight() && !ready.isEmpty()) {
+        SagaTimers.Due due = ready.poll();
+        if (!due.equals(pending.get(due.sagaId()))) {
+          continue;
+        }
+        inFlight++;
+        meters.wakes().increment();
+        Duration late = Duration.between(due.dueAt(), Instant.now());
+        meters.lateness().record(late.isNegative() ? Duration.ZERO : late);
+        context.pipeToSelf(
+            engine.get(due.sagaId()), (reply, failure) -> new Woken(due, failure == null));
+      }
+    }
+
+    private Behavior<Msg> woken(Woken woken) {
+      inFlight--;
+      if (woken.answered()) {
+        fired.add(woken.timer());
+      } else {
+        // Read again at the next poll and fired again: a wake costs a live saga nothing.
+        pending.remove(woken.timer().sagaId(), woken.timer());
+      }
+      wakeReady();
+      return Behaviors.same();
     }
   }
 }
