@@ -28,13 +28,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wakes every saga the index lists as unfinished and unchanged since the sweep began. Waking a live
- * saga does nothing; one whose node was lost, or that was stopped with the whole cluster, resumes.
- * A saga whose status changed after the sweep began is alive, or its node was lost after that and
- * the sweep of that node's removal finds it (the time is the sweeping node's clock against the
- * saga's node's: a clock ahead by more than the time it takes to remove a lost node defers such a
- * saga to the next periodic sweep). This is how sagas recover (saga entities are not remembered by
- * sharding unless {@code sagaflow.engine.remember-entities} is on):
+ * Wakes every saga the index lists as unfinished and unchanged since the sweep began, except those
+ * durably waiting: a saga that left memory to wait has a durable timer ({@code saga_timer}), and
+ * while it has written nothing to the journal since, its timer wakes it (see {@code TimerPoller}),
+ * so the sweep no longer recovers every waiting saga every interval. Waking a live saga does
+ * nothing; one whose node was lost, or that was stopped with the whole cluster, resumes. A saga
+ * whose status changed after the sweep began is alive, or its node was lost after that and the
+ * sweep of that node's removal finds it (the time is the sweeping node's clock against the saga's
+ * node's: a clock ahead by more than the time it takes to remove a lost node defers such a saga to
+ * the next periodic sweep). This is how sagas recover (saga entities are not remembered by sharding
+ * unless {@code sagaflow.engine.remember-entities} is on):
  *
  * <ul>
  *   <li>when the sweep starts, i.e. when the cluster (or its oldest node) starts;

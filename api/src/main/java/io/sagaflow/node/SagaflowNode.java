@@ -28,6 +28,7 @@ import io.sagaflow.persistence.index.IndexPools;
 import io.sagaflow.persistence.index.SagaIndex;
 import io.sagaflow.persistence.index.SagaIndexProjection;
 import io.sagaflow.persistence.index.SagaIndexSettings;
+import io.sagaflow.persistence.timer.SagaTimers;
 import io.sagaflow.persistence.webhooks.WebhookSettings;
 import io.sagaflow.persistence.webhooks.Webhooks;
 import java.net.InetSocketAddress;
@@ -75,6 +76,7 @@ public final class SagaflowNode implements AutoCloseable {
   private final int httpPort;
   private final Duration shutdownTimeout;
   private final NodeTracing tracing;
+  private final SagaTimers timers;
 
   private SagaflowNode(
       EmbeddedDatabase embedded,
@@ -84,7 +86,8 @@ public final class SagaflowNode implements AutoCloseable {
       HikariDataSource readPool,
       int httpPort,
       Duration shutdownTimeout,
-      NodeTracing tracing) {
+      NodeTracing tracing,
+      SagaTimers timers) {
     this.embedded = embedded;
     this.database = database;
     this.system = system;
@@ -93,6 +96,7 @@ public final class SagaflowNode implements AutoCloseable {
     this.httpPort = httpPort;
     this.shutdownTimeout = shutdownTimeout;
     this.tracing = tracing;
+    this.timers = timers;
   }
 
   /** Starts a node with this process's environment variables. */
@@ -185,6 +189,7 @@ public final class SagaflowNode implements AutoCloseable {
     EmbeddedDatabase embedded = null;
     ActorSystem<Void> system = null;
     HikariDataSource readPool = null;
+    SagaTimers timers = null;
     try {
       if (database.isEmbedded()) {
         embedded = EmbeddedDatabase.start(EmbeddedDatabase.Settings.fromConfig(config));
@@ -211,6 +216,13 @@ public final class SagaflowNode implements AutoCloseable {
           nodeConfig.getDuration("startup-timeout"));
       readPool =
           IndexPools.forReads(database, SagaIndexSettings.fromConfig(config), metrics.registry());
+      Config timerConfig = config.getConfig("sagaflow.timers");
+      timers =
+          SagaTimers.open(
+              database,
+              timerConfig.getInt("connections"),
+              timerConfig.getDuration("connection-timeout"),
+              metrics.registry());
       JournalProbe.start(
           system,
           new JournalProbe.Settings(
@@ -233,7 +245,8 @@ public final class SagaflowNode implements AutoCloseable {
               client,
               SagaTelemetry.of(
                   Stream.concat(tracing.telemetry().stream(), Stream.of(metrics.sagas(registry)))
-                      .toList()));
+                      .toList()),
+              timers);
       SagaIndexProjection.init(system, database);
       var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
       EventStreamSettings eventSettings = EventStreamSettings.fromConfig(config);
@@ -311,6 +324,16 @@ public final class SagaflowNode implements AutoCloseable {
               recovery.getDuration("sweep-interval"),
               recovery.getDuration("catch-up-timeout"),
               SagaIndexProjection.offsetTable(system.settings().config())));
+      TimerPoller.start(
+          system,
+          engine,
+          timers,
+          new TimerPoller.Settings(
+              timerConfig.getDuration("poll-interval"),
+              timerConfig.getDuration("look-ahead"),
+              timerConfig.getInt("batch-size"),
+              timerConfig.getInt("max-wakes-in-flight")),
+          config.getDuration("sagaflow.metrics.index-refresh-interval"));
       GaugeRefresher.start(
           system,
           metrics.registry(),
@@ -332,7 +355,8 @@ public final class SagaflowNode implements AutoCloseable {
           readPool,
           binding.localAddress().getPort(),
           nodeConfig.getDuration("shutdown-timeout"),
-          tracing);
+          tracing,
+          timers);
     } catch (Exception e) {
       if (system != null) {
         system.terminate();
@@ -342,6 +366,9 @@ public final class SagaflowNode implements AutoCloseable {
       }
       if (readPool != null) {
         readPool.close();
+      }
+      if (timers != null) {
+        timers.close();
       }
       if (embedded != null) {
         embedded.close();
@@ -483,6 +510,7 @@ public final class SagaflowNode implements AutoCloseable {
     system.terminate();
     awaitTermination(system, shutdownTimeout);
     readPool.close();
+    timers.close();
     if (embedded != null) {
       embedded.close();
     }

@@ -118,6 +118,11 @@ final class BenchDatabase implements AutoCloseable {
         "select count(*) from event_journal where persistence_id like ?", sagaPattern(prefix));
   }
 
+  /** Durable timers ({@code saga_timer}) of the sagas whose id starts with {@code prefix}. */
+  long timers(String prefix) {
+    return number("select count(*) from saga_timer where saga_id like ?", prefix + "%");
+  }
+
   /** How many sagas whose id starts with {@code prefix} the saga index holds, by status. */
   Map<String, Long> indexStatuses(String prefix) {
     var statuses = new LinkedHashMap<String, Long>();

@@ -27,9 +27,12 @@ import org.HdrHistogram.Histogram;
  * {@code sagaflow-bench.jar bench-waiting}: how many sagas waiting on a long backoff one node
  * holds, and whether they wake on time. Starts {@code --sagas} sagas of one local step that fails
  * its first attempt (a retryable failure) and succeeds its second, {@code --backoff} seconds later;
- * measures the heap once every saga waits (after a full GC), then how late each second attempt came
- * (against first attempt + backoff), and checks every saga's journal. Run it with the heap to test,
- * e.g. {@code java -Xmx1g -jar sagaflow-bench.jar bench-waiting --sagas 100000 --backoff 180}.
+ * measures the heap once every saga waits (after a full GC), the sagas still in memory and their
+ * durable timers, then how late each second attempt came (against first attempt + backoff), and
+ * checks every saga's journal and that no timer is left. A backoff of at least {@code
+ * sagaflow.timers.durable-from} (10 s) parks the sagas out of memory, woken by their durable
+ * timers. Run it with the heap to test, e.g. {@code java -Xmx1g -jar sagaflow-bench.jar
+ * bench-waiting --sagas 1000000 --backoff 900}.
  */
 public final class WaitingBench {
 
@@ -112,6 +115,7 @@ public final class WaitingBench {
       double heapWhileWaitingMb,
       long liveEntities,
       double peakHeapMb,
+      long timersWhileWaiting,
       long completed,
       long[] latenessMs,
       double earliestMs,
@@ -127,6 +131,7 @@ public final class WaitingBench {
 
             started                    %d sagas in %.1f s (%.0f/s)
             heap while all wait        %.0f MiB after a full GC (%.1f KiB per saga), %d sagas alive
+            durable timers             %d while all wait
             peak heap                  %.0f MiB
             completed                  %d of %d
             woken late by (ms)         p50 %d  p99 %d  max %d  (second attempt - first attempt - backoff)
@@ -142,6 +147,7 @@ public final class WaitingBench {
           heapWhileWaitingMb,
           heapWhileWaitingMb * 1024 / sagas,
           liveEntities,
+          timersWhileWaiting,
           peakHeapMb,
           completed,
           sagas,
@@ -158,7 +164,7 @@ public final class WaitingBench {
           Locale.ROOT,
           "{\"mode\":\"waiting\",\"sagas\":%d,\"backoffSeconds\":%d,\"maxHeapMb\":%d,"
               + "\"startSeconds\":%.2f,\"heapWhileWaitingMb\":%.1f,\"liveEntities\":%d,"
-              + "\"peakHeapMb\":%.1f,\"completed\":%d,"
+              + "\"timersWhileWaiting\":%d,\"peakHeapMb\":%.1f,\"completed\":%d,"
               + "\"latenessMs\":{\"p50\":%d,\"p99\":%d,\"max\":%d},\"earliestMs\":%.2f,"
               + "\"verified\":%s}",
           sagas,
@@ -167,6 +173,7 @@ public final class WaitingBench {
           startSeconds,
           heapWhileWaitingMb,
           liveEntities,
+          timersWhileWaiting,
           peakHeapMb,
           completed,
           latenessMs[0],
@@ -246,6 +253,7 @@ public final class WaitingBench {
       var input = new ObjectMapper().createObjectNode();
       Semaphore inFlight = new Semaphore(options.concurrency());
       AtomicLong startErrors = new AtomicLong();
+      var firstStartError = new java.util.concurrent.atomic.AtomicReference<String>();
       long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
         inFlight.acquireUninterruptibly();
@@ -255,6 +263,8 @@ public final class WaitingBench {
                 (reply, failure) -> {
                   if (failure != null || !(reply instanceof SagaReplies.Accepted)) {
                     startErrors.incrementAndGet();
+                    firstStartError.compareAndSet(
+                        null, failure != null ? failure.toString() : String.valueOf(reply));
                   }
                   inFlight.release();
                 });
@@ -268,6 +278,16 @@ public final class WaitingBench {
       while (count(firstCall) < n && System.nanoTime() < firstDeadline) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
       }
+      Duration durableFrom =
+          node.system().settings().config().getDuration("sagaflow.timers.durable-from");
+      if (backoff.compareTo(durableFrom) >= 0) {
+        // Each saga passivates once its timer is written: measured when they all have.
+        long parkDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (BenchRunner.liveEntities(node.engine(), prefix) > 0
+            && System.nanoTime() < parkDeadline) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+        }
+      }
       long waiting = count(firstCall) - count(secondCall);
       progress.accept(
           "all started in "
@@ -280,11 +300,30 @@ public final class WaitingBench {
       double heapMb =
           ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
       long live = BenchRunner.liveEntities(node.engine(), prefix);
+      long timers;
+      try (BenchDatabase db = BenchDatabase.connect(node.database())) {
+        timers = db.timers(prefix);
+      }
+      progress.accept(
+          Math.round(heapMb) + " MiB in use, " + live + " sagas in memory, " + timers + " timers");
 
       long doneDeadline =
           System.nanoTime() + backoff.plusSeconds(Math.round(startSeconds) + 300).toNanos();
       while (count(secondCall) < n && System.nanoTime() < doneDeadline) {
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+      }
+      var wakes =
+          io.sagaflow.orchestrator.telemetry.NodeMetrics.get(node.system().classicSystem())
+              .registry()
+              .find("sagaflow.timer.wake.lateness")
+              .timer();
+      if (wakes != null) {
+        progress.accept(
+            String.format(
+                Locale.ROOT,
+                "timer poller: %d wakes sent, late by %.1f ms on average at the poller",
+                wakes.count(),
+                wakes.mean(TimeUnit.MILLISECONDS)));
       }
       var problems = new ArrayList<String>();
       Histogram lateness = new Histogram(3);
@@ -307,7 +346,7 @@ public final class WaitingBench {
       }
       long completed = count(secondCall);
       if (startErrors.get() > 0) {
-        problems.add(startErrors.get() + " starts failed");
+        problems.add(startErrors.get() + " starts failed, the first with " + firstStartError.get());
       }
       if (completed < n) {
         problems.add((n - completed) + " sagas never made their second attempt");
@@ -330,6 +369,14 @@ public final class WaitingBench {
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
           signatures = db.journalSignatures(prefix);
         }
+        long timersLeft = db.timers(prefix);
+        while (timersLeft > 0 && System.nanoTime() < deadline) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+          timersLeft = db.timers(prefix);
+        }
+        if (timersLeft > 0) {
+          problems.add(timersLeft + " durable timers left after every saga completed");
+        }
         for (BenchDatabase.Signature s : signatures) {
           if (!s.events().equals(expected) || s.sagas() != n) {
             problems.add(
@@ -350,6 +397,7 @@ public final class WaitingBench {
           heapMb,
           live,
           Resources.peakHeapMb(),
+          timers,
           completed,
           new long[] {
             lateness.getValueAtPercentile(50),

@@ -12,9 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The waiting benchmark on a small scale: every saga fails its first attempt, waits out its backoff
- * in the node (timers, not the recovery sweep) and completes with its second, and the command
- * checks each one's journal. Its figures (heap, lateness) are the benchmark's business, not
- * asserted here.
+ * (in the node on an actor timer, or, waiting at least durable-from, out of memory on its durable
+ * timer; never woken by the recovery sweep) and completes with its second, and the command checks
+ * each one's journal. Its figures (heap, lateness) are the benchmark's business, not asserted here.
  */
 class WaitingBenchIT {
 
@@ -42,6 +42,28 @@ class WaitingBenchIT {
                 "select count(*) from event_journal where event_ser_manifest like"
                     + " '%StepAttemptFailed'"))
         .isEqualTo(200);
+  }
+
+  @Test
+  void sagasWaitingAtLeastDurableFromLeaveMemoryAndTheirTimersWakeThem() {
+    TestDatabase db = TestDatabase.fresh();
+    Map<String, String> env =
+        Map.of(
+            DatabaseSettings.URL_ENV, db.jdbcUrl(),
+            DatabaseSettings.USER_ENV, db.user(),
+            DatabaseSettings.PASSWORD_ENV, db.password());
+
+    WaitingBench.Result result =
+        WaitingBench.run(
+            WaitingBench.Options.parse(new String[] {"--sagas", "200", "--backoff", "12"}),
+            env,
+            line -> {});
+
+    assertThat(result.problems()).isEmpty();
+    assertThat(result.completed()).isEqualTo(200);
+    assertThat(result.liveEntities()).as("sagas alive while they wait").isZero();
+    assertThat(result.timersWhileWaiting()).isEqualTo(200);
+    assertThat(db.count("select count(*) from saga_timer")).isZero();
   }
 
   @Test

@@ -85,6 +85,23 @@ public final class SagaEngine {
       SagaRegistry registry,
       ParticipantClient client,
       SagaTelemetry telemetry) {
+    return init(system, registry, client, telemetry, DurableTimers.NONE);
+  }
+
+  /**
+   * As {@link #init(ActorSystem, SagaRegistry, ParticipantClient, SagaTelemetry)}; a saga that
+   * waits at least {@code sagaflow.timers.durable-from} writes its due time to {@code timers} and
+   * leaves memory until it is woken.
+   */
+  public static SagaEngine init(
+      ActorSystem<?> system,
+      SagaRegistry registry,
+      ParticipantClient client,
+      SagaTelemetry telemetry,
+      DurableTimers timers) {
+    var waits =
+        new DurableTimers.Waits(
+            timers, system.settings().config().getDuration("sagaflow.timers.durable-from"));
     var config = system.settings().config().getConfig("sagaflow.engine");
     StepRunner runner =
         new StepRunner(
@@ -105,9 +122,9 @@ public final class SagaEngine {
               .withRememberEntitiesStoreMode(
                   ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
     } else {
-      // A running saga stays in memory (its timers wake it on time); only a finished or FAILED
-      // one passivates, by itself. Sharding's idle passivation would stop sagas waiting on a
-      // long backoff.
+      // A saga passivates by itself only: once finished or FAILED, or, waiting long enough to
+      // have written its due time (sagaflow.timers), for its durable timer to wake it. Sharding's
+      // idle passivation would stop sagas waiting in memory on their actor timers.
       settings = settings.withRememberEntities(false).withNoPassivationStrategy();
     }
     sharding.init(
@@ -120,7 +137,8 @@ public final class SagaEngine {
                         registry,
                         runner,
                         Clock.systemUTC(),
-                        telemetry))
+                        telemetry,
+                        waits))
             .withStopMessage(new SagaEntity.Stop())
             .withMessageExtractor(
                 new HashCodeMessageExtractor<SagaEntity.Command>(config.getInt("number-of-shards")))

@@ -178,6 +178,12 @@ public final class SagaEntity
   /** The due stage is a parallel group or a fan-out: start its branches. */
   record EnterStage(String stage) implements Command {}
 
+  /** The saga waits on {@code cursor} until {@code dueAt}, long enough to leave memory. */
+  record Park(Cursor cursor, Instant dueAt) implements Command {}
+
+  /** The durable timer of a {@link Park} is written, or could not be ({@code failure}). */
+  record Parked(Cursor cursor, Instant dueAt, String failure) implements Command {}
+
   // ---- construction ---------------------------------------------------------------------------
 
   private final String sagaId;
@@ -194,6 +200,15 @@ public final class SagaEntity
   private final Clock clock;
 
   private final String indexTagManifest;
+
+  /** Which waits are written down as durable timers, so that the saga can leave memory. */
+  private final DurableTimers.Waits waits;
+
+  /**
+   * The wait this incarnation asked to be passivated for, its due time durable; null when none. A
+   * saga stopped while still on it needs no wake: its durable timer wakes it.
+   */
+  private Cursor parkedOn;
 
   /** True while acting on a recovered state: a saga that finished before is not announced again. */
   private boolean recovering;
@@ -243,6 +258,7 @@ public final class SagaEntity
       ActorRef<ClusterSharding.ShardCommand> shard,
       Clock clock,
       SagaTelemetry telemetry,
+      DurableTimers.Waits waits,
       SagaLogContext logContext) {
     super(
         SagaHistory.persistenceId(sagaId),
@@ -256,6 +272,7 @@ public final class SagaEntity
     this.clock = clock;
     this.telemetry = telemetry;
     this.logContext = logContext;
+    this.waits = waits;
     this.fence = NodeFence.get(Adapter.toClassic(context.getSystem()));
     this.indexTagManifest = SagaHistory.tagManifest(SagaHistory.indexTag(sagaId));
   }
@@ -297,8 +314,25 @@ public final class SagaEntity
       StepRunner runner,
       Clock clock,
       SagaTelemetry telemetry) {
+    return create(sagaId, shard, registry, runner, clock, telemetry, DurableTimers.Waits.IN_MEMORY);
+  }
+
+  /**
+   * The behavior of saga {@code sagaId}, which, under sharding, leaves memory while it waits as
+   * {@code waits} says: its due time written to {@link DurableTimers}, it asks to be passivated,
+   * and whatever reads the timers back wakes it.
+   */
+  public static Behavior<Command> create(
+      String sagaId,
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      SagaRegistry registry,
+      StepRunner runner,
+      Clock clock,
+      SagaTelemetry telemetry,
+      DurableTimers.Waits waits) {
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(telemetry, "telemetry");
+    Objects.requireNonNull(waits, "waits");
     // Inside withTimers, so that a timer's message reaches the log context as itself.
     return Behaviors.setup(
         context ->
@@ -315,6 +349,7 @@ public final class SagaEntity
                           shard,
                           clock,
                           telemetry,
+                          waits,
                           logContext));
                 }));
   }
@@ -387,6 +422,10 @@ public final class SagaEntity
       return deadlineDue(state, c);
     } else if (cmd instanceof PassivateIfIdle) {
       return waitsForOperator(state) ? passivateNow() : Effect().noReply();
+    } else if (cmd instanceof Park c) {
+      return park(state, c);
+    } else if (cmd instanceof Parked c) {
+      return parked(state, c);
     } else if (cmd instanceof Stop c) {
       return stop(state, c);
     }
@@ -1447,9 +1486,70 @@ public final class SagaEntity
           RETRY_TIMER,
           new RetryDue(cursor.phase(), cursor.step(), cursor.attempt()),
           Duration.between(now, cursor.retryAt()));
+      Instant wakeAt = wakeAt(active, now);
+      if (shard != null && waits.durable(now, wakeAt)) {
+        // Through the mailbox: the journal's sequence number is read in the running state.
+        context.getSelf().tell(new Park(cursor, wakeAt));
+      }
     } else {
       invoke(active);
     }
+  }
+
+  /** When a saga waiting for its retry next needs to run: the retry, or its deadline before it. */
+  private Instant wakeAt(Started state, Instant now) {
+    Instant retryAt = state.cursor().retryAt();
+    Instant deadline = state.deadline();
+    boolean deadlineFirst =
+        deadline != null
+            && !deadlineSpent
+            && state instanceof SagaSnapshot.Running
+            && deadline.isAfter(now)
+            && deadline.isBefore(retryAt);
+    return deadlineFirst ? deadline : retryAt;
+  }
+
+  /**
+   * Writes the wait's due time as a durable timer; the saga stays in memory, on its actor timer,
+   * until that is done. The timer carries the journal's sequence number: once the saga writes
+   * anything after it, the timer no longer stands for it (the recovery sweep then wakes it).
+   */
+  private ReplyEffect<SagaEvent, SagaSnapshot> park(Started state, Park cmd) {
+    if (!waitingOn(state, cmd.cursor())) {
+      return Effect().noReply();
+    }
+    context.pipeToSelf(
+        waits.timers().schedule(sagaId, cmd.dueAt(), lastSequenceNumber(context)),
+        (ok, failure) ->
+            new Parked(cmd.cursor(), cmd.dueAt(), failure == null ? null : failure.toString()));
+    return Effect().noReply();
+  }
+
+  /** The due time is durable: the saga leaves memory, unless it has moved on meanwhile. */
+  private ReplyEffect<SagaEvent, SagaSnapshot> parked(Started state, Parked cmd) {
+    if (cmd.failure() != null) {
+      context
+          .getLog()
+          .warn(
+              "Could not write the durable timer for {}; the saga waits in memory: {}",
+              cmd.dueAt(),
+              cmd.failure());
+    } else if (waitingOn(state, cmd.cursor())) {
+      context.getLog().debug("Waiting until {} out of memory", cmd.dueAt());
+      parkedOn = cmd.cursor();
+      waits.timers().passivated();
+      passivateAtOnce();
+    }
+    return Effect().noReply();
+  }
+
+  /**
+   * Whether the saga still waits, with nothing in flight, for the attempt {@code cursor} names (a
+   * signal step's wait calls nobody, so nothing is out).
+   */
+  private boolean waitingOn(Started state, Cursor cursor) {
+    boolean nothingOut = inFlight == null || (waitingForSignal != null && cursor.equals(inFlight));
+    return nothingOut && !waitsForOperator(state) && cursor.equals(state.cursor());
   }
 
   private void scheduleDeadline(Started state) {
@@ -1551,13 +1651,24 @@ public final class SagaEntity
       return;
     }
     Instant now = clock.instant();
-    Duration left = Duration.between(now, signalWaitStart(state, cursor).plus(step.timeout()));
+    Instant timeoutAt = signalWaitStart(state, cursor).plus(step.timeout());
+    Duration left = Duration.between(now, timeoutAt);
     var timedOut =
         new AttemptTimedOut(cursor.phase(), step.name(), cursor.attempt(), step.timeout());
     if (left.isNegative() || left.isZero()) {
       tellSelf(timedOut);
-    } else {
-      timers.startSingleTimer(TIMEOUT_TIMER, timedOut, left);
+      return;
+    }
+    timers.startSingleTimer(TIMEOUT_TIMER, timedOut, left);
+    // A long wait leaves memory like a long backoff: its timeout (or the deadline, if sooner) is
+    // written as a durable timer, and a signal that comes meanwhile starts the saga again.
+    Instant deadline = state.deadline();
+    Instant wakeAt =
+        deadline != null && !deadlineSpent && deadline.isAfter(now) && deadline.isBefore(timeoutAt)
+            ? deadline
+            : timeoutAt;
+    if (shard != null && waits.durable(now, wakeAt)) {
+      tellSelf(new Park(cursor, wakeAt));
     }
   }
 
@@ -1686,7 +1797,14 @@ public final class SagaEntity
    * out; the sweep wakes the saga when the cluster starts again.
    */
   private ReplyEffect<SagaEvent, SagaSnapshot> stop(Started state, Stop cmd) {
-    if (shard != null && !waitsForOperator(state) && anotherMemberIsUp()) {
+    // Passivated for a wait: its durable timer wakes it, unless it moved on before it stopped (a
+    // cancel, or its own timer, handled between asking and stopping), when it wakes at once (the
+    // shard holds the wake and starts it again, here or on the shard's new node).
+    boolean parked = parkedOn != null && waitingOn(state, parkedOn);
+    if (shard != null
+        && !waitsForOperator(state)
+        && !parked
+        && (parkedOn != null || anotherMemberIsUp())) {
       ClusterSharding.get(context.getSystem())
           .entityRefFor(ENTITY_TYPE_KEY, sagaId)
           .tell(new Wake());

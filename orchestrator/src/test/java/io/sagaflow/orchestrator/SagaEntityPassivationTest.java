@@ -13,10 +13,15 @@ import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
+import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
 import io.sagaflow.orchestrator.testing.ScriptedSteps;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ForkJoinPool;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
@@ -58,6 +63,164 @@ class SagaEntityPassivationTest {
                       .invoke(script.action("s2"))
                       .compensateWith(script.compensation("s2")))
               .build());
+
+  /** What the sagas asked the durable timers to keep, in order. */
+  private record Scheduled(String sagaId, Instant dueAt, long seqNr) {}
+
+  private final List<Scheduled> scheduled = new CopyOnWriteArrayList<>();
+  private volatile boolean timersFail;
+
+  private final DurableTimers recording =
+      (id, dueAt, seqNr) -> {
+        if (timersFail) {
+          return CompletableFuture.failedFuture(new IllegalStateException("database down"));
+        }
+        scheduled.add(new Scheduled(id, dueAt, seqNr));
+        return CompletableFuture.completedFuture(null);
+      };
+
+  /** The entity's clock, moved on with Pekko's manual scheduler so that both agree. */
+  private final java.util.concurrent.atomic.AtomicReference<Instant> now =
+      new java.util.concurrent.atomic.AtomicReference<>(Instant.parse("2030-01-01T00:00:00Z"));
+
+  private final Clock clock =
+      new Clock() {
+        @Override
+        public java.time.ZoneId getZone() {
+          return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+          return this;
+        }
+
+        @Override
+        public Instant instant() {
+          return now.get();
+        }
+      };
+
+  private void timePasses(Duration d) {
+    now.updateAndGet(t -> t.plus(d));
+    manualTime.timePasses(d);
+  }
+
+  private SagaRegistry waiting(Duration backoff) {
+    return SagaRegistry.of(
+        SagaDefinition.builder("waits")
+            .step(
+                Step.named("s1")
+                    .invoke(script.action("s1"))
+                    .noCompensation()
+                    .retry(r -> r.maxAttempts(2).minBackoff(backoff).maxBackoff(backoff).jitter(0)))
+            .build());
+  }
+
+  private ActorRef<SagaEntity.Command> startWaiting(Duration backoff) {
+    ParticipantClient noHttp =
+        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
+    var runner =
+        new StepRunner(
+            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
+    ActorRef<SagaEntity.Command> entity =
+        testKit.spawn(
+            SagaEntity.create(
+                sagaId,
+                shard.ref(),
+                waiting(backoff),
+                runner,
+                clock,
+                SagaTelemetry.NONE,
+                new DurableTimers.Waits(recording, Duration.ofSeconds(10))));
+    TestProbe<StartReply> started = testKit.createTestProbe();
+    entity.tell(
+        new SagaEntity.Start(
+            "waits", null, JsonNodeFactory.instance.objectNode().put("n", 1), started.ref()));
+    assertThat(started.receiveMessage()).isInstanceOf(Accepted.class);
+    return entity;
+  }
+
+  @Test
+  void aSagaWaitingLongerThanDurableFromWritesItsDueTimeAndThenAsksToPassivate() {
+    var entity = startWaiting(Duration.ofMinutes(5));
+    script.awaitAction("s1", 1).fail(new IllegalStateException("not yet"));
+
+    var passivate = shard.expectMessageClass(ClusterSharding.Passivate.class);
+    assertThat(passivate.entity()).isEqualTo(entity);
+    assertThat(scheduled).hasSize(1);
+    Scheduled timer = scheduled.get(0);
+    assertThat(timer.sagaId()).isEqualTo(sagaId);
+    // SagaStarted and StepAttemptFailed: the timer stands for the journal as it ends there.
+    assertThat(timer.seqNr()).isEqualTo(2);
+    assertThat(timer.dueAt()).isEqualTo(now.get().plus(Duration.ofMinutes(5)));
+  }
+
+  @Test
+  void aSagaWaitingLongForASignalWritesItsTimeoutAndAsksToPassivate() {
+    ParticipantClient noHttp =
+        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
+    var runner =
+        new StepRunner(
+            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
+    var definitions =
+        SagaRegistry.of(
+            SagaDefinition.builder("approved")
+                .step(
+                    Step.named("approval")
+                        .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("approval"))
+                        .timeout(Duration.ofHours(24)))
+                .build());
+    ActorRef<SagaEntity.Command> entity =
+        testKit.spawn(
+            SagaEntity.create(
+                sagaId,
+                shard.ref(),
+                definitions,
+                runner,
+                clock,
+                SagaTelemetry.NONE,
+                new DurableTimers.Waits(recording, Duration.ofSeconds(10))));
+    TestProbe<StartReply> started = testKit.createTestProbe();
+    entity.tell(
+        new SagaEntity.Start(
+            "approved", null, JsonNodeFactory.instance.objectNode(), started.ref()));
+    assertThat(started.receiveMessage()).isInstanceOf(Accepted.class);
+
+    var passivate = shard.expectMessageClass(ClusterSharding.Passivate.class);
+    assertThat(passivate.entity()).isEqualTo(entity);
+    assertThat(scheduled).hasSize(1);
+    // Its timeout: a day from when the step became due (the start).
+    assertThat(scheduled.get(0).dueAt()).isEqualTo(now.get().plus(Duration.ofHours(24)));
+    assertThat(scheduled.get(0).seqNr()).isEqualTo(1);
+  }
+
+  @Test
+  void aShortWaitStaysInMemoryOnItsActorTimer() {
+    startWaiting(Duration.ofSeconds(5));
+    script.awaitAction("s1", 1).fail(new IllegalStateException("not yet"));
+    manualTime.expectNoMessageFor(Duration.ofSeconds(4), shard);
+    now.updateAndGet(t -> t.plusSeconds(4));
+    timePasses(Duration.ofSeconds(1));
+    script.awaitAction("s1", 2).succeed();
+
+    shard.expectMessageClass(ClusterSharding.Passivate.class); // ended: passivated at once
+    assertThat(scheduled).isEmpty();
+  }
+
+  @Test
+  void aSagaWhoseTimerCannotBeWrittenWaitsInMemory() {
+    timersFail = true;
+    startWaiting(Duration.ofMinutes(5));
+    script.awaitAction("s1", 1).fail(new IllegalStateException("not yet"));
+    manualTime.expectNoMessageFor(Duration.ofMinutes(5).minusMillis(1), shard);
+    now.updateAndGet(t -> t.plus(Duration.ofMinutes(5).minusMillis(1)));
+    timePasses(Duration.ofMillis(1));
+    script.awaitAction("s1", 2).succeed();
+
+    shard.expectMessageClass(ClusterSharding.Passivate.class);
+    assertThat(scheduled).isEmpty();
+  }
 
   @AfterAll
   static void shutdown() {

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sagaflow.orchestrator.fence.NodeFence;
+import io.sagaflow.orchestrator.history.SagaHistory;
 import io.sagaflow.orchestrator.telemetry.NodeMetrics;
 import java.sql.Array;
 import java.sql.Connection;
@@ -20,6 +21,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.persistence.AtomicWrite;
 import org.apache.pekko.persistence.PersistentRepr;
 import org.apache.pekko.persistence.jdbc.PekkoSerialization;
@@ -29,10 +31,13 @@ import org.apache.pekko.persistence.jdbc.journal.dao.DefaultJournalDao;
 import org.apache.pekko.persistence.journal.Tagged;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.scaladsl.Source;
+import scala.Tuple2;
 import scala.concurrent.ExecutionContext;
 import scala.concurrent.Future;
 import scala.concurrent.Promise;
 import scala.jdk.javaapi.CollectionConverters;
+import scala.jdk.javaapi.FutureConverters;
 import scala.runtime.BoxedUnit;
 import scala.util.Failure;
 import scala.util.Success;
@@ -57,6 +62,8 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   /** The most persistence ids asked for in one query. */
   static final int MAX_BATCH = 500;
 
+  private static final String SAGA_PREFIX = SagaHistory.persistenceId("").id();
+
   private record Request(String persistenceId, Promise<Object> answer) {}
 
   private final JdbcBackend.JdbcDatabaseDef database;
@@ -65,6 +72,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
   private final JournalHealth health;
   private final String sql;
   private final int timeoutSeconds;
+  private final BatchedReplays replays;
   private final ConcurrentLinkedQueue<Request> pending = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean draining = new AtomicBoolean();
   // One drain at a time needs one thread; it ends when idle, so a stopped actor system leaves none.
@@ -107,6 +115,30 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             NodeFence.get(serialization.system()),
             NodeMetrics.get(serialization.system()).registry());
     measurePool(db, NodeMetrics.get(serialization.system()).registry());
+    this.replays =
+        new BatchedReplays(
+            () -> db.source().createConnection(),
+            journalConfig.eventJournalTableConfiguration(),
+            serialization,
+            health,
+            timeoutSeconds);
+  }
+
+  /**
+   * A saga's events, read with other recovering sagas' in one query ({@link BatchedReplays}); any
+   * other persistent actor's through the plugin's query.
+   */
+  @Override
+  public Source<Try<Tuple2<PersistentRepr, Object>>, NotUsed> messages(
+      String persistenceId, long fromSequenceNr, long toSequenceNr, long max) {
+    if (!persistenceId.startsWith(SAGA_PREFIX)) {
+      return super.messages(persistenceId, fromSequenceNr, toSequenceNr, max);
+    }
+    return org.apache.pekko.stream.javadsl.Source.completionStage(
+            FutureConverters.asJava(
+                replays.replay(persistenceId, fromSequenceNr, toSequenceNr, max)))
+        .mapConcat(events -> events)
+        .asScala();
   }
 
   /**

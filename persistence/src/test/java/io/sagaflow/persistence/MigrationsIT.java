@@ -20,14 +20,15 @@ class MigrationsIT {
     TestDatabase db =
         new TestDatabase(database, server.jdbcUrl(database), server.user(), server.password());
 
-    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(7);
+    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(9);
 
     assertThat(
             db.count(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
                     + " AND table_name IN ('event_journal', 'event_tag', 'snapshot',"
-                    + " 'durable_state', 'sagaflow_node_lease', 'webhook_subscription')"))
-        .isEqualTo(6);
+                    + " 'durable_state', 'sagaflow_node_lease', 'webhook_subscription',"
+                    + " 'saga_timer')"))
+        .isEqualTo(7);
     assertThat(
             db.count(
                 "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname IN"
@@ -39,10 +40,10 @@ class MigrationsIT {
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
                     + " WHERE conname = 'fk_event_journal'"))
         .isEqualTo("FOREIGN KEY (event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE");
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(7);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(9);
 
     assertThat(Migrations.migrate(db.settings())).isZero();
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(7);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(9);
   }
 
   @Test
@@ -51,15 +52,16 @@ class MigrationsIT {
     String database = createEmptyDatabase(server);
     String url = server.jdbcUrl(database) + "?currentSchema=tenant_a";
 
-    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(7);
+    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(9);
 
     TestDatabase db = new TestDatabase(database, url, server.user(), server.password());
     assertThat(
             db.count(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tenant_a'"
                     + " AND table_name IN ('event_journal', 'event_tag', 'snapshot',"
-                    + " 'durable_state', 'flyway_schema_history', 'sagaflow_node_lease')"))
-        .isEqualTo(6);
+                    + " 'durable_state', 'flyway_schema_history', 'sagaflow_node_lease',"
+                    + " 'saga_timer', 'webhook_subscription')"))
+        .isEqualTo(8);
     assertThat(
             db.count(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))

@@ -201,10 +201,12 @@ public final class SagaIndex implements AutoCloseable {
   }
 
   /**
-   * Ids of sagas that are running or compensating and whose status last changed before {@code
-   * changedBefore}, in id order, after {@code afterSagaId}: the recovery sweep pages with the last
-   * id of the previous call, and leaves out the sagas that have changed since it began (they are
-   * alive; should their node be lost later, the sweep its removal starts finds them).
+   * Ids of sagas that are running or compensating, whose status last changed before {@code
+   * changedBefore} and that are not durably waiting, in id order, after {@code afterSagaId}: the
+   * recovery sweep pages with the last id of the previous call, and leaves out the sagas that have
+   * changed since it began (they are alive; should their node be lost later, the sweep its removal
+   * starts finds them). A saga is durably waiting when it has a durable timer ({@code saga_timer})
+   * and has written nothing to the journal since: its timer wakes it, wherever it is then.
    *
    * @param limit page size, 1 to {@value #MAX_LIMIT}
    * @throws IndexUnavailableException when the database cannot answer
@@ -411,14 +413,20 @@ public final class SagaIndex implements AutoCloseable {
   }
 
   /**
-   * Parameters in this order: the saga id to start after, limit. The status literals repeat the
-   * partial index's predicate, so that the planner can use it.
+   * Parameters in this order: changed before, the saga id to start after, limit. The status
+   * literals repeat the partial index's predicate, so that the planner can use it. The durable
+   * timer is checked against the journal itself, which is ahead of the index.
    */
   static String nonTerminalSql(boolean afterSagaId) {
-    return "SELECT saga_id FROM saga_index WHERE status IN ('RUNNING', 'COMPENSATING')"
-        + " AND updated_at < ?"
-        + (afterSagaId ? " AND saga_id > ?" : "")
-        + " ORDER BY saga_id LIMIT ?";
+    return "SELECT i.saga_id FROM saga_index i WHERE i.status IN ('RUNNING', 'COMPENSATING')"
+        + " AND i.updated_at < ?"
+        + (afterSagaId ? " AND i.saga_id > ?" : "")
+        + " AND NOT EXISTS (SELECT 1 FROM saga_timer t WHERE t.saga_id = i.saga_id"
+        + " AND NOT EXISTS (SELECT 1 FROM event_journal j"
+        + " WHERE j.persistence_id = '"
+        + SagaHistory.persistenceId("").id()
+        + "' || t.saga_id AND j.sequence_number > t.seq_nr))"
+        + " ORDER BY i.saga_id LIMIT ?";
   }
 
   private static void checkLimit(int limit) {

@@ -1,0 +1,249 @@
+package io.sagaflow.persistence.timer;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sagaflow.orchestrator.DurableTimers;
+import io.sagaflow.persistence.DatabaseSettings;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable timers of the sagas ({@code saga_timer}, migration V7) by plain JDBC, on a small pool
+ * of their own ({@code sagaflow-timers}). Writes are group-committed: one thread takes every timer
+ * asked for meanwhile and writes them in one statement, so that a hundred thousand sagas parking at
+ * once cost a few hundred transactions. Times are kept to the microsecond, as PostgreSQL does.
+ */
+public final class SagaTimers implements DurableTimers, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SagaTimers.class);
+  private static final int MAX_BATCH = 1000;
+
+  /** One durable timer: saga {@code sagaId} is due at {@code dueAt}. */
+  public record Due(String sagaId, Instant dueAt) {
+    public Due {
+      Objects.requireNonNull(sagaId, "sagaId");
+      dueAt = dueAt.truncatedTo(ChronoUnit.MICROS);
+    }
+  }
+
+  private record Write(String sagaId, Instant dueAt, long seqNr, CompletableFuture<Void> done) {}
+
+  private final HikariDataSource pool;
+  private final BlockingQueue<Write> writes = new LinkedBlockingQueue<>();
+  private final Thread writer;
+  private final Counter written;
+  private final Counter passivated;
+  private volatile boolean closed;
+
+  private SagaTimers(HikariDataSource pool, MeterRegistry meters) {
+    this.pool = pool;
+    this.written =
+        Counter.builder("sagaflow.timers.written")
+            .description("Durable timers written by this node's sagas (one per wait they park on)")
+            .register(meters);
+    this.passivated =
+        Counter.builder("sagaflow.sagas.passivated.waiting")
+            .description("Sagas this node passivated while they wait on a durable timer")
+            .register(meters);
+    this.writer = new Thread(this::writeLoop, "sagaflow-timer-writer");
+    writer.setDaemon(true);
+    writer.start();
+  }
+
+  /** Timers on {@code db} through a pool of {@code connections}, measured in {@code meters}. */
+  public static SagaTimers open(
+      DatabaseSettings db, int connections, Duration timeout, MeterRegistry meters) {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("sagaflow-timers");
+    config.setJdbcUrl(db.url());
+    config.setUsername(db.user());
+    config.setPassword(db.password());
+    config.setMaximumPoolSize(connections);
+    config.setMinimumIdle(1);
+    config.setConnectionTimeout(timeout.toMillis());
+    config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(meters));
+    return new SagaTimers(new HikariDataSource(config), meters);
+  }
+
+  @Override
+  public CompletionStage<Void> schedule(String sagaId, Instant dueAt, long seqNr) {
+    var done = new CompletableFuture<Void>();
+    if (closed) {
+      done.completeExceptionally(new IllegalStateException("saga timers closed"));
+    } else {
+      writes.add(new Write(sagaId, dueAt, seqNr, done));
+    }
+    return done;
+  }
+
+  @Override
+  public void passivated() {
+    passivated.increment();
+  }
+
+  private void writeLoop() {
+    var batch = new ArrayList<Write>(MAX_BATCH);
+    while (!closed) {
+      try {
+        Write first = writes.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        writes.drainTo(batch, MAX_BATCH - 1);
+        write(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  private void write(List<Write> batch) {
+    // One row per saga in a statement (ON CONFLICT cannot update a row twice): the newest wins.
+    Map<String, Write> latest = new LinkedHashMap<>();
+    for (Write w : batch) {
+      latest.put(w.sagaId(), w);
+    }
+    try (Connection c = pool.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO saga_timer (saga_id, due_at, seq_nr)"
+                    + " SELECT id, due, seq"
+                    + " FROM unnest(?::text[], ?::text[]::timestamptz[], ?::bigint[])"
+                    + " AS t(id, due, seq)"
+                    + " ON CONFLICT (saga_id) DO UPDATE"
+                    + " SET due_at = EXCLUDED.due_at, seq_nr = EXCLUDED.seq_nr")) {
+      int n = latest.size();
+      var ids = new String[n];
+      var dues = new String[n];
+      var seqs = new Long[n];
+      int i = 0;
+      for (Write w : latest.values()) {
+        ids[i] = w.sagaId();
+        dues[i] = text(w.dueAt());
+        seqs[i] = w.seqNr();
+        i++;
+      }
+      ps.setArray(1, c.createArrayOf("text", ids));
+      ps.setArray(2, c.createArrayOf("text", dues));
+      ps.setArray(3, c.createArrayOf("bigint", seqs));
+      ps.executeUpdate();
+      written.increment(batch.size());
+      batch.forEach(w -> w.done().complete(null));
+    } catch (SQLException | RuntimeException e) {
+      log.debug("Writing {} durable timers failed: {}", batch.size(), e.toString());
+      batch.forEach(w -> w.done().completeExceptionally(e));
+    }
+  }
+
+  /**
+   * The timers due at or before {@code before}, earliest first, at most {@code limit}.
+   *
+   * @throws SQLException when the database cannot answer
+   */
+  public List<Due> dueBy(Instant before, int limit) throws SQLException {
+    try (Connection c = pool.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT saga_id, due_at FROM saga_timer"
+                    + " WHERE due_at <= ?::timestamptz ORDER BY due_at LIMIT ?")) {
+      ps.setString(1, text(before));
+      ps.setInt(2, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        var due = new ArrayList<Due>();
+        while (rs.next()) {
+          due.add(new Due(rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant()));
+        }
+        return due;
+      }
+    }
+  }
+
+  /**
+   * Deletes these timers, each only if it is still due at the same time (a saga that wrote a new
+   * one meanwhile keeps it).
+   *
+   * @throws SQLException when the database cannot answer
+   */
+  public int delete(List<Due> fired) throws SQLException {
+    if (fired.isEmpty()) {
+      return 0;
+    }
+    try (Connection c = pool.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "DELETE FROM saga_timer t"
+                    + " USING unnest(?::text[], ?::text[]::timestamptz[]) AS d(id, due)"
+                    + " WHERE t.saga_id = d.id AND t.due_at = d.due")) {
+      var ids = new String[fired.size()];
+      var dues = new String[fired.size()];
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = fired.get(i).sagaId();
+        dues[i] = text(fired.get(i).dueAt());
+      }
+      ps.setArray(1, c.createArrayOf("text", ids));
+      ps.setArray(2, c.createArrayOf("text", dues));
+      return ps.executeUpdate();
+    }
+  }
+
+  /**
+   * Timers whose due time has passed by the database's clock and that are still there: the ones the
+   * poller has not fired yet or fired within its last round.
+   *
+   * @throws SQLException when the database cannot answer
+   */
+  public long countDue() throws SQLException {
+    try (Connection c = pool.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT count(*) FROM saga_timer WHERE due_at <= now()");
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** ISO-8601 in UTC, to the microsecond: PostgreSQL reads it back exactly. */
+  private static String text(Instant at) {
+    return at.truncatedTo(ChronoUnit.MICROS).toString();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    writer.interrupt();
+    try {
+      writer.join(TimeUnit.SECONDS.toMillis(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    Write w;
+    while ((w = writes.poll()) != null) {
+      w.done().completeExceptionally(new IllegalStateException("saga timers closed"));
+    }
+    pool.close();
+  }
+}
