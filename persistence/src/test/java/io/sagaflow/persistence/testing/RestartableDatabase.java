@@ -9,9 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * An embedded PostgreSQL of its own, in a fresh temporary directory (fsync off), that a test can
- * crash and start again on the same port and data ({@link RestartableServer}); closing it deletes
- * the directory.
+ * An embedded PostgreSQL of its own, in a fresh temporary directory, that a test can crash and
+ * start again on the same port and data ({@link RestartableServer}); closing it deletes the
+ * directory. Durable (fsync and synchronous_commit on), as a production server is: with
+ * synchronous_commit off an immediate shutdown loses the last commits, and a test that crashed the
+ * server just after the node's lease was written found the lease gone and the node fenced.
  */
 public final class RestartableDatabase implements AutoCloseable {
   private final Path root;
@@ -28,7 +30,7 @@ public final class RestartableDatabase implements AutoCloseable {
       return new RestartableDatabase(
           root,
           RestartableServer.start(
-              new EmbeddedDatabase.Settings(root.resolve("postgres"), 0, false),
+              new EmbeddedDatabase.Settings(root.resolve("postgres"), 0, true),
               root.resolve("restarted.log")));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
