@@ -4,14 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
-import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.testing.TestDatabase;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,47 +25,12 @@ class GroupCrashRecoveryIT {
 
   private final TestDatabase db = TestDatabase.fresh();
   private final StubParticipant stub = StubParticipant.start();
-  private final List<Process> processes = new ArrayList<>();
+  private final NodeProcesses nodes = new NodeProcesses(db, CrashTestNode.class);
 
   @AfterEach
   void cleanUp() {
-    processes.forEach(Process::destroyForcibly);
+    nodes.close();
     stub.close();
-  }
-
-  private Process launch(Path output, String... args) throws IOException {
-    var command = new ArrayList<String>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx512m");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(CrashTestNode.class.getName());
-    command.addAll(List.of(args));
-    var builder =
-        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
-    builder.environment().put(DatabaseSettings.URL_ENV, db.jdbcUrl());
-    builder.environment().put(DatabaseSettings.USER_ENV, db.user());
-    builder.environment().put(DatabaseSettings.PASSWORD_ENV, db.password());
-    Process process = builder.start();
-    processes.add(process);
-    return process;
-  }
-
-  private static void awaitLine(Process process, Path output, String line, Duration deadline) {
-    Eventually.until(
-        "'" + line + "' from the node JVM (see " + output + ")",
-        deadline,
-        () -> {
-          if (!process.isAlive()) {
-            throw new AssertionError(
-                "node JVM exited with " + process.exitValue() + "; see " + output);
-          }
-          try {
-            return Files.readAllLines(output).contains(line);
-          } catch (IOException e) {
-            return false;
-          }
-        });
   }
 
   private long count(String eventClass) {
@@ -85,8 +46,8 @@ class GroupCrashRecoveryIT {
     Path first = logs.resolve("first-node.log");
     Path second = logs.resolve("second-node.log");
 
-    Process victim = launch(first, stub.baseUrl(), Integer.toString(SAGAS), "crash-group");
-    awaitLine(victim, first, "STARTED " + SAGAS, Duration.ofSeconds(90));
+    Process victim = nodes.launch(first, stub.baseUrl(), Integer.toString(SAGAS), "crash-group");
+    NodeProcesses.awaitLine(victim, first, "STARTED " + SAGAS, Duration.ofSeconds(90));
     // Every saga's g2 call is out (it takes 2 s); most g1 calls have answered.
     stub.awaitCalls("/g2", SAGAS, Duration.ofSeconds(60));
     stub.awaitCalls("/g1", SAGAS, Duration.ofSeconds(60));
@@ -98,8 +59,8 @@ class GroupCrashRecoveryIT {
     assertThat(completedBeforeCrash).isLessThan(SAGAS);
     assertThat(count("BranchesStarted")).isEqualTo(SAGAS);
 
-    Process survivor = launch(second, stub.baseUrl());
-    awaitLine(survivor, second, "UP", Duration.ofSeconds(90));
+    Process survivor = nodes.launch(second, stub.baseUrl());
+    NodeProcesses.awaitLine(survivor, second, "UP", Duration.ofSeconds(90));
     Eventually.until(
         "all " + SAGAS + " sagas completed",
         Duration.ofSeconds(120),

@@ -12,7 +12,6 @@ import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepContext;
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
-import io.sagaflow.persistence.DatabaseSettings;
 import io.sagaflow.persistence.testing.TestDatabase;
 import java.io.IOException;
 import java.net.URI;
@@ -22,7 +21,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -161,20 +159,13 @@ class SignalIT {
     int sagas = 10;
     TestDatabase crashDb = TestDatabase.fresh();
     StubParticipant crashStub = StubParticipant.start();
-    List<Process> processes = new ArrayList<>();
-    try {
+    try (var nodes = new NodeProcesses(crashDb, CrashTestNode.class)) {
       Path logs = Files.createDirectories(Path.of("target", "signal-crash"));
       Path first = logs.resolve("first-node.log");
       Path second = logs.resolve("second-node.log");
       Process victim =
-          launch(
-              processes,
-              crashDb,
-              first,
-              crashStub.baseUrl(),
-              Integer.toString(sagas),
-              "crash-signal");
-      awaitLine(victim, first, "STARTED " + sagas);
+          nodes.launch(first, crashStub.baseUrl(), Integer.toString(sagas), "crash-signal");
+      NodeProcesses.awaitLine(victim, first, "STARTED " + sagas, Duration.ofSeconds(90));
       // Every saga has done a and waits for "go".
       crashStub.awaitCalls("/a", sagas, WAIT);
       Eventually.until(
@@ -188,9 +179,9 @@ class SignalIT {
       victim.destroyForcibly();
       assertThat(victim.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
-      Process survivor = launch(processes, crashDb, second, crashStub.baseUrl());
-      awaitLine(survivor, second, "UP");
-      String next = "http://127.0.0.1:" + httpPort(second);
+      Process survivor = nodes.launch(second, crashStub.baseUrl());
+      NodeProcesses.awaitLine(survivor, second, "UP", Duration.ofSeconds(90));
+      String next = "http://127.0.0.1:" + NodeProcesses.httpPort(second);
       for (int i = 0; i < sagas; i++) {
         HttpResponse<String> answer =
             signal(next, "crash-signal-" + i, "go", "{\"go\":true}", "go-" + i);
@@ -211,57 +202,7 @@ class SignalIT {
             .contains("crash-signal-" + i + "/a", "crash-signal-" + i + "/c");
       }
     } finally {
-      processes.forEach(Process::destroyForcibly);
       crashStub.close();
-    }
-  }
-
-  private static Process launch(
-      List<Process> processes, TestDatabase database, Path output, String... args)
-      throws IOException {
-    var command = new ArrayList<String>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx512m");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(CrashTestNode.class.getName());
-    command.addAll(List.of(args));
-    var builder =
-        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
-    builder.environment().put(DatabaseSettings.URL_ENV, database.jdbcUrl());
-    builder.environment().put(DatabaseSettings.USER_ENV, database.user());
-    builder.environment().put(DatabaseSettings.PASSWORD_ENV, database.password());
-    Process process = builder.start();
-    processes.add(process);
-    return process;
-  }
-
-  private static void awaitLine(Process process, Path output, String line) {
-    Eventually.until(
-        "'" + line + "' from the node JVM (see " + output + ")",
-        Duration.ofSeconds(90),
-        () -> {
-          if (!process.isAlive()) {
-            throw new AssertionError(
-                "node JVM exited with " + process.exitValue() + "; see " + output);
-          }
-          return lines(output).contains(line);
-        });
-  }
-
-  private static int httpPort(Path output) {
-    return lines(output).stream()
-        .filter(l -> l.startsWith("HTTP "))
-        .map(l -> Integer.parseInt(l.substring(5).trim()))
-        .findFirst()
-        .orElseThrow();
-  }
-
-  private static List<String> lines(Path output) {
-    try {
-      return Files.readAllLines(output);
-    } catch (IOException e) {
-      return List.of();
     }
   }
 

@@ -885,16 +885,7 @@ public final class SagaEntity
     StepAction<?> action =
         cursor.phase() == Phase.FORWARD ? step.action() : step.compensation().orElseThrow();
     SagaTelemetry.Attempt attemptTelemetry =
-        telemetry.attemptStarted(
-            new SagaTelemetry.AttemptStart(
-                sagaId,
-                state.type(),
-                cursor.phase(),
-                step.name(), // a fan-out's elements share their step's metrics
-                cursor.attempt(),
-                action instanceof HttpCall<?> http ? http.participant() : "local",
-                state.traceId(),
-                state.parentSpanId()));
+        attemptStarted(state, cursor, step, participantOf(action));
     var invocation =
         new StepRunner.Invocation(
             sagaId,
@@ -1585,17 +1576,7 @@ public final class SagaEntity
       awaitSignal(state, step, signal, cursor);
       return;
     }
-    inFlightTelemetry =
-        telemetry.attemptStarted(
-            new SagaTelemetry.AttemptStart(
-                sagaId,
-                state.type(),
-                cursor.phase(),
-                step.name(),
-                cursor.attempt(),
-                action instanceof HttpCall<?> http ? http.participant() : "local",
-                state.traceId(),
-                state.parentSpanId()));
+    inFlightTelemetry = attemptStarted(state, cursor, step, participantOf(action));
     var invocation =
         new StepRunner.Invocation(
             sagaId,
@@ -1634,17 +1615,7 @@ public final class SagaEntity
    */
   private void awaitSignal(Started state, Step step, AwaitSignal<?> signal, Cursor cursor) {
     waitingForSignal = signal.name();
-    inFlightTelemetry =
-        telemetry.attemptStarted(
-            new SagaTelemetry.AttemptStart(
-                sagaId,
-                state.type(),
-                cursor.phase(),
-                step.name(),
-                cursor.attempt(),
-                "signal",
-                state.traceId(),
-                state.parentSpanId()));
+    inFlightTelemetry = attemptStarted(state, cursor, step, "signal");
     Optional<AttemptFinished> taken = signalOutcome(state, cursor);
     if (taken.isPresent()) {
       tellSelf(taken.get());
@@ -1702,6 +1673,29 @@ public final class SagaEntity
     }
     return outcome.map(
         o -> new AttemptFinished(cursor.phase(), step.name(), cursor.attempt(), o, false));
+  }
+
+  /**
+   * Tells the telemetry that the attempt at {@code cursor} of {@code step} starts; a fan-out's
+   * elements share their step's metrics (its name, not the element's).
+   */
+  private SagaTelemetry.Attempt attemptStarted(
+      Started state, Cursor cursor, Step step, String participant) {
+    return telemetry.attemptStarted(
+        new SagaTelemetry.AttemptStart(
+            sagaId,
+            state.type(),
+            cursor.phase(),
+            step.name(),
+            cursor.attempt(),
+            participant,
+            state.traceId(),
+            state.parentSpanId()));
+  }
+
+  /** The participant label of an attempt of {@code action}: its participant, or "local". */
+  private static String participantOf(StepAction<?> action) {
+    return action instanceof HttpCall<?> http ? http.participant() : "local";
   }
 
   /**
