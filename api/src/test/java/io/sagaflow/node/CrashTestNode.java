@@ -129,8 +129,9 @@ public final class CrashTestNode {
                 "sagaflow.engine.ask-timeout", "20s",
                 "sagaflow.participants.payments.url", participants));
     var node = SagaflowNode.start(config, List.of(CRASH, CRASH_GROUP, CRASH_SIGNAL));
-    System.out.println("UP");
+    // The port before UP: a test that has seen UP reads the port at once.
     System.out.println("HTTP " + node.httpPort());
+    System.out.println("UP");
     System.out.flush();
     if (sagas > 0) {
       var json = new ObjectMapper();
