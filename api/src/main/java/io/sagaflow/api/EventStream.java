@@ -42,6 +42,9 @@ final class EventStream {
   /** The type of the last event a disconnected client gets. */
   static final String DISCONNECTED = "disconnected";
 
+  /** How long, at shutdown, the streams ended are given to write their last chunk. */
+  private static final Duration LAST_CHUNK_DRAIN = Duration.ofMillis(500);
+
   private final LifecycleEvents events;
   private final EventStreamSettings settings;
   private final ObjectMapper json;
@@ -94,13 +97,30 @@ final class EventStream {
    * when each has ended (at most {@code within}).
    */
   CompletionStage<Done> endAll(Duration within) {
+    boolean anyOpen = !running.isEmpty();
     ending.shutdown();
-    return CompletableFuture.allOf(
-            running.stream()
-                .map(CompletionStage::toCompletableFuture)
-                .toArray(CompletableFuture[]::new))
-        .completeOnTimeout(null, within.toMillis(), TimeUnit.MILLISECONDS)
-        .handle((ok, error) -> Done.getInstance());
+    CompletableFuture<?> ended =
+        CompletableFuture.allOf(
+                running.stream()
+                    .map(CompletionStage::toCompletableFuture)
+                    .toArray(CompletableFuture[]::new))
+            .completeOnTimeout(null, within.toMillis(), TimeUnit.MILLISECONDS);
+    if (!anyOpen) {
+      return ended.handle((ok, error) -> Done.getInstance());
+    }
+    // A stream's end is seen here when its source completes, before the HTTP layer has written
+    // the response's last chunk; and the server's termination then closes at once every
+    // connection whose response has begun (pekko-http's GracefulTerminatorStage counts a response
+    // as sent once its head is out). Without this pause a client could see its stream cut
+    // instead of ended. Nothing tells when the chunk is on the wire, so wait a little.
+    return ended
+        .handle((ok, error) -> Done.getInstance())
+        .thenCompose(
+            done ->
+                CompletableFuture.supplyAsync(
+                    () -> done,
+                    CompletableFuture.delayedExecutor(
+                        LAST_CHUNK_DRAIN.toMillis(), TimeUnit.MILLISECONDS)));
   }
 
   /**
