@@ -300,12 +300,15 @@ async function showAttention() {
   current = view;
   const failed = h('section', { id: 'attention-failed' });
   const overdue = h('section', { id: 'attention-overdue' });
+  const signals = h('section', { id: 'attention-signals' });
   render(
     h('h1', {}, 'Needs attention'),
     h('h2', {}, 'Failed: waiting for an operator'),
     failed,
     h('h2', {}, 'Unfinished past their deadline'),
     overdue,
+    h('h2', {}, 'Waiting for a signal (an approval, a callback)'),
+    signals,
   );
   view.refresh = async () => {
     const load = async (query, into, empty) => {
@@ -326,6 +329,7 @@ async function showAttention() {
     await Promise.all([
       load('status=FAILED&limit=50', failed, 'No saga is FAILED.'),
       load('overdue=true&limit=50', overdue, 'No unfinished saga is past its deadline.'),
+      load('waitingFor=*&limit=50', signals, 'No saga waits for a signal.'),
     ]);
   };
   await view.refresh();

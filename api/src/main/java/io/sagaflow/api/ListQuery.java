@@ -12,12 +12,20 @@ import java.util.Optional;
 
 /**
  * The parameters of {@code GET
- * /v1/sagas?type=&status=&createdAfter=&createdBefore=&overdue=&limit=&cursor=}.
+ * /v1/sagas?type=&status=&createdAfter=&createdBefore=&overdue=&waitingFor=&limit=&cursor=}.
  */
 record ListQuery(SagaIndex.Filter filter, int limit, Optional<String> cursor) {
   private static final int DEFAULT_LIMIT = 50;
   private static final List<String> PARAMETERS =
-      List.of("type", "status", "createdAfter", "createdBefore", "overdue", "limit", "cursor");
+      List.of(
+          "type",
+          "status",
+          "createdAfter",
+          "createdBefore",
+          "overdue",
+          "waitingFor",
+          "limit",
+          "cursor");
 
   /**
    * The query the request's parameters ask for, at {@code now} (what {@code overdue} compares
@@ -33,7 +41,8 @@ record ListQuery(SagaIndex.Filter filter, int limit, Optional<String> cursor) {
             .status(status(Optional.ofNullable(values.get("status"))))
             .createdAfter(instant(values, "createdAfter"))
             .createdBefore(instant(values, "createdBefore"))
-            .overdueAt(overdue(values) ? Optional.of(now) : Optional.empty());
+            .overdueAt(overdue(values) ? Optional.of(now) : Optional.empty())
+            .waitingFor(waitingFor(values));
     return new ListQuery(
         filter,
         limit(Optional.ofNullable(values.get("limit"))),
@@ -64,6 +73,17 @@ record ListQuery(SagaIndex.Filter filter, int limit, Optional<String> cursor) {
               "'" + name + "' must be a date-time with an offset, e.g. 2026-12-01T10:15:30Z",
               name));
     }
+  }
+
+  /** A signal's name, or {@code *} for any signal. */
+  private static Optional<String> waitingFor(Map<String, String> values) throws InvalidRequest {
+    String value = values.get("waitingFor");
+    if (value != null && value.isBlank()) {
+      throw new InvalidRequest(
+          Problem.badRequest(
+              "'waitingFor' must name a signal, or be * for any signal", "waitingFor"));
+    }
+    return Optional.ofNullable(value);
   }
 
   private static boolean overdue(Map<String, String> values) throws InvalidRequest {

@@ -64,6 +64,17 @@ class SignalIT {
           .step(Step.named("charge").invoke(call("payments", "charge")).noCompensation())
           .build();
 
+  /** Waits for a confirmation at most 30 s: under this node's durable-from, so in memory. */
+  static final SagaDefinition<?> CONFIRMATION =
+      SagaDefinition.builder("confirmation")
+          .defaultTimeout(Duration.ofSeconds(10))
+          .step(
+              Step.named("confirm")
+                  .awaitSignal(AwaitSignal.named("confirm"))
+                  .timeout(Duration.ofSeconds(30)))
+          .step(Step.named("ship").invoke(call("shipping", "ship")).noCompensation())
+          .build();
+
   static HttpCall<Object> call(String participant, String action) {
     return HttpCall.post(
         participant,
@@ -80,7 +91,14 @@ class SignalIT {
   static void startNode() {
     db = TestDatabase.fresh();
     stub = StubParticipant.start();
-    node = TestNodes.start(db, stub.baseUrl(), List.of(PURCHASE));
+    // Waits from one minute on leave memory: the purchase's approval (5 min) does, the
+    // confirmation's (30 s) stays in memory.
+    node =
+        SagaflowNode.start(
+            com.typesafe.config.ConfigFactory.parseMap(Map.of("sagaflow.timers.durable-from", "1m"))
+                .withFallback(TestNodes.config(stub.baseUrl())),
+            TestNodes.env(db),
+            List.of(PURCHASE, CONFIRMATION));
     base = "http://127.0.0.1:" + node.httpPort();
   }
 
@@ -150,6 +168,79 @@ class SignalIT {
     assertThat(problem.get("detail").asText()).contains("no signal 'payment'").contains("approval");
     assertThat(signal(base, "no-such-saga", "approval", "{}", "u-2").statusCode()).isEqualTo(404);
     assertThat(get(base, id + "/events").get("events").size()).isEqualTo(events);
+  }
+
+  @Test
+  void theSagasWaitingForASignalAreListedByItUntilTheyTakeIt() throws Exception {
+    String scenario = "listed-" + UUID.randomUUID();
+    String approval = start(base, "purchase", scenario);
+    String confirm = start(base, "confirmation", scenario);
+    awaitWaiting(base, approval);
+    awaitWaiting(base, confirm);
+
+    // Out of memory (approval) or in it (confirm), each is listed by the signal it waits for.
+    awaitListed("approval", approval, true);
+    awaitListed("*", approval, true);
+    awaitListed("*", confirm, true);
+    assertThat(listed("approval")).doesNotContain(confirm);
+    assertThat(listed("confirm")).containsExactly(confirm);
+
+    assertThat(signal(base, approval, "approval", "{\"approved\":true,\"by\":\"ana\"}", "l-1"))
+        .extracting(HttpResponse::statusCode)
+        .isEqualTo(202);
+    assertThat(signal(base, confirm, "confirm", "{}", "l-2"))
+        .extracting(HttpResponse::statusCode)
+        .isEqualTo(202);
+    TestNodes.awaitStatus(node, approval, SagaStatus.COMPLETED, WAIT);
+    TestNodes.awaitStatus(node, confirm, SagaStatus.COMPLETED, WAIT);
+    assertThat(listed("*")).doesNotContain(approval, confirm);
+    // Each saga cleared its durable timer when it took its signal.
+    Eventually.until(
+        "no durable timer left for " + scenario,
+        WAIT,
+        () ->
+            db.count(
+                    "SELECT count(*) FROM saga_timer WHERE saga_id IN ('"
+                        + approval
+                        + "', '"
+                        + confirm
+                        + "')")
+                == 0);
+
+    HttpResponse<String> blank =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(base + "/v1/sagas?waitingFor=")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(blank.statusCode()).isEqualTo(400);
+    assertThat(blank.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(blank.body()).contains("waitingFor");
+  }
+
+  private static List<String> listed(String signal) {
+    var ids = new java.util.ArrayList<String>();
+    String query = java.net.URLEncoder.encode(signal, java.nio.charset.StandardCharsets.UTF_8);
+    try {
+      HttpResponse<String> page =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(base + "/v1/sagas?limit=500&waitingFor=" + query))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+      JSON.readTree(page.body()).path("items").forEach(item -> ids.add(item.path("id").asText()));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    return ids;
+  }
+
+  private static void awaitListed(String signal, String id, boolean listed) {
+    Eventually.until(
+        id + (listed ? " listed" : " not listed") + " as waiting for " + signal,
+        WAIT,
+        () -> listed(signal).contains(id) == listed);
   }
 
   // ---- kill -9 while waiting ------------------------------------------------------------------

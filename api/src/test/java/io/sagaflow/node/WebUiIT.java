@@ -310,9 +310,13 @@ class WebUiIT {
   void aSignalSentFromTheUiFinishesAWaitingSaga() throws Exception {
     String scenario = "signal-" + UUID.randomUUID();
     String id = start("approval", scenario);
+    awaitListed("waitingFor=*", id);
 
-    open("/#/sagas/" + id);
+    // "Needs attention" lists it as waiting for a signal.
+    open("/#/attention");
     giveToken();
+    WebElement row = await(By.cssSelector("#attention-signals tr[data-saga-id='" + id + "']"));
+    row.findElement(By.cssSelector("a.saga-link")).click();
     new WebDriverWait(browser, WAIT).until(d -> d.findElements(By.id("action-signal")).size() == 1);
     assertThat(browser.findElement(By.id("waits-for")).getText())
         .startsWith("the signal 'approval' (step manager-approval)");
@@ -434,11 +438,15 @@ class WebUiIT {
 
   /** Waits until the saga index lists {@code id} in {@code status}, as the UI's list reads it. */
   private static void awaitIndexed(String id, SagaStatus status) {
+    awaitListed("status=" + status, id);
+  }
+
+  private static void awaitListed(String query, String id) {
     Eventually.await(
-        id + " listed as " + status,
+        id + " listed by " + query,
         WAIT,
         () -> {
-          JsonNode page = listed(status);
+          JsonNode page = listed(query);
           for (JsonNode item : page.get("items")) {
             if (item.get("id").asText().equals(id)) {
               return item;
@@ -448,12 +456,11 @@ class WebUiIT {
         });
   }
 
-  private static JsonNode listed(SagaStatus status) {
+  private static JsonNode listed(String query) {
     try {
       return JSON.readTree(
           HTTP.send(
-                  HttpRequest.newBuilder(
-                          URI.create(base + "/v1/sagas?status=" + status + "&limit=500"))
+                  HttpRequest.newBuilder(URI.create(base + "/v1/sagas?" + query + "&limit=500"))
                       .header("Authorization", "Bearer " + TOKEN)
                       .build(),
                   HttpResponse.BodyHandlers.ofString())

@@ -20,6 +20,25 @@ public interface DurableTimers {
    */
   CompletionStage<Void> schedule(String sagaId, Instant dueAt, long seqNr);
 
+  /**
+   * As {@link #schedule(String, Instant, long)}, for a saga that waits for signal {@code signal}
+   * since {@code since}: kept with the timer, so that the sagas waiting for a signal can be listed
+   * (a saga writes it for every signal wait, also one short enough to wait in memory).
+   */
+  default CompletionStage<Void> schedule(
+      String sagaId, Instant dueAt, long seqNr, String signal, Instant since) {
+    return schedule(sagaId, dueAt, seqNr);
+  }
+
+  /**
+   * Removes the saga's due time if it was written before its journal's {@code seqNr}-th event: a
+   * saga that has written an event since no longer waits on it. Best effort: a timer left behind
+   * only costs a wake that finds nothing to do, and readers check it against the journal.
+   */
+  default CompletionStage<Void> clear(String sagaId, long seqNr) {
+    return CompletableFuture.completedFuture(null);
+  }
+
   /** Told each time a saga whose due time is durable asks to be passivated (a metric). */
   default void passivated() {}
 

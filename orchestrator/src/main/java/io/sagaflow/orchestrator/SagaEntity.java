@@ -178,11 +178,20 @@ public final class SagaEntity
   /** The due stage is a parallel group or a fan-out: start its branches. */
   record EnterStage(String stage) implements Command {}
 
-  /** The saga waits on {@code cursor} until {@code dueAt}, long enough to leave memory. */
-  record Park(Cursor cursor, Instant dueAt) implements Command {}
+  /**
+   * The saga waits on {@code cursor} until {@code dueAt}: its due time is written as a durable
+   * timer, with the signal it waits for since {@code since} (both null for a backoff), and then,
+   * when {@code leaveMemory}, the saga leaves memory.
+   */
+  record Park(Cursor cursor, Instant dueAt, String signal, Instant since, boolean leaveMemory)
+      implements Command {
+    static Park backoff(Cursor cursor, Instant dueAt) {
+      return new Park(cursor, dueAt, null, null, true);
+    }
+  }
 
   /** The durable timer of a {@link Park} is written, or could not be ({@code failure}). */
-  record Parked(Cursor cursor, Instant dueAt, String failure) implements Command {}
+  record Parked(Park park, String failure) implements Command {}
 
   // ---- construction ---------------------------------------------------------------------------
 
@@ -209,6 +218,13 @@ public final class SagaEntity
    * saga stopped while still on it needs no wake: its durable timer wakes it.
    */
   private Cursor parkedOn;
+
+  /**
+   * Whether a durable timer of this saga may be in {@link DurableTimers}: one this incarnation
+   * wrote, or, once recovered, one an earlier incarnation did. The first event written after it
+   * makes it stale, and the saga clears it then.
+   */
+  private boolean timerMayBeWritten;
 
   /** True while acting on a recovered state: a saga that finished before is not announced again. */
   private boolean recovering;
@@ -600,10 +616,24 @@ public final class SagaEntity
    */
   private void signalKept(SagaSnapshot state) {
     announceWritten();
-    if (state instanceof Started active && waitingForSignal != null) {
-      Cursor cursor = active.cursor();
-      if (cursor != null && cursor.equals(inFlight)) {
-        signalOutcome(active, cursor).ifPresent(this::tellSelf);
+    clearTimer();
+    if (!(state instanceof Started active) || active.cursor() == null) {
+      return;
+    }
+    Cursor cursor = active.cursor();
+    if (waitingForSignal != null && cursor.equals(inFlight)) {
+      Optional<AttemptFinished> taken = signalOutcome(active, cursor);
+      if (taken.isPresent()) {
+        tellSelf(taken.get());
+      } else {
+        writeSignalWait(active, cursor); // still waiting: the write made its timer stale
+      }
+    } else if (inFlight == null && cursor.retryAt() != null) {
+      // Kept while the saga waits on a backoff: that wait's timer went stale with the write.
+      Instant now = clock.instant();
+      Instant wakeAt = wakeAt(active, now);
+      if (shard != null && wakeAt.isAfter(now) && waits.durable(now, wakeAt)) {
+        tellSelf(Park.backoff(cursor, wakeAt));
       }
     }
   }
@@ -1409,8 +1439,10 @@ public final class SagaEntity
 
   /** Acts on a state that is already written: call the step that is due, or wait for it. */
   private void drive(SagaSnapshot state) {
-    if (!unannounced.isEmpty()) {
+    boolean wrote = !unannounced.isEmpty();
+    if (wrote) {
       announceWritten();
+      clearTimer();
     }
     if (!(state instanceof Started active)) {
       return;
@@ -1458,7 +1490,12 @@ public final class SagaEntity
       inFlight = null;
     }
     if (waitingForSignal != null) {
-      return; // still waiting (a write that did not move the saga on, e.g. another signal)
+      // Still waiting after a write that did not move the saga on (another signal, kept): its
+      // durable timer went stale with that write, so it is written again.
+      if (wrote) {
+        writeSignalWait(active, cursor);
+      }
+      return;
     }
     if (inFlight != null
         && inFlight.phase() == Phase.FORWARD
@@ -1480,7 +1517,7 @@ public final class SagaEntity
       Instant wakeAt = wakeAt(active, now);
       if (shard != null && waits.durable(now, wakeAt)) {
         // Through the mailbox: the journal's sequence number is read in the running state.
-        context.getSelf().tell(new Park(cursor, wakeAt));
+        context.getSelf().tell(Park.backoff(cursor, wakeAt));
       }
     } else {
       invoke(active);
@@ -1509,25 +1546,38 @@ public final class SagaEntity
     if (!waitingOn(state, cmd.cursor())) {
       return Effect().noReply();
     }
+    long seqNr = lastSequenceNumber(context);
+    timerMayBeWritten = true;
+    CompletionStage<Void> written =
+        cmd.signal() == null
+            ? waits.timers().schedule(sagaId, cmd.dueAt(), seqNr)
+            : waits.timers().schedule(sagaId, cmd.dueAt(), seqNr, cmd.signal(), cmd.since());
     context.pipeToSelf(
-        waits.timers().schedule(sagaId, cmd.dueAt(), lastSequenceNumber(context)),
-        (ok, failure) ->
-            new Parked(cmd.cursor(), cmd.dueAt(), failure == null ? null : failure.toString()));
+        written, (ok, failure) -> new Parked(cmd, failure == null ? null : failure.toString()));
     return Effect().noReply();
+  }
+
+  /** The saga has written an event: a durable timer written before it no longer stands for it. */
+  private void clearTimer() {
+    if (timerMayBeWritten) {
+      timerMayBeWritten = false;
+      waits.timers().clear(sagaId, lastSequenceNumber(context));
+    }
   }
 
   /** The due time is durable: the saga leaves memory, unless it has moved on meanwhile. */
   private ReplyEffect<SagaEvent, SagaSnapshot> parked(Started state, Parked cmd) {
+    Park park = cmd.park();
     if (cmd.failure() != null) {
       context
           .getLog()
           .warn(
               "Could not write the durable timer for {}; the saga waits in memory: {}",
-              cmd.dueAt(),
+              park.dueAt(),
               cmd.failure());
-    } else if (waitingOn(state, cmd.cursor())) {
-      context.getLog().debug("Waiting until {} out of memory", cmd.dueAt());
-      parkedOn = cmd.cursor();
+    } else if (park.leaveMemory() && waitingOn(state, park.cursor())) {
+      context.getLog().debug("Waiting until {} out of memory", park.dueAt());
+      parkedOn = park.cursor();
       waits.timers().passivated();
       passivateAtOnce();
     }
@@ -1631,16 +1681,29 @@ public final class SagaEntity
       return;
     }
     timers.startSingleTimer(TIMEOUT_TIMER, timedOut, left);
-    // A long wait leaves memory like a long backoff: its timeout (or the deadline, if sooner) is
-    // written as a durable timer, and a signal that comes meanwhile starts the saga again.
+    writeSignalWait(state, cursor);
+  }
+
+  /**
+   * Writes the signal wait at {@code cursor} as a durable timer, due at its timeout (or the
+   * deadline, if sooner) and naming the signal: the sagas waiting for a signal are listed from
+   * these. A long wait then leaves memory like a long backoff, and a signal that comes meanwhile
+   * starts the saga again.
+   */
+  private void writeSignalWait(Started state, Cursor cursor) {
+    if (shard == null || waits.timers() == DurableTimers.NONE) {
+      return;
+    }
+    Step step = registry.find(state.type(), state.version()).orElseThrow().step(cursor.step());
+    Instant now = clock.instant();
+    Instant since = signalWaitStart(state, cursor);
+    Instant timeoutAt = since.plus(step.timeout());
     Instant deadline = state.deadline();
     Instant wakeAt =
         deadline != null && !deadlineSpent && deadline.isAfter(now) && deadline.isBefore(timeoutAt)
             ? deadline
             : timeoutAt;
-    if (shard != null && waits.durable(now, wakeAt)) {
-      tellSelf(new Park(cursor, wakeAt));
-    }
+    tellSelf(new Park(cursor, wakeAt, waitingForSignal, since, waits.durable(now, wakeAt)));
   }
 
   /** When the wait of the signal step at {@code cursor} began: its timeout counts from there. */
@@ -1854,6 +1917,8 @@ public final class SagaEntity
 
   private void afterRecovery(SagaSnapshot state) {
     if (state instanceof Started active) {
+      timerMayBeWritten = true; // an earlier incarnation may have parked
+
       if (!waitsForOperator(active) && registry.find(active.type(), active.version()).isEmpty()) {
         context.getSelf().tell(new Wake());
       } else {

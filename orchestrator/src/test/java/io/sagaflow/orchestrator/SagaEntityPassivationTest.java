@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigFactory;
 import io.sagaflow.orchestrator.SagaReplies.Accepted;
 import io.sagaflow.orchestrator.SagaReplies.Found;
 import io.sagaflow.orchestrator.SagaReplies.GetReply;
+import io.sagaflow.orchestrator.SagaReplies.OperatorReply;
 import io.sagaflow.orchestrator.SagaReplies.StartReply;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
@@ -14,6 +15,7 @@ import io.sagaflow.orchestrator.dsl.StepRejectedException;
 import io.sagaflow.orchestrator.internal.ParticipantClient;
 import io.sagaflow.orchestrator.internal.StepRunner;
 import io.sagaflow.orchestrator.telemetry.SagaTelemetry;
+import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.ScriptedSteps;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,6 +23,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ForkJoinPool;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -64,19 +67,42 @@ class SagaEntityPassivationTest {
                       .compensateWith(script.compensation("s2")))
               .build());
 
-  /** What the sagas asked the durable timers to keep, in order. */
-  private record Scheduled(String sagaId, Instant dueAt, long seqNr) {}
+  /** What the sagas asked the durable timers to keep, in order; {@code signal} null for none. */
+  private record Scheduled(String sagaId, Instant dueAt, long seqNr, String signal) {}
+
+  /** A saga's request to clear its timers older than its {@code seqNr}-th event. */
+  private record Cleared(String sagaId, long seqNr) {}
 
   private final List<Scheduled> scheduled = new CopyOnWriteArrayList<>();
+  private final List<Cleared> cleared = new CopyOnWriteArrayList<>();
   private volatile boolean timersFail;
 
   private final DurableTimers recording =
-      (id, dueAt, seqNr) -> {
-        if (timersFail) {
-          return CompletableFuture.failedFuture(new IllegalStateException("database down"));
+      new DurableTimers() {
+        @Override
+        public CompletionStage<Void> schedule(String sagaId, Instant dueAt, long seqNr) {
+          return record(new Scheduled(sagaId, dueAt, seqNr, null));
         }
-        scheduled.add(new Scheduled(id, dueAt, seqNr));
-        return CompletableFuture.completedFuture(null);
+
+        @Override
+        public CompletionStage<Void> schedule(
+            String sagaId, Instant dueAt, long seqNr, String signal, Instant since) {
+          return record(new Scheduled(sagaId, dueAt, seqNr, signal));
+        }
+
+        @Override
+        public CompletionStage<Void> clear(String sagaId, long seqNr) {
+          cleared.add(new Cleared(sagaId, seqNr));
+          return CompletableFuture.completedFuture(null);
+        }
+
+        private CompletionStage<Void> record(Scheduled timer) {
+          if (timersFail) {
+            return CompletableFuture.failedFuture(new IllegalStateException("database down"));
+          }
+          scheduled.add(timer);
+          return CompletableFuture.completedFuture(null);
+        }
       };
 
   /** The entity's clock, moved on with Pekko's manual scheduler so that both agree. */
@@ -193,6 +219,56 @@ class SagaEntityPassivationTest {
     // Its timeout: a day from when the step became due (the start).
     assertThat(scheduled.get(0).dueAt()).isEqualTo(now.get().plus(Duration.ofHours(24)));
     assertThat(scheduled.get(0).seqNr()).isEqualTo(1);
+  }
+
+  @Test
+  void aShortSignalWaitIsWrittenWithItsSignalStaysInMemoryAndIsClearedOnceTaken() {
+    ParticipantClient noHttp =
+        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
+    var runner =
+        new StepRunner(
+            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
+    var definitions =
+        SagaRegistry.of(
+            SagaDefinition.builder("confirmed")
+                .step(
+                    Step.named("confirm")
+                        .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("confirm"))
+                        .timeout(Duration.ofSeconds(5)))
+                .build());
+    ActorRef<SagaEntity.Command> entity =
+        testKit.spawn(
+            SagaEntity.create(
+                sagaId,
+                shard.ref(),
+                definitions,
+                runner,
+                clock,
+                SagaTelemetry.NONE,
+                new DurableTimers.Waits(recording, Duration.ofSeconds(10))));
+    TestProbe<StartReply> started = testKit.createTestProbe();
+    entity.tell(
+        new SagaEntity.Start(
+            "confirmed", null, JsonNodeFactory.instance.objectNode(), started.ref()));
+    assertThat(started.receiveMessage()).isInstanceOf(Accepted.class);
+
+    // Listed as waiting (its timer names the signal), but too short a wait to leave memory.
+    Eventually.until("the wait is written", Duration.ofSeconds(10), () -> !scheduled.isEmpty());
+    assertThat(scheduled)
+        .containsExactly(
+            new Scheduled(sagaId, now.get().plus(Duration.ofSeconds(5)), 1, "confirm"));
+    manualTime.expectNoMessageFor(Duration.ofSeconds(4), shard);
+    assertThat(cleared).isEmpty();
+
+    TestProbe<OperatorReply> signalled = testKit.createTestProbe();
+    entity.tell(
+        new SagaEntity.Signal(
+            "confirm", JsonNodeFactory.instance.objectNode(), "c-1", signalled.ref()));
+    assertThat(signalled.receiveMessage()).isInstanceOf(SagaReplies.Done.class);
+    shard.expectMessageClass(ClusterSharding.Passivate.class); // ended: passivated at once
+    // The first event after the wait (SignalReceived, the 2nd) cleared the timer of the 1st.
+    assertThat(cleared).containsExactly(new Cleared(sagaId, 2));
+    assertThat(scheduled).hasSize(1);
   }
 
   @Test

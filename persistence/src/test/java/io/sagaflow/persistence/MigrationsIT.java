@@ -20,7 +20,7 @@ class MigrationsIT {
     TestDatabase db =
         new TestDatabase(database, server.jdbcUrl(database), server.user(), server.password());
 
-    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(9);
+    assertThat(Migrations.migrate(db.jdbcUrl(), db.user(), db.password())).isEqualTo(10);
 
     assertThat(
             db.count(
@@ -40,10 +40,10 @@ class MigrationsIT {
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
                     + " WHERE conname = 'fk_event_journal'"))
         .isEqualTo("FOREIGN KEY (event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE");
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(9);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(10);
 
     assertThat(Migrations.migrate(db.settings())).isZero();
-    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(9);
+    assertThat(db.count("SELECT count(*) FROM flyway_schema_history")).isEqualTo(10);
   }
 
   @Test
@@ -52,7 +52,7 @@ class MigrationsIT {
     String database = createEmptyDatabase(server);
     String url = server.jdbcUrl(database) + "?currentSchema=tenant_a";
 
-    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(9);
+    assertThat(Migrations.migrate(url, server.user(), server.password())).isEqualTo(10);
 
     TestDatabase db = new TestDatabase(database, url, server.user(), server.password());
     assertThat(

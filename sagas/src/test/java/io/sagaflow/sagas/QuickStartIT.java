@@ -433,6 +433,17 @@ class QuickStartIT {
                   .isEqualTo(Duration.ofHours(24));
             }));
     checks.put(
+        "list-waiting",
+        new Check(
+            () ->
+                await(
+                    "trip-2005 listed as waiting for approval",
+                    () -> waitingForApproval().contains("trip-2005")),
+            out ->
+                assertThat(single(out).path("items"))
+                    .extracting(item -> item.path("id").asText())
+                    .containsExactly("trip-2005")));
+    checks.put(
         "approve-trip",
         Check.of(
             out -> {
@@ -719,6 +730,19 @@ class QuickStartIT {
               return (Map<String, String>) ids;
             })
         .orElse(Map.of());
+  }
+
+  /** The ids of the sagas listed as waiting for the signal {@code approval}. */
+  private List<String> waitingForApproval() {
+    return get("/v1/sagas?waitingFor=approval")
+        .filter(r -> r.statusCode() == 200)
+        .map(
+            r -> {
+              var ids = new ArrayList<String>();
+              parse(r.body()).path("items").forEach(item -> ids.add(item.path("id").asText()));
+              return (List<String>) ids;
+            })
+        .orElse(List.of());
   }
 
   /** GET on the node's API; empty while it cannot be reached. */

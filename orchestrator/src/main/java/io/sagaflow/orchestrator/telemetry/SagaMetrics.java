@@ -41,6 +41,7 @@ public final class SagaMetrics implements SagaTelemetry {
   static final String RETRIES_SCHEDULED = "sagaflow.retries.scheduled";
   static final String RETRY_AFTER_HONOURED = "sagaflow.retry.after.honoured";
   static final String DEADLINE = "sagaflow.saga.deadline";
+  static final String SIGNALS_RECEIVED = "sagaflow.signals.received";
 
   /** The statuses a saga finishes in, as {@code sagaflow_sagas_finished_total} counts them. */
   private static final SagaStatus[] FINISHED_STATUSES = {
@@ -88,6 +89,11 @@ public final class SagaMetrics implements SagaTelemetry {
   public void eventWritten(String sagaId, SagaEvent event, SagaSnapshot after) {
     if (event instanceof SagaEvent.SagaStarted started) {
       type(started.type()).started.increment();
+      return;
+    }
+    if (event instanceof SagaEvent.SignalReceived signal
+        && after instanceof SagaSnapshot.Started saga) {
+      type(saga.type()).signal(signal.signal()).increment();
       return;
     }
     if (!event.changesStatus() || !(after instanceof SagaSnapshot.Started saga)) {
@@ -165,9 +171,14 @@ public final class SagaMetrics implements SagaTelemetry {
     final Counter[] finished = new Counter[FINISHED_STATUSES.length];
     final Timer[] durations = new Timer[FINISHED_STATUSES.length];
     final Counter[] duplicates = new Counter[Duplicate.values().length];
+    final Tags typeTags;
+
+    /** By signal name: only the names the type's definitions declare are ever received. */
+    final Map<String, Counter> signals = new ConcurrentHashMap<>();
 
     TypeMeters(String sagaType) {
       Tags type = Tags.of("saga_type", sagaType);
+      typeTags = type;
       started =
           Counter.builder(STARTED)
               .description("Sagas started (SagaStarted written; a replayed start is a duplicate)")
@@ -197,6 +208,21 @@ public final class SagaMetrics implements SagaTelemetry {
                 .tag("kind", kind.label())
                 .register(registry);
       }
+    }
+
+    Counter signal(String name) {
+      Counter counter = signals.get(name);
+      return counter != null
+          ? counter
+          : signals.computeIfAbsent(
+              name,
+              n ->
+                  Counter.builder(SIGNALS_RECEIVED)
+                      .description(
+                          "Signals received (SignalReceived written; a repeat is a duplicate)")
+                      .tags(typeTags)
+                      .tag("signal", n)
+                      .register(registry));
     }
   }
 

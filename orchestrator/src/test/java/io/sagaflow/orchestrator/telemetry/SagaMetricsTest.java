@@ -219,6 +219,21 @@ class SagaMetricsTest {
   }
 
   @Test
+  void eachSignalReceivedCountsUnderItsTypeAndName() {
+    written(
+        List.of(
+            started(),
+            new SagaEvent.SignalReceived("approval", JSON.objectNode(), "k-1", t(1)),
+            new SagaEvent.SignalReceived("receipt", JSON.objectNode(), "k-2", t(2))));
+
+    assertThat(counter(SagaMetrics.SIGNALS_RECEIVED, "saga_type", "order", "signal", "approval"))
+        .isEqualTo(1);
+    assertThat(counter(SagaMetrics.SIGNALS_RECEIVED, "saga_type", "order", "signal", "receipt"))
+        .isEqualTo(1);
+    assertThat(registry.find(SagaMetrics.SIGNALS_RECEIVED).counters()).hasSize(2);
+  }
+
+  @Test
   void duplicatesCountByKind() {
     metrics.duplicate(Duplicate.START, "order");
     metrics.duplicate(Duplicate.START, "order");

@@ -102,14 +102,19 @@ public final class SagaIndex implements AutoCloseable {
 
   /**
    * What a listing keeps; each empty part is no condition. {@code overdueAt}: only the sagas still
-   * {@code RUNNING} or {@code COMPENSATING} whose deadline is before that time.
+   * {@code RUNNING} or {@code COMPENSATING} whose deadline is before that time. {@code waitingFor}:
+   * only the sagas {@code RUNNING} and waiting for that signal ({@link #ANY_SIGNAL}: for any).
    */
   public record Filter(
       Optional<String> type,
       Optional<SagaStatus> status,
       Optional<Instant> createdAfter,
       Optional<Instant> createdBefore,
-      Optional<Instant> overdueAt) {
+      Optional<Instant> overdueAt,
+      Optional<String> waitingFor) {
+
+    /** The {@code waitingFor} that keeps the sagas waiting for any signal. */
+    public static final String ANY_SIGNAL = "*";
 
     /** Every saga. */
     public static final Filter ALL =
@@ -118,28 +123,38 @@ public final class SagaIndex implements AutoCloseable {
             Optional.empty(),
             Optional.empty(),
             Optional.empty(),
+            Optional.empty(),
             Optional.empty());
 
     public Filter type(Optional<String> value) {
-      return new Filter(value, status, createdAfter, createdBefore, overdueAt);
+      return new Filter(value, status, createdAfter, createdBefore, overdueAt, waitingFor);
     }
 
     public Filter status(Optional<SagaStatus> value) {
-      return new Filter(type, value, createdAfter, createdBefore, overdueAt);
+      return new Filter(type, value, createdAfter, createdBefore, overdueAt, waitingFor);
     }
 
     /** Only sagas created at or after {@code value}. */
     public Filter createdAfter(Optional<Instant> value) {
-      return new Filter(type, status, value, createdBefore, overdueAt);
+      return new Filter(type, status, value, createdBefore, overdueAt, waitingFor);
     }
 
     /** Only sagas created before {@code value}. */
     public Filter createdBefore(Optional<Instant> value) {
-      return new Filter(type, status, createdAfter, value, overdueAt);
+      return new Filter(type, status, createdAfter, value, overdueAt, waitingFor);
     }
 
     public Filter overdueAt(Optional<Instant> value) {
-      return new Filter(type, status, createdAfter, createdBefore, value);
+      return new Filter(type, status, createdAfter, createdBefore, value, waitingFor);
+    }
+
+    /** Only sagas waiting for signal {@code value}, or for any with {@link #ANY_SIGNAL}. */
+    public Filter waitingFor(Optional<String> value) {
+      return new Filter(type, status, createdAfter, createdBefore, overdueAt, value);
+    }
+
+    private boolean waitingForOne() {
+      return waitingFor.isPresent() && !waitingFor.get().equals(ANY_SIGNAL);
     }
   }
 
@@ -158,7 +173,8 @@ public final class SagaIndex implements AutoCloseable {
     Optional<PageCursor> after = cursor.map(PageCursor::decode);
     Optional<String> type = filter.type();
     Optional<SagaStatus> status = filter.status();
-    if (type.isPresent() && type.get().indexOf('\0') >= 0) {
+    if (type.isPresent() && type.get().indexOf('\0') >= 0
+        || filter.waitingFor().isPresent() && filter.waitingFor().get().indexOf('\0') >= 0) {
       // PostgreSQL text cannot hold NUL: no saga has such a type.
       return new Page(List.of(), Optional.empty());
     }
@@ -180,6 +196,9 @@ public final class SagaIndex implements AutoCloseable {
       }
       if (filter.overdueAt().isPresent()) {
         ps.setObject(++i, SagaIndexUpdates.timestamp(filter.overdueAt().get()));
+      }
+      if (filter.waitingForOne()) {
+        ps.setString(++i, filter.waitingFor().get());
       }
       if (after.isPresent()) {
         ps.setObject(++i, SagaIndexUpdates.timestamp(after.get().createdAt()));
@@ -392,9 +411,11 @@ public final class SagaIndex implements AutoCloseable {
   }
 
   /**
-   * Parameters in this order: type, status, created after, created before, overdue at, created_at
-   * and saga_id of the cursor, limit (each only when asked). The overdue condition repeats the
-   * partial index's predicate literally, so that the planner can use it.
+   * Parameters in this order: type, status, created after, created before, overdue at, the signal
+   * waited for, created_at and saga_id of the cursor, limit (each only when asked). The overdue
+   * condition repeats the partial index's predicate literally, so that the planner can use it. A
+   * saga waits for a signal while its durable timer names one and its journal has nothing after it
+   * (the index, behind the journal, cannot tell).
    */
   static String listSql(Filter filter, boolean afterCursor) {
     return "SELECT "
@@ -407,6 +428,14 @@ public final class SagaIndex implements AutoCloseable {
         + (filter.overdueAt().isPresent()
             ? " AND status IN ('RUNNING', 'COMPENSATING') AND deadline IS NOT NULL"
                 + " AND deadline < ?"
+            : "")
+        + (filter.waitingFor().isPresent()
+            ? " AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM saga_timer t"
+                + " WHERE t.saga_id = saga_index.saga_id AND t.signal IS NOT NULL"
+                + (filter.waitingForOne() ? " AND t.signal = ?" : "")
+                + " AND NOT EXISTS (SELECT 1 FROM event_journal j WHERE j.persistence_id = '"
+                + SagaHistory.persistenceId("").id()
+                + "' || t.saga_id AND j.sequence_number > t.seq_nr))"
             : "")
         + (afterCursor ? " AND (created_at, saga_id) < (?, ?)" : "")
         + " ORDER BY created_at DESC, saga_id DESC LIMIT ?";

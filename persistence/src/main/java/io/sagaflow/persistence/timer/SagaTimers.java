@@ -46,7 +46,21 @@ public final class SagaTimers implements DurableTimers, AutoCloseable {
     }
   }
 
-  private record Write(String sagaId, Instant dueAt, long seqNr, CompletableFuture<Void> done) {}
+  /**
+   * A timer to write, or, with no {@code dueAt}, to clear if it was written before the journal's
+   * {@code seqNr}-th event; {@code signal} and {@code since} for a saga waiting for a signal.
+   */
+  private record Write(
+      String sagaId,
+      Instant dueAt,
+      long seqNr,
+      String signal,
+      Instant since,
+      CompletableFuture<Void> done) {
+    boolean clears() {
+      return dueAt == null;
+    }
+  }
 
   private final HikariDataSource pool;
   private final BlockingQueue<Write> writes = new LinkedBlockingQueue<>();
@@ -87,11 +101,32 @@ public final class SagaTimers implements DurableTimers, AutoCloseable {
 
   @Override
   public CompletionStage<Void> schedule(String sagaId, Instant dueAt, long seqNr) {
+    return enqueue(sagaId, Objects.requireNonNull(dueAt, "dueAt"), seqNr, null, null);
+  }
+
+  @Override
+  public CompletionStage<Void> schedule(
+      String sagaId, Instant dueAt, long seqNr, String signal, Instant since) {
+    return enqueue(
+        sagaId,
+        Objects.requireNonNull(dueAt, "dueAt"),
+        seqNr,
+        Objects.requireNonNull(signal, "signal"),
+        Objects.requireNonNull(since, "since"));
+  }
+
+  @Override
+  public CompletionStage<Void> clear(String sagaId, long seqNr) {
+    return enqueue(sagaId, null, seqNr, null, null);
+  }
+
+  private CompletionStage<Void> enqueue(
+      String sagaId, Instant dueAt, long seqNr, String signal, Instant since) {
     var done = new CompletableFuture<Void>();
     if (closed) {
       done.completeExceptionally(new IllegalStateException("saga timers closed"));
     } else {
-      writes.add(new Write(sagaId, dueAt, seqNr, done));
+      writes.add(new Write(sagaId, dueAt, seqNr, signal, since, done));
     }
     return done;
   }
@@ -121,41 +156,92 @@ public final class SagaTimers implements DurableTimers, AutoCloseable {
     }
   }
 
+  /**
+   * Writes a batch in one transaction: the clears, then the timers. One operation per saga (ON
+   * CONFLICT cannot update a row twice in a statement): the newest wins, which is what applying
+   * them in order would leave, since a saga clears only timers older than its newest event and
+   * writes a timer only with its newest.
+   */
   private void write(List<Write> batch) {
-    // One row per saga in a statement (ON CONFLICT cannot update a row twice): the newest wins.
     Map<String, Write> latest = new LinkedHashMap<>();
     for (Write w : batch) {
       latest.put(w.sagaId(), w);
     }
-    try (Connection c = pool.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "INSERT INTO saga_timer (saga_id, due_at, seq_nr)"
-                    + " SELECT id, due, seq"
-                    + " FROM unnest(?::text[], ?::text[]::timestamptz[], ?::bigint[])"
-                    + " AS t(id, due, seq)"
-                    + " ON CONFLICT (saga_id) DO UPDATE"
-                    + " SET due_at = EXCLUDED.due_at, seq_nr = EXCLUDED.seq_nr")) {
-      int n = latest.size();
-      var ids = new String[n];
-      var dues = new String[n];
-      var seqs = new Long[n];
-      int i = 0;
-      for (Write w : latest.values()) {
-        ids[i] = w.sagaId();
-        dues[i] = text(w.dueAt());
-        seqs[i] = w.seqNr();
-        i++;
+    List<Write> clears = latest.values().stream().filter(Write::clears).toList();
+    List<Write> timers = latest.values().stream().filter(w -> !w.clears()).toList();
+    try (Connection c = pool.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        clear(c, clears);
+        insert(c, timers);
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
       }
-      ps.setArray(1, c.createArrayOf("text", ids));
-      ps.setArray(2, c.createArrayOf("text", dues));
-      ps.setArray(3, c.createArrayOf("bigint", seqs));
-      ps.executeUpdate();
-      written.increment(batch.size());
+      written.increment(batch.stream().filter(w -> !w.clears()).count());
       batch.forEach(w -> w.done().complete(null));
     } catch (SQLException | RuntimeException e) {
       log.debug("Writing {} durable timers failed: {}", batch.size(), e.toString());
       batch.forEach(w -> w.done().completeExceptionally(e));
+    }
+  }
+
+  private static void insert(Connection c, List<Write> timers) throws SQLException {
+    if (timers.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO saga_timer (saga_id, due_at, seq_nr, signal, waiting_since)"
+                + " SELECT id, due, seq, signal, since FROM unnest(?::text[],"
+                + " ?::text[]::timestamptz[], ?::bigint[], ?::text[], ?::text[]::timestamptz[])"
+                + " AS t(id, due, seq, signal, since)"
+                + " ON CONFLICT (saga_id) DO UPDATE SET due_at = EXCLUDED.due_at,"
+                + " seq_nr = EXCLUDED.seq_nr, signal = EXCLUDED.signal,"
+                + " waiting_since = EXCLUDED.waiting_since")) {
+      int n = timers.size();
+      var ids = new String[n];
+      var dues = new String[n];
+      var seqs = new Long[n];
+      var signals = new String[n];
+      var sinces = new String[n];
+      for (int i = 0; i < n; i++) {
+        Write w = timers.get(i);
+        ids[i] = w.sagaId();
+        dues[i] = text(w.dueAt());
+        seqs[i] = w.seqNr();
+        signals[i] = w.signal();
+        sinces[i] = w.since() == null ? null : text(w.since());
+      }
+      ps.setArray(1, c.createArrayOf("text", ids));
+      ps.setArray(2, c.createArrayOf("text", dues));
+      ps.setArray(3, c.createArrayOf("bigint", seqs));
+      ps.setArray(4, c.createArrayOf("text", signals));
+      ps.setArray(5, c.createArrayOf("text", sinces));
+      ps.executeUpdate();
+    }
+  }
+
+  private static void clear(Connection c, List<Write> clears) throws SQLException {
+    if (clears.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "DELETE FROM saga_timer t USING unnest(?::text[], ?::bigint[]) AS d(id, seq)"
+                + " WHERE t.saga_id = d.id AND t.seq_nr < d.seq")) {
+      var ids = new String[clears.size()];
+      var seqs = new Long[clears.size()];
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = clears.get(i).sagaId();
+        seqs[i] = clears.get(i).seqNr();
+      }
+      ps.setArray(1, c.createArrayOf("text", ids));
+      ps.setArray(2, c.createArrayOf("bigint", seqs));
+      ps.executeUpdate();
     }
   }
 

@@ -55,6 +55,42 @@ class SagaTimersIT {
   }
 
   @Test
+  void aSignalWaitIsKeptWithItsTimerAndASagaClearsOnlyTimersOlderThanItsNewestEvent()
+      throws Exception {
+    try (SagaTimers timers = open()) {
+      timers
+          .schedule("waits", T0.plusSeconds(60), 3, "approval", T0)
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+      timers.schedule("backs-off", T0, 5).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertThat(db.scalar("select signal from saga_timer where saga_id = 'waits'"))
+          .isEqualTo("approval");
+      assertThat(
+              db.scalar(
+                  // Kept to the microsecond, as PostgreSQL keeps times.
+                  "select waiting_since = '"
+                      + T0.truncatedTo(java.time.temporal.ChronoUnit.MICROS)
+                      + "' from saga_timer where saga_id = 'waits'"))
+          .isEqualTo("t");
+      assertThat(db.count("select count(*) from saga_timer where signal is null")).isEqualTo(1);
+
+      // A clear at the timer's own sequence number leaves it: it stands for that journal.
+      timers.clear("backs-off", 5).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      timers.clear("waits", 4).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertThat(db.count("select count(*) from saga_timer")).isEqualTo(1);
+      assertThat(db.scalar("select saga_id from saga_timer")).isEqualTo("backs-off");
+
+      // In one batch, a clear then a newer timer of the same saga: the newer timer stays.
+      CompletableFuture.allOf(
+              timers.clear("backs-off", 6).toCompletableFuture(),
+              timers.schedule("backs-off", T0.plusSeconds(5), 6).toCompletableFuture())
+          .get(30, TimeUnit.SECONDS);
+      assertThat(db.scalar("select seq_nr from saga_timer where saga_id = 'backs-off'"))
+          .isEqualTo("6");
+    }
+  }
+
+  @Test
   void aFiredTimerIsDeletedOnlyIfItsSagaHasNotWrittenANewOne() throws Exception {
     try (SagaTimers timers = open()) {
       timers.schedule("a", T0, 2).toCompletableFuture().get(30, TimeUnit.SECONDS);
