@@ -103,8 +103,24 @@ class ListQueryTest {
         .isEqualTo(
             Problem.badRequest(
                 "unknown query parameter 'sort'; expected [type, status, createdAfter, createdBefore,"
-                    + " overdue, limit, cursor]",
+                    + " overdue, waitingFor, limit, cursor]",
                 "sort"));
+  }
+
+  @Test
+  void waitingForNamesASignalOrIsAStarForAny() throws Exception {
+    assertThat(
+            ListQuery.parse(List.of(Map.entry("waitingFor", "approval")), NOW)
+                .filter()
+                .waitingFor())
+        .hasValue("approval");
+    assertThat(ListQuery.parse(List.of(Map.entry("waitingFor", "*")), NOW).filter().waitingFor())
+        .hasValue(SagaIndex.Filter.ANY_SIGNAL);
+    assertThat(ListQuery.parse(List.of(), NOW).filter().waitingFor()).isEmpty();
+    assertThat(Refusal.of(() -> ListQuery.parse(List.of(Map.entry("waitingFor", " ")), NOW)))
+        .isEqualTo(
+            Problem.badRequest(
+                "'waitingFor' must name a signal, or be * for any signal", "waitingFor"));
   }
 
   @Test
