@@ -15,7 +15,7 @@ public final class Main {
           "\n",
           "usage: java -jar sagaflow-bench.jar <command>",
           "  bench ...          throughput, latency and work per saga of one node (bench --help)",
-          "  bench-waiting ...  sagas parked on a long backoff: heap and wake-up (--help)");
+          "  bench-waiting ...  sagas parked on a backoff or a signal: heap and wake-up (--help)");
 
   public static void main(String[] args) {
     System.exit(run(args));
