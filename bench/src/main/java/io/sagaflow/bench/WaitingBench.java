@@ -38,15 +38,15 @@ import org.HdrHistogram.Histogram;
  * wake on time. Starts {@code --sagas} sagas, optionally paced at {@code --start-rate}; most of
  * them have one local step that fails its first attempt (a retryable failure) and succeeds its
  * second, {@code --backoff} seconds later. A {@code --signalled} share of them waits for a signal
- * instead (at most twice the backoff), which the bench sends each one in start order from the
- * moment the first retry falls due, at the rate the retries fall due, so that both kinds wake in
- * the same window; a local step then runs. Measures the heap once every saga waits (after a full
- * GC), the sagas still in memory and their durable timers, then how late each second attempt came
- * (against first attempt + backoff) and how soon after its signal each signalled saga's next step
- * ran, and checks every saga's journal and that no timer is left. A wait of at least {@code
- * sagaflow.timers.durable-from} (10 s) parks the saga out of memory, woken by its durable timer or
- * its signal. Run it with the heap to test, e.g. {@code java -Xmx1g -jar sagaflow-bench.jar
- * bench-waiting --sagas 1000000 --backoff 900 --signalled 50}.
+ * instead (at most twice the backoff), which the bench sends each one a backoff after it started
+ * it, as if it fell due like a retry, so that both kinds wake in the same window; a local step then
+ * runs. Measures the heap once every saga waits (after a full GC), the sagas still in memory and
+ * their durable timers, then how late each second attempt came (against first attempt + backoff)
+ * and how soon after its signal each signalled saga's next step ran, and checks every saga's
+ * journal and that no timer is left. A wait of at least {@code sagaflow.timers.durable-from} (10 s)
+ * parks the saga out of memory, woken by its durable timer or its signal. Run it with the heap to
+ * test, e.g. {@code java -Xmx1g -jar sagaflow-bench.jar bench-waiting --sagas 1000000 --backoff 900
+ * --signalled 50}.
  */
 public final class WaitingBench {
 
@@ -65,8 +65,8 @@ public final class WaitingBench {
       Starts a node in this JVM (embedded PostgreSQL in a fresh temporary directory, or
       SAGAFLOW_DB_URL) and N sagas that wait. Most of them have one local step that fails its
       first attempt (retryable) and succeeds the next, after the backoff; the --signalled share
-      waits for a signal instead, which the bench sends each of them in start order from the
-      moment the first retry falls due, at the rate the retries fall due, and then runs a local
+      waits for a signal instead, which the bench sends each of them a backoff after it started
+      it (as if it fell due like a retry), and then runs a local
       step. Reports the heap while all of them wait, how late each retry came and how soon after
       its signal each signalled saga went on, and checks every saga in the journal. Exits 0 when
       every saga completed as expected, 1 otherwise, 2 on bad options.
@@ -342,6 +342,10 @@ public final class WaitingBench {
     final String prefix;
     final AtomicLongArray began;
     final AtomicLongArray ended;
+
+    /** When the bench started each one. */
+    final AtomicLongArray started;
+
     final AtomicLong extraCalls = new AtomicLong();
 
     Kind(String type, String prefix, int sagas) {
@@ -349,6 +353,7 @@ public final class WaitingBench {
       this.prefix = prefix;
       this.began = new AtomicLongArray(sagas);
       this.ended = new AtomicLongArray(sagas);
+      this.started = new AtomicLongArray(sagas);
     }
 
     int sagas() {
@@ -404,9 +409,7 @@ public final class WaitingBench {
         double startSeconds = (System.nanoTime() - t0) / 1e9;
         awaitAllWaiting();
         Waiting waiting = measureWaiting(startSeconds);
-        Calls<SagaReplies.OperatorReply> signals =
-            signalAll(
-                options.startRate() > 0 ? options.startRate() : options.sagas() / startSeconds);
+        Calls<SagaReplies.OperatorReply> signals = signalAll();
         await(
             () -> count(retried.ended) + count(signalled.ended) == options.sagas(),
             System.nanoTime() + backoff.plusSeconds(Math.round(startSeconds) + 300).toNanos(),
@@ -529,8 +532,9 @@ public final class WaitingBench {
           new Calls<SagaReplies.StartReply>(
               options.concurrency(), reply -> reply instanceof SagaReplies.Accepted);
       for (int i = 0; i < options.sagas(); i++) {
-        pace.awaitTurn(i);
+        pace.awaitTurn();
         Place place = place(i);
+        place.kind().started.set(place.index(), System.nanoTime());
         starts.send(() -> node.engine().start(place.sagaId(), place.kind().type, null, input));
         if ((i + 1) % 20_000 == 0) {
           progress.accept((i + 1) + " started");
@@ -585,11 +589,10 @@ public final class WaitingBench {
     }
 
     /**
-     * Sends each signalled saga its signal, in start order, as if it fell due like a retry: from
-     * when the first retry does ({@link #t0} + backoff), at {@code perSecond}.
+     * Sends each signalled saga its signal, in start order, as if it fell due like a retry: a
+     * backoff after the bench started it.
      */
-    private Calls<SagaReplies.OperatorReply> signalAll(double perSecond) {
-      var pace = new Pace(t0 + backoff.toNanos(), perSecond);
+    private Calls<SagaReplies.OperatorReply> signalAll() {
       var signals =
           new Calls<SagaReplies.OperatorReply>(
               options.concurrency(), reply -> reply instanceof SagaReplies.Done);
@@ -598,8 +601,11 @@ public final class WaitingBench {
         if (!options.signalled(i)) {
           continue;
         }
-        pace.awaitTurn(i);
         Place place = place(i);
+        long due = signalled.started.get(place.index()) + backoff.toNanos();
+        for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+          LockSupport.parkNanos(wait);
+        }
         signals.send(
             () -> {
               signalled.began.set(place.index(), System.nanoTime());
@@ -834,16 +840,31 @@ public final class WaitingBench {
     }
   }
 
-  /** A schedule: item {@code i} is due at {@code startNanos + i / perSecond}; none at rate 0. */
-  private record Pace(long startNanos, double perSecond) {
-    void awaitTurn(int i) {
-      if (perSecond <= 0) {
+  /**
+   * Items at {@code perSecond}, evenly (none held back at rate 0). One that comes late does not
+   * make the next ones hurry beyond a few milliseconds' worth: a node slow at first (a cold JIT)
+   * would otherwise get a burst at twice the rate once it keeps up, and the waits would fall due in
+   * that burst.
+   */
+  private static final class Pace {
+    private static final long MAX_DEBT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    private final long intervalNanos;
+    private long next;
+
+    Pace(long startNanos, double perSecond) {
+      this.intervalNanos = perSecond > 0 ? (long) (1e9 / perSecond) : 0;
+      this.next = startNanos;
+    }
+
+    void awaitTurn() {
+      if (intervalNanos == 0) {
         return;
       }
-      long due = startNanos + (long) (i * 1e9 / perSecond);
-      for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
-        LockSupport.parkNanos(wait);
+      long now = System.nanoTime();
+      for (; now < next; now = System.nanoTime()) {
+        LockSupport.parkNanos(next - now);
       }
+      next = Math.max(next, now - MAX_DEBT_NANOS) + intervalNanos;
     }
   }
 

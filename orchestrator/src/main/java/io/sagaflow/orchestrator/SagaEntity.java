@@ -190,8 +190,11 @@ public final class SagaEntity
     }
   }
 
-  /** The durable timer of a {@link Park} is written, or could not be ({@code failure}). */
-  record Parked(Park park, String failure) implements Command {}
+  /**
+   * The durable timer of a {@link Park} is written, or could not be ({@code failure}); it stands
+   * for the journal as it ended at {@code seqNr}.
+   */
+  record Parked(Park park, long seqNr, String failure) implements Command {}
 
   // ---- construction ---------------------------------------------------------------------------
 
@@ -1552,8 +1555,11 @@ public final class SagaEntity
         cmd.signal() == null
             ? waits.timers().schedule(sagaId, cmd.dueAt(), seqNr)
             : waits.timers().schedule(sagaId, cmd.dueAt(), seqNr, cmd.signal(), cmd.since());
+    // Piped as a value, not the write's null: a result that reaches a saga already stopped goes
+    // to dead letters, whose listener cannot log a null message.
     context.pipeToSelf(
-        written, (ok, failure) -> new Parked(cmd, failure == null ? null : failure.toString()));
+        written.thenApply(ok -> seqNr),
+        (at, failure) -> new Parked(cmd, seqNr, failure == null ? null : failure.toString()));
     return Effect().noReply();
   }
 
@@ -1575,7 +1581,11 @@ public final class SagaEntity
               "Could not write the durable timer for {}; the saga waits in memory: {}",
               park.dueAt(),
               cmd.failure());
-    } else if (park.leaveMemory() && waitingOn(state, park.cursor())) {
+    } else if (park.leaveMemory()
+        && waitingOn(state, park.cursor())
+        && cmd.seqNr() == lastSequenceNumber(context)) {
+      // Only while the timer still stands for the saga: a write since (a signal taken, whose
+      // outcome is on its way) made it stale, and a saga stopped then would wait on nothing.
       context.getLog().debug("Waiting until {} out of memory", park.dueAt());
       parkedOn = park.cursor();
       waits.timers().passivated();
@@ -1606,6 +1616,13 @@ public final class SagaEntity
 
   private void invoke(Started state) {
     Cursor cursor = state.cursor();
+    if (parkedOn != null) {
+      // It asked to leave memory for a wait it has moved on from since (a signal came just
+      // then): it stops any moment, and stop() wakes it again at once. Called now, the step could
+      // run here and, its outcome lost with the stop, once more in the next incarnation.
+      inFlight = null;
+      return;
+    }
     if (!fence.mayAct()) {
       // Not an attempt: nothing is called and nothing is written (the node lease logs why, once).
       // The step is looked at again soon; the node either renews its lease or exits meanwhile.
