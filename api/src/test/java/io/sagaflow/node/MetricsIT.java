@@ -78,6 +78,14 @@ class MetricsIT {
                   .compensateWith(call("payments", "refund")))
           .build();
 
+  /** Never started: its signal's counter is served, at zero, from the start. */
+  static final SagaDefinition<?> APPROVED =
+      SagaDefinition.builder("approved")
+          .step(
+              Step.named("approval")
+                  .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("approval")))
+          .build();
+
   /** POST to /{scenario}/{action}. */
   private static HttpCall<Object> call(String participant, String action) {
     return HttpCall.post(
@@ -103,7 +111,7 @@ class MetricsIT {
             ConfigFactory.parseMap(Map.of("sagaflow.metrics.index-refresh-interval", "200ms"))
                 .withFallback(TestNodes.config(stub.baseUrl())),
             TestNodes.env(db),
-            List.of(METERED, PARKED));
+            List.of(METERED, PARKED, APPROVED));
   }
 
   @AfterAll

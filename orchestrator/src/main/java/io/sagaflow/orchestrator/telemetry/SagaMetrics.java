@@ -64,14 +64,17 @@ public final class SagaMetrics implements SagaTelemetry {
   }
 
   /**
-   * As {@link #SagaMetrics(MeterRegistry)}, with the counters of every type in {@code sagas} made
-   * at once (a type nothing happened to yet shows zeros, not nothing) and its deadline as {@code
-   * sagaflow_saga_deadline_seconds}.
+   * As {@link #SagaMetrics(MeterRegistry)}, with the counters of every type in {@code sagas} and of
+   * every signal its definitions wait for made at once (a type nothing happened to yet shows zeros,
+   * not nothing) and its deadline as {@code sagaflow_saga_deadline_seconds}.
    */
   public SagaMetrics(MeterRegistry registry, SagaRegistry sagas) {
     this(registry);
     for (String type : sagas.types()) {
-      type(type);
+      TypeMeters meters = type(type);
+      sagas.versions(type).stream()
+          .flatMap(definition -> definition.signals().stream())
+          .forEach(meters::signal);
       sagas
           .find(type, null)
           .flatMap(SagaDefinition::deadline)

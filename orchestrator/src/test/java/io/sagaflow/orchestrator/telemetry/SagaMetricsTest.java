@@ -266,8 +266,14 @@ class SagaMetricsTest {
                     .invoke(LocalCall.of(ctx -> CompletableFuture.completedFuture("done")))
                     .noCompensation())
             .build();
+    var approved =
+        SagaDefinition.builder("approved")
+            .step(
+                Step.named("approval")
+                    .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("approval")))
+            .build();
     var fresh = new SimpleMeterRegistry();
-    new SagaMetrics(fresh, SagaRegistry.of(hurried, relaxed));
+    new SagaMetrics(fresh, SagaRegistry.of(hurried, relaxed, approved));
 
     assertThat(fresh.find("sagaflow.sagas.started").tags("saga_type", "relaxed").counter().count())
         .isZero();
@@ -278,6 +284,14 @@ class SagaMetricsTest {
     assertThat(fresh.find("sagaflow.saga.deadline").tags("saga_type", "hurried").gauge().value())
         .isEqualTo(300);
     assertThat(fresh.find("sagaflow.saga.deadline").tags("saga_type", "relaxed").gauge()).isNull();
+    assertThat(
+            fresh
+                .find(SagaMetrics.SIGNALS_RECEIVED)
+                .tags("saga_type", "approved", "signal", "approval")
+                .counter()
+                .count())
+        .isZero();
+    assertThat(fresh.find(SagaMetrics.SIGNALS_RECEIVED).counters()).hasSize(1);
   }
 
   @Test
