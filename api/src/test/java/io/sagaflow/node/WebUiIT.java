@@ -320,7 +320,15 @@ class WebUiIT {
     new WebDriverWait(browser, WAIT).until(d -> d.findElements(By.id("action-signal")).size() == 1);
     assertThat(browser.findElement(By.id("waits-for")).getText())
         .startsWith("the signal 'approval' (step manager-approval)");
-    browser.findElement(By.id("action-signal")).click();
+    // The page may redraw between finding the button and clicking it (a live update): click the
+    // button as it is then.
+    new WebDriverWait(browser, WAIT)
+        .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+        .until(
+            d -> {
+              d.findElement(By.id("action-signal")).click();
+              return true;
+            });
     WebElement payload = await(By.id("confirm-payload"));
     payload.clear();
     payload.sendKeys("{\"approved\": true, \"by\": \"ana\"}");
