@@ -167,6 +167,39 @@ class SagaEntityPassivationTest {
     return entity;
   }
 
+  /** Starts a saga whose one step waits for {@code signal} at most {@code timeout}. */
+  private ActorRef<SagaEntity.Command> startSignalWait(String signal, Duration timeout) {
+    ParticipantClient noHttp =
+        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
+    var runner =
+        new StepRunner(
+            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
+    var definitions =
+        SagaRegistry.of(
+            SagaDefinition.builder("signalled")
+                .step(
+                    Step.named(signal)
+                        .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named(signal))
+                        .timeout(timeout))
+                .build());
+    ActorRef<SagaEntity.Command> entity =
+        testKit.spawn(
+            SagaEntity.create(
+                sagaId,
+                shard.ref(),
+                definitions,
+                runner,
+                clock,
+                SagaTelemetry.NONE,
+                new DurableTimers.Waits(recording, Duration.ofSeconds(10))));
+    TestProbe<StartReply> started = testKit.createTestProbe();
+    entity.tell(
+        new SagaEntity.Start(
+            "signalled", null, JsonNodeFactory.instance.objectNode(), started.ref()));
+    assertThat(started.receiveMessage()).isInstanceOf(Accepted.class);
+    return entity;
+  }
+
   @Test
   void aSagaWaitingLongerThanDurableFromWritesItsDueTimeAndThenAsksToPassivate() {
     var entity = startWaiting(Duration.ofMinutes(5));
@@ -184,34 +217,7 @@ class SagaEntityPassivationTest {
 
   @Test
   void aSagaWaitingLongForASignalWritesItsTimeoutAndAsksToPassivate() {
-    ParticipantClient noHttp =
-        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
-    var runner =
-        new StepRunner(
-            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
-    var definitions =
-        SagaRegistry.of(
-            SagaDefinition.builder("approved")
-                .step(
-                    Step.named("approval")
-                        .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("approval"))
-                        .timeout(Duration.ofHours(24)))
-                .build());
-    ActorRef<SagaEntity.Command> entity =
-        testKit.spawn(
-            SagaEntity.create(
-                sagaId,
-                shard.ref(),
-                definitions,
-                runner,
-                clock,
-                SagaTelemetry.NONE,
-                new DurableTimers.Waits(recording, Duration.ofSeconds(10))));
-    TestProbe<StartReply> started = testKit.createTestProbe();
-    entity.tell(
-        new SagaEntity.Start(
-            "approved", null, JsonNodeFactory.instance.objectNode(), started.ref()));
-    assertThat(started.receiveMessage()).isInstanceOf(Accepted.class);
+    var entity = startSignalWait("approval", Duration.ofHours(24));
 
     var passivate = shard.expectMessageClass(ClusterSharding.Passivate.class);
     assertThat(passivate.entity()).isEqualTo(entity);
@@ -223,34 +229,7 @@ class SagaEntityPassivationTest {
 
   @Test
   void aShortSignalWaitIsWrittenWithItsSignalStaysInMemoryAndIsClearedOnceTaken() {
-    ParticipantClient noHttp =
-        request -> CompletableFuture.failedFuture(new AssertionError("no HTTP in this test"));
-    var runner =
-        new StepRunner(
-            noHttp, SagaEngine.objectMapper(testKit.system()), ForkJoinPool.commonPool());
-    var definitions =
-        SagaRegistry.of(
-            SagaDefinition.builder("confirmed")
-                .step(
-                    Step.named("confirm")
-                        .awaitSignal(io.sagaflow.orchestrator.dsl.AwaitSignal.named("confirm"))
-                        .timeout(Duration.ofSeconds(5)))
-                .build());
-    ActorRef<SagaEntity.Command> entity =
-        testKit.spawn(
-            SagaEntity.create(
-                sagaId,
-                shard.ref(),
-                definitions,
-                runner,
-                clock,
-                SagaTelemetry.NONE,
-                new DurableTimers.Waits(recording, Duration.ofSeconds(10))));
-    TestProbe<StartReply> started = testKit.createTestProbe();
-    entity.tell(
-        new SagaEntity.Start(
-            "confirmed", null, JsonNodeFactory.instance.objectNode(), started.ref()));
-    assertThat(started.receiveMessage()).isInstanceOf(Accepted.class);
+    var entity = startSignalWait("confirm", Duration.ofSeconds(5));
 
     // Listed as waiting (its timer names the signal), but too short a wait to leave memory.
     Eventually.until("the wait is written", Duration.ofSeconds(10), () -> !scheduled.isEmpty());
