@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Unreadable;
@@ -28,9 +29,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.LoggingAdapter;
@@ -67,6 +70,9 @@ import org.apache.pekko.util.ByteString;
  * <p>Connections come from a pool per participant host configured by {@code
  * sagaflow.participant-client.host-connection-pool}, laid over {@code
  * pekko.http.host-connection-pool}: it holds only what differs, and affects participant calls only.
+ * Calls wait for a free connection in a {@link ConnectionGate} in front of the pool, never inside
+ * it: a call whose deadline passes while it waits is never sent, and neither is one that would
+ * leave while this node's {@link NodeFence} refuses.
  *
  * <p>Every participant has a circuit breaker of its own ({@link ParticipantBreakers}, configured by
  * {@code sagaflow.participant-client.circuit-breaker}): after enough failures in a row its calls
@@ -95,6 +101,13 @@ public final class HttpParticipantClient implements ParticipantClient {
   private final LoggingAdapter poolLog;
   private final Materializer materializer;
   private final ParticipantBreakers breakers;
+  private final NodeFence fence;
+  // One per participant origin, as pekko-http keeps one pool per host.
+  private final Map<String, ConnectionGate> gates = new ConcurrentHashMap<>();
+
+  private static final int WAITING = 0;
+  private static final int SENT = 1;
+  private static final int ABANDONED = 2;
 
   /**
    * @param maxResponseBytes the largest response body read; a larger 2xx body is {@link Unreadable}
@@ -129,6 +142,7 @@ public final class HttpParticipantClient implements ParticipantClient {
             breakerSettings,
             system.classicSystem().scheduler(),
             NodeMetrics.get(system.classicSystem()).registry());
+    this.fence = NodeFence.get(system.classicSystem());
   }
 
   /** A client configured from the system's config and this process's environment. */
@@ -201,6 +215,9 @@ public final class HttpParticipantClient implements ParticipantClient {
   private CompletionStage<Answer> exchange(Target target, HttpRequest httpRequest) {
     CompletableFuture<Answer> result = new CompletableFuture<>();
     long deadline = System.nanoTime() + target.timeout().toNanos();
+    // WAITING until the gate starts the call (SENT) or its deadline passes first (ABANDONED): a
+    // call abandoned while it waited for a connection is never sent, and says so.
+    AtomicInteger state = new AtomicInteger(WAITING);
     // The timer is what guarantees completion: whatever the pool or the stream does, the caller
     // hears back by the deadline.
     Cancellable timer =
@@ -209,9 +226,62 @@ public final class HttpParticipantClient implements ParticipantClient {
             .scheduleOnce(
                 target.timeout(),
                 () ->
-                    result.complete(new Answer(Retryable.of(target.timedOut()), Answer.NO_ANSWER)),
+                    result.complete(
+                        new Answer(
+                            Retryable.of(
+                                state.compareAndSet(WAITING, ABANDONED)
+                                    ? target.timedOutWaiting()
+                                    : target.timedOut()),
+                            Answer.NO_ANSWER)),
                 system.executionContext());
     result.whenComplete((outcome, failure) -> timer.cancel());
+    ConnectionGate gate =
+        gates.computeIfAbsent(
+            target.origin(),
+            origin ->
+                new ConnectionGate(
+                    poolSettings.getMaxConnections(), poolSettings.getMaxOpenRequests()));
+    ConnectionGate.Waiting call =
+        () -> {
+          if (!state.compareAndSet(WAITING, SENT)) {
+            return false;
+          }
+          String refusal = fence.refusal();
+          if (refusal != null) {
+            // Checked when the call is about to leave: a node that may have been declared down
+            // while this call waited (frozen, or on the minority side) must not send it.
+            result.complete(new Answer(Retryable.of(target.notSent(refusal)), Answer.NO_ANSWER));
+            return false;
+          }
+          try {
+            send(target, httpRequest, deadline, result).whenComplete((done, e) -> gate.release());
+            return true;
+          } catch (RuntimeException e) {
+            result.complete(new Answer(Retryable.of(describeFailure(e, target)), Answer.NO_ANSWER));
+            return false;
+          }
+        };
+    if (!gate.offer(call)) {
+      result.complete(
+          new Answer(
+              Retryable.of(
+                  "too many calls waiting for a connection (max-open-requests "
+                      + poolSettings.getMaxOpenRequests()
+                      + "), not sent: "
+                      + target),
+              Answer.NO_ANSWER));
+    }
+    return result;
+  }
+
+  /**
+   * Sends one call through the pool and completes {@code result} with its answer; the stage
+   * returned completes when the call's connection is free again (its response entity read or
+   * discarded, or the request failed).
+   */
+  private CompletionStage<?> send(
+      Target target, HttpRequest httpRequest, long deadline, CompletableFuture<Answer> result) {
+    CompletableFuture<Object> connectionFree = new CompletableFuture<>();
     // pekko-http's stages are Scala futures seen as CompletableFutures, which run even non-async
     // callbacks through ForkJoinPool.commonPool() (a new thread per callback on fewer than 3
     // CPUs): every callback here names Pekko's dispatcher.
@@ -222,33 +292,43 @@ public final class HttpParticipantClient implements ParticipantClient {
               if (failure != null) {
                 result.complete(
                     new Answer(Retryable.of(describeFailure(failure, target)), Answer.NO_ANSWER));
+                connectionFree.complete(null);
                 return;
               }
               int status = response.status().intValue();
               long remainingMillis = (deadline - System.nanoTime()) / 1_000_000;
               if (result.isDone() || remainingMillis <= 0) {
-                response.discardEntityBytes(materializer);
+                discard(response, connectionFree);
                 result.complete(new Answer(Retryable.of(target.timedOut()), Answer.NO_ANSWER));
                 return;
               }
               try {
                 read(response, target, remainingMillis, callbacks)
                     .whenCompleteAsync(
-                        (outcome, readFailure) ->
-                            result.complete(
-                                new Answer(
-                                    outcome != null
-                                        ? outcome
-                                        : Retryable.of(describeFailure(readFailure, target)),
-                                    status)),
+                        (outcome, readFailure) -> {
+                          result.complete(
+                              new Answer(
+                                  outcome != null
+                                      ? outcome
+                                      : Retryable.of(describeFailure(readFailure, target)),
+                                  status));
+                          connectionFree.complete(null);
+                        },
                         callbacks);
               } catch (RuntimeException e) {
-                response.discardEntityBytes(materializer);
+                discard(response, connectionFree);
                 result.complete(new Answer(Retryable.of(describeFailure(e, target)), status));
               }
             },
             callbacks);
-    return result;
+    return connectionFree;
+  }
+
+  private void discard(HttpResponse response, CompletableFuture<Object> connectionFree) {
+    response
+        .discardEntityBytes(materializer)
+        .completionStage()
+        .whenComplete((done, e) -> connectionFree.complete(null));
   }
 
   private CompletionStage<Outcome> read(
@@ -481,6 +561,20 @@ public final class HttpParticipantClient implements ParticipantClient {
 
     String timedOut() {
       return "timed out after " + human(timeout) + " calling " + this;
+    }
+
+    /** Timed out before a connection was free: the participant never saw this call. */
+    String timedOutWaiting() {
+      return "timed out after "
+          + human(timeout)
+          + " waiting for a connection to "
+          + origin
+          + ", not sent: "
+          + this;
+    }
+
+    String notSent(String why) {
+      return "not sent: " + this + ": " + why;
     }
 
     @Override

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
 import io.sagaflow.orchestrator.internal.Outcome.Succeeded;
@@ -481,6 +482,101 @@ class HttpParticipantClientIT {
     } finally {
       shutDown(singleConnection);
     }
+  }
+
+  @Test
+  void aCallWhoseDeadlinePassesWhileItWaitsForAConnectionIsNeverSent() throws Exception {
+    // pekko-http's pool cannot take back a queued request: it used to send this call once the
+    // connection freed up, long after the saga had given up on it (and maybe compensated it).
+    ActorTestKit kit = singleConnectionKit("late-call");
+    CountDownLatch release = new CountDownLatch(1);
+    try {
+      HttpParticipantClient single =
+          new HttpParticipantClient(kit.system(), directoryFor(stub.baseUrl()), 1024 * 1024);
+      stub.on("/hold")
+          .handle(
+              call -> {
+                awaitQuietly(release);
+                return Response.json(200, "{\"held\":true}");
+              });
+      CompletableFuture<Outcome> holding =
+          single.call(request("/hold", "holds-the-connection")).toCompletableFuture();
+      stub.awaitCalls("/hold", 1, Duration.ofSeconds(10));
+
+      Outcome late =
+          call(
+              single,
+              new ParticipantRequest(
+                  "payments",
+                  "POST",
+                  CHARGE,
+                  null,
+                  Map.of("Idempotency-Key", "late"),
+                  Duration.ofMillis(200)));
+      release.countDown();
+
+      assertThat(late)
+          .isEqualTo(
+              Retryable.of(
+                  "timed out after 200ms waiting for a connection to "
+                      + stub.baseUrl()
+                      + ", not sent: payments POST /payments/charge"));
+      assertThat(holding.get(10, TimeUnit.SECONDS)).isInstanceOf(Succeeded.class);
+      // Calls leave in order: had the late one been sent when the connection freed up, it would
+      // have reached the participant before this one.
+      assertThat(call(single, request(CHARGE, "after"))).isInstanceOf(Succeeded.class);
+      assertThat(stub.calls().stream().map(c -> c.idempotencyKey().orElse("")))
+          .containsExactly("holds-the-connection", "after");
+    } finally {
+      release.countDown();
+      shutDown(kit);
+    }
+  }
+
+  @Test
+  void aCallWaitingForAConnectionIsNotSentOnceTheNodeIsFenced() throws Exception {
+    ActorTestKit kit = singleConnectionKit("fenced-call");
+    CountDownLatch release = new CountDownLatch(1);
+    try {
+      NodeFence fence = NodeFence.get(kit.system().classicSystem());
+      fence.enable("node-1");
+      fence.renewed(System.nanoTime(), Duration.ofMinutes(5));
+      HttpParticipantClient single =
+          new HttpParticipantClient(kit.system(), directoryFor(stub.baseUrl()), 1024 * 1024);
+      stub.on("/hold")
+          .handle(
+              call -> {
+                awaitQuietly(release);
+                return Response.json(200, "{\"held\":true}");
+              });
+      CompletableFuture<Outcome> holding =
+          single.call(request("/hold", "holds-the-connection")).toCompletableFuture();
+      stub.awaitCalls("/hold", 1, Duration.ofSeconds(10));
+      CompletableFuture<Outcome> waiting =
+          single.call(request(CHARGE, "waits")).toCompletableFuture();
+
+      // As when the node wakes from a freeze past its lease with this call still waiting.
+      fence.closeForGood("frozen past its lease");
+      release.countDown();
+
+      assertThat(holding.get(10, TimeUnit.SECONDS)).isInstanceOf(Succeeded.class);
+      assertThat(waiting.get(10, TimeUnit.SECONDS))
+          .isEqualTo(
+              Retryable.of(
+                  "not sent: payments POST /payments/charge: this node is fenced for good: frozen"
+                      + " past its lease"));
+      assertThat(stub.calls(CHARGE)).isEmpty();
+    } finally {
+      release.countDown();
+      shutDown(kit);
+    }
+  }
+
+  private static ActorTestKit singleConnectionKit(String name) {
+    return ActorTestKit.create(
+        name,
+        ConfigFactory.parseString(
+            "sagaflow.participant-client.host-connection-pool.max-connections = 1"));
   }
 
   @Test
