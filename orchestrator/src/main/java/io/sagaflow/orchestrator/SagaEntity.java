@@ -17,6 +17,7 @@ import io.sagaflow.orchestrator.SagaReplies.UnknownSignal;
 import io.sagaflow.orchestrator.dsl.AwaitSignal;
 import io.sagaflow.orchestrator.dsl.FanOut;
 import io.sagaflow.orchestrator.dsl.HttpCall;
+import io.sagaflow.orchestrator.dsl.RetryPolicy;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Stage;
 import io.sagaflow.orchestrator.dsl.Step;
@@ -1061,11 +1062,8 @@ public final class SagaEntity
       what = unreadable.problem();
     } else {
       error = errorOf(outcome);
-      Optional<Duration> retryAfter =
-          outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
       if (step.retry().allowsAttemptAfter(cursor.attemptsInBudget())) {
-        Instant retryAt =
-            now.plus(step.retry().backoffAfter(cursor.attemptsInBudget(), retryAfter));
+        Instant retryAt = now.plus(retryDelay(step.retry(), cursor.attemptsInBudget(), outcome));
         context
             .getLog()
             .info(
@@ -1226,10 +1224,8 @@ public final class SagaEntity
       return unreadableAnswer(state, definition, step, unreadable);
     }
     String error = errorOf(outcome);
-    Optional<Duration> retryAfter =
-        outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
     if (step.retry().allowsAttemptAfter(cursor.attemptsInBudget())) {
-      Instant retryAt = now.plus(step.retry().backoffAfter(cursor.attemptsInBudget(), retryAfter));
+      Instant retryAt = now.plus(retryDelay(step.retry(), cursor.attemptsInBudget(), outcome));
       context
           .getLog()
           .info(
@@ -1325,8 +1321,7 @@ public final class SagaEntity
     if (outcome instanceof Outcome.Retryable r
         && step.compensationRetry().allowsAttemptAfter(cursor.attemptsInBudget())) {
       Instant retryAt =
-          now.plus(
-              step.compensationRetry().backoffAfter(cursor.attemptsInBudget(), r.retryAfter()));
+          now.plus(retryDelay(step.compensationRetry(), cursor.attemptsInBudget(), r));
       context
           .getLog()
           .info(
@@ -1348,6 +1343,24 @@ public final class SagaEntity
                 + error;
     context.getLog().error("Saga needs an operator: {}", reason);
     return new CompensationFailed(name, cursor.attempt(), error, reason, now);
+  }
+
+  /**
+   * The wait before the attempt after {@code attempts} retryable failures: the policy's backoff,
+   * with a participant's {@code Retry-After} honoured as far as its {@code maxBackoff}. An attempt
+   * the circuit breaker did not send waits what the breaker says, until it lets calls through again
+   * and spread after that ({@link Outcome.Retryable#notSent()}), however short or long the policy's
+   * backoff: no call was made, and the breaker's spread is what keeps the sagas it turned away from
+   * coming back together. Never less than the policy's {@code minBackoff}.
+   */
+  static Duration retryDelay(RetryPolicy policy, int attempts, Outcome outcome) {
+    if (outcome instanceof Outcome.Retryable r && r.notSent() && r.retryAfter().isPresent()) {
+      Duration wait = r.retryAfter().get();
+      return wait.compareTo(policy.minBackoff()) > 0 ? wait : policy.minBackoff();
+    }
+    Optional<Duration> retryAfter =
+        outcome instanceof Outcome.Retryable r ? r.retryAfter() : Optional.empty();
+    return policy.backoffAfter(attempts, retryAfter);
   }
 
   private static String errorOf(Outcome outcome) {

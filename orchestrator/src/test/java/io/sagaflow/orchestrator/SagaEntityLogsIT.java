@@ -51,15 +51,16 @@ class SagaEntityLogsIT {
   private static final String USER_LOGGER = "test.local-step";
   private static final Pattern ATTEMPT = Pattern.compile("attempt (\\d+)");
 
-  // The payments breaker opens after two failures in a row and stays open for the whole test.
+  // The payments breaker opens after two failures in a row; a trial call every 2 s finds payments
+  // still down. The second saga's attempts wait for those trials (at most 4 s each).
   private static final ActorTestKit testKit =
       ActorTestKit.create(
           "SagaEntityLogsIT",
           ConfigFactory.parseString(
                   "sagaflow.participant-client.circuit-breaker {\n"
                       + "  max-failures = 2\n"
-                      + "  reset-timeout = 10 minutes\n"
-                      + "  max-reset-timeout = 10 minutes\n"
+                      + "  reset-timeout = 2s\n"
+                      + "  max-reset-timeout = 2s\n"
                       + "}")
               .withFallback(EventSourcedBehaviorTestKit.config())
               .withFallback(ConfigFactory.load()));
@@ -169,7 +170,8 @@ class SagaEntityLogsIT {
     assertThat(persistence)
         .allSatisfy(e -> assertThat(e.getMDCPropertyMap()).containsEntry(SagaMdc.SAGA_ID, first));
 
-    List<ILoggingEvent> breaker = messages(events, "Circuit breaker of participant 'payments'");
+    List<ILoggingEvent> breaker =
+        messages(events, "Circuit breaker of participant 'payments' opened after");
     assertThat(breaker).as("the breaker's line when it opened").hasSize(1);
     assertThat(breaker.get(0).getThreadName()).doesNotContain("local-steps");
     assertThat(breaker.get(0).getMDCPropertyMap())

@@ -20,11 +20,27 @@ public sealed interface Outcome {
 
   /**
    * Connect errors, timeouts, 408, 425, 429, 5xx or a retryable local failure: worth another
-   * attempt; if attempts run out the outcome is uncertain.
+   * attempt; if attempts run out the outcome is uncertain. {@code retryAfter} is how long the
+   * participant asked to wait ({@code Retry-After}), honoured as far as the policy's {@code
+   * maxBackoff}. {@code notSent}: the attempt was never sent, because the participant's circuit
+   * breaker turned it away; {@code retryAfter} is then when the breaker lets calls through again,
+   * spread, and it is a floor the policy's {@code maxBackoff} does not cut: an attempt due sooner
+   * would only be turned away again, and cutting every saga's wait to one {@code maxBackoff} brings
+   * them all back together (the chaos run's retry storm).
    */
-  record Retryable(String error, Optional<Duration> retryAfter) implements Outcome {
+  record Retryable(String error, Optional<Duration> retryAfter, boolean notSent)
+      implements Outcome {
+    public Retryable(String error, Optional<Duration> retryAfter) {
+      this(error, retryAfter, false);
+    }
+
     public static Retryable of(String error) {
       return new Retryable(error, Optional.empty());
+    }
+
+    /** An attempt the circuit breaker did not send: wait at least {@code wait} before the next. */
+    public static Retryable notSent(String error, Duration wait) {
+      return new Retryable(error, Optional.of(wait), true);
     }
   }
 

@@ -655,8 +655,17 @@ class HttpParticipantClientIT {
                   .hasValueSatisfying(
                       d -> assertThat(d).isBetween(Duration.ZERO, Duration.ofMillis(200)));
             });
-    assertThat(whileTrialRuns.stream().map(o -> ((Retryable) o).retryAfter()).distinct().count())
-        .isGreaterThan(10);
+    // Evenly, not clumped as independent random waits are: each tenth of the reset timeout holds
+    // about a tenth of them (random waits put 13 or more of 100, or 7 or fewer, in some tenth most
+    // of the time).
+    int[] tenths = new int[10];
+    for (Outcome o : whileTrialRuns) {
+      long millis = ((Retryable) o).retryAfter().orElseThrow().toMillis();
+      tenths[(int) Math.min(9, millis / 20)]++;
+    }
+    assertThat(java.util.Arrays.stream(tenths).boxed().toList())
+        .as("hints per 20 ms of the 200 ms reset timeout")
+        .allSatisfy(n -> assertThat(n).isBetween(8, 12));
     assertThat(stub.calls(CHARGE)).hasSize(beforeTrial + 1);
 
     hold.get().countDown();
