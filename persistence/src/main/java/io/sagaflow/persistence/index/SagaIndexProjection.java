@@ -8,13 +8,17 @@ import io.sagaflow.persistence.DatabaseSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
+import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.projection.ProjectionBehavior;
@@ -92,6 +96,43 @@ public final class SagaIndexProjection {
             i -> behavior(system, pool, settings, tags.get(i)),
             ShardedDaemonProcessSettings.create(system),
             Optional.of(ProjectionBehavior.stopMessage()));
+    stopKeepAliveBeforeHandOff(system);
+  }
+
+  /**
+   * Stops this node's keep-alive pinger of the daemon process before the shard regions hand their
+   * shards off at shutdown. Its ping (every {@code keep-alive-interval}) that reaches the region
+   * while a shard is handed off is buffered for the shard's next home; the only node of a cluster
+   * has none to offer, so its region waited until the phase's timeout (about 9 s) and logged
+   * "Graceful shutdown of shard region timed out" (pekko#3552; a fresh-clone CI run saw it). The
+   * pinger only restarts projections that stopped; the other nodes' pingers keep doing that for the
+   * cluster.
+   */
+  private static void stopKeepAliveBeforeHandOff(ActorSystem<?> system) {
+    // ShardedDaemonProcessImpl starts it as a system actor of this name.
+    String pinger = "/system/ShardedDaemonProcessKeepAlive-" + PROJECTION_NAME;
+    Duration timeout = Duration.ofSeconds(2);
+    var classic = system.classicSystem();
+    CoordinatedShutdown.get(classic)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+            "sagaflow-stop-index-keep-alive",
+            () ->
+                classic
+                    .actorSelection(pinger)
+                    .resolveOne(timeout)
+                    .thenCompose(ref -> Patterns.gracefulStop(ref, timeout))
+                    .handle(
+                        (stopped, failure) -> {
+                          if (failure != null) {
+                            log.warn(
+                                "Could not stop {} before the shard hand-off; its pings may hold"
+                                    + " the hand-off up: {}",
+                                pinger,
+                                failure.toString());
+                          }
+                          return Done.done();
+                        }));
   }
 
   private static Behavior<ProjectionBehavior.Command> behavior(
