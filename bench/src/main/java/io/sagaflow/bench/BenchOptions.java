@@ -59,11 +59,12 @@ public record BenchOptions(
   /** Where the steps run. */
   public enum Participants {
     LOCAL,
+    LOCAL_NONBLOCKING,
     HTTP;
 
     @Override
     public String toString() {
-      return name().toLowerCase(Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
   }
 
@@ -116,7 +117,10 @@ public record BenchOptions(
 
       Sagas:
         --steps N            steps per saga, each with a compensation (default 3, max 50)
-        --participants P     local: steps are no-op Java functions (the engine's own cost)
+        --participants P     local: steps are no-op Java functions (the engine's own cost),
+                                    run on the local-step pool (LocalCall.of)
+                             local-nonblocking: the same, on the saga's own thread
+                                    (LocalCall.nonBlocking)
                              http:  steps call an HTTP participant that this command starts in a
                                     separate JVM (default local)
         --fail-at K          step K is rejected, so steps 1..K-1 are compensated; 0: none
@@ -217,10 +221,13 @@ public record BenchOptions(
           participants =
               switch (value) {
                 case "local" -> Participants.LOCAL;
+                case "local-nonblocking" -> Participants.LOCAL_NONBLOCKING;
                 case "http" -> Participants.HTTP;
                 default ->
                     throw new UsageException(
-                        "--participants must be local or http, was '" + value + "'");
+                        "--participants must be local, local-nonblocking or http, was '"
+                            + value
+                            + "'");
               };
         }
         default ->

@@ -6,6 +6,7 @@ import io.sagaflow.orchestrator.dsl.LocalCall;
 import io.sagaflow.orchestrator.dsl.SagaDefinition;
 import io.sagaflow.orchestrator.dsl.Step;
 import io.sagaflow.orchestrator.dsl.StepAction;
+import io.sagaflow.orchestrator.dsl.StepContext;
 import io.sagaflow.orchestrator.dsl.StepRejectedException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * The benchmark's saga: {@code steps} compensatable steps named {@code step-1..step-N}, step {@code
@@ -117,7 +119,7 @@ public final class SyntheticSaga {
    */
   public Map<String, Long> localCalls() {
     var calls = new LinkedHashMap<String, Long>();
-    if (participants != BenchOptions.Participants.LOCAL) {
+    if (participants == BenchOptions.Participants.HTTP) {
       return calls;
     }
     for (int i = 1; i <= steps; i++) {
@@ -136,7 +138,7 @@ public final class SyntheticSaga {
     }
     LongAdder calls = actions[i - 1];
     String error = "bench: step " + i + " rejects every saga";
-    return LocalCall.of(
+    return local(
         ctx -> {
           calls.increment();
           return rejects
@@ -150,11 +152,17 @@ public final class SyntheticSaga {
       return HttpCall.post(PARTICIPANT, "/" + stepName(i) + "/compensate");
     }
     LongAdder calls = compensations[i - 1];
-    return LocalCall.of(
+    return local(
         ctx -> {
           calls.increment();
           return CompletableFuture.completedFuture(Map.of());
         });
+  }
+
+  private LocalCall<Object> local(Function<StepContext<Object>, ?> function) {
+    return participants == BenchOptions.Participants.LOCAL_NONBLOCKING
+        ? LocalCall.nonBlocking(function)
+        : LocalCall.of(function);
   }
 
   private static LongAdder[] counters(int n) {

@@ -33,6 +33,14 @@ class BenchOptionsTest {
   }
 
   @Test
+  void localStepsOnTheSagasThreadAreTheirOwnChoice() throws Exception {
+    var o = BenchOptions.parse("--participants", "local-nonblocking");
+
+    assertThat(o.participants()).isEqualTo(BenchOptions.Participants.LOCAL_NONBLOCKING);
+    assertThat(o.participants()).hasToString("local-nonblocking");
+  }
+
+  @Test
   void aTimelineIsWrittenOnlyWhereAsked() throws Exception {
     assertThat(BenchOptions.parse().timeline()).isEmpty();
     assertThat(BenchOptions.parse("--timeline", "/tmp/t.csv").timeline())
@@ -69,7 +77,7 @@ class BenchOptionsTest {
     assertThatThrownBy(() -> BenchOptions.parse("--sagas", "many"))
         .hasMessageContaining("whole number");
     assertThatThrownBy(() -> BenchOptions.parse("--participants", "grpc"))
-        .hasMessageContaining("local or http");
+        .hasMessageContaining("local, local-nonblocking or http");
     assertThatThrownBy(() -> BenchOptions.parse("--rate", "100", "--sagas", "5"))
         .hasMessageContaining("--sagas is for the closed loop");
     assertThatThrownBy(() -> BenchOptions.parse("--duration", "5"))

@@ -1137,6 +1137,75 @@ class SagaEntityTest {
   }
 
   @Test
+  void aNonBlockingLocalStepRunsOnTheSagasThreadAndNeverAsksTheLocalStepPool() {
+    var poolAsked = new AtomicInteger();
+    Executor refusingPool =
+        task -> {
+          poolAsked.incrementAndGet();
+          throw new java.util.concurrent.RejectedExecutionException("no pool in this test");
+        };
+    var ranOn = new CopyOnWriteArrayList<String>();
+    var inline =
+        SagaDefinition.builder("inline")
+            .step(
+                Step.named("price")
+                    .invoke(
+                        LocalCall.nonBlocking(
+                            ctx -> {
+                              ranOn.add(Thread.currentThread().getName());
+                              return Map.of("price", 12);
+                            }))
+                    .compensateWith(LocalCall.nonBlocking(ctx -> "unpriced")))
+            .step(
+                Step.named("confirm")
+                    // Asynchronous work, started on the saga's thread, ends on another.
+                    .invoke(
+                        LocalCall.nonBlocking(
+                            ctx ->
+                                CompletableFuture.supplyAsync(
+                                    () -> Map.of("confirmed", ctx.output("price").get("price")),
+                                    CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS))))
+                    .noCompensation())
+            .build();
+    var kit = entity(SagaRegistry.of(inline), scriptedHttp, sagaId, refusingPool);
+
+    start(kit, "inline", input("a"));
+
+    var done = awaitStatus(kit, SagaStatus.COMPLETED);
+    assertThat(done.step("confirm").output().get("confirmed").asInt()).isEqualTo(12);
+    assertThat(poolAsked.get()).as("calls handed to the local-step pool").isZero();
+    assertThat(ranOn).hasSize(1);
+    assertThat(LocalCall.nonBlocking(ctx -> 1)).hasToString("LocalCall (non-blocking)");
+  }
+
+  @Test
+  void aNonBlockingLocalStepThatRejectsIsCompensatedLikeAnyOther() {
+    var undone = new AtomicInteger();
+    var rejecting =
+        SagaDefinition.builder("inline-rejects")
+            .step(
+                Step.named("reserve")
+                    .invoke(LocalCall.nonBlocking(ctx -> Map.of("id", "r-1")))
+                    .compensateWith(LocalCall.nonBlocking(ctx -> undone.incrementAndGet())))
+            .step(
+                Step.named("charge")
+                    .invoke(
+                        LocalCall.nonBlocking(
+                            ctx -> {
+                              throw new StepRejectedException("card declined");
+                            }))
+                    .noCompensation())
+            .build();
+    var kit = entity(SagaRegistry.of(rejecting));
+
+    start(kit, "inline-rejects", input("b"));
+
+    var done = awaitStatus(kit, SagaStatus.COMPENSATED);
+    assertThat(undone.get()).isEqualTo(1);
+    assertThat(done.step("charge").lastError()).contains("card declined");
+  }
+
+  @Test
   void aTypedSagaReadsItsInputAndEarlierOutputsAsTheirTypes() {
     StepKey<Reserved> reserve = StepKey.of("reserve", Reserved.class);
     var seen = new CopyOnWriteArrayList<String>();

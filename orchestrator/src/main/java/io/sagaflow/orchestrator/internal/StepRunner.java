@@ -236,6 +236,10 @@ public final class StepRunner {
                             : outputOf(invocation, value)));
           }
         };
+    if (local.onSagaThread()) {
+      work.run(); // LocalCall.nonBlocking: returns at once, on the saga's thread
+      return attempt;
+    }
     try {
       localSteps.execute(
           new LocalTask(invocation.phase(), invocation.name(), invocation.attempt(), work));
