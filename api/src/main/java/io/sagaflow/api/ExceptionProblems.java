@@ -108,7 +108,7 @@ final class ExceptionProblems {
           responses.problem(
               Problem.unavailable(
                   what
-                      + " was not confirmed in time (the journal may be slow or down): its outcome is unknown. Retry with the same id; a retry never starts a second saga.")));
+                      + " was not confirmed in time (the journal may be slow or down, or the saga's node was just lost and its shard is moving): its outcome is unknown. Retry with the same id; a retry never starts a second saga.")));
     }
     log.error("{} failed", what, cause);
     return responses.problem(

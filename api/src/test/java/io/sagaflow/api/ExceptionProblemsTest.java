@@ -75,8 +75,8 @@ class ExceptionProblemsTest {
           response,
           503,
           "unavailable",
-          "the command to saga 's-1' was not confirmed in time (the journal may be slow or down):"
-              + " its outcome is unknown. Retry with the same id; a retry never starts a second"
+          "the command to saga 's-1' was not confirmed in time (the journal may be slow or down,"
+              + " or the saga's node was just lost and its shard is moving): its outcome is unknown. Retry with the same id; a retry never starts a second"
               + " saga.");
     }
   }

@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
 import io.sagaflow.node.ClusterTestNodes.Node;
+import io.sagaflow.orchestrator.SagaEntity;
 import io.sagaflow.orchestrator.testing.Eventually;
 import io.sagaflow.orchestrator.testing.StubParticipant;
 import io.sagaflow.orchestrator.testing.StubParticipant.Call;
 import io.sagaflow.persistence.testing.TestDatabase;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -26,10 +28,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -47,7 +51,10 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>failover: 300 sagas are started through the three HTTP APIs and held at a slow step; the
  *       node hosting the most of them is killed with {@code kill -9}; the survivors (once the split
- *       brain resolver has downed it) finish every saga, and no effect is applied twice;
+ *       brain resolver has downed it) finish every saga, and no effect is applied twice; starts
+ *       sent just after the kill to the victim's shards through a survivor (whose region still
+ *       routes them to the dead node, where they are lost) are answered 201 once the shards have
+ *       moved, by the engine sending them again;
  *   <li>rolling restart: with sagas in flight, each node in turn gets SIGTERM, exits, is started
  *       again on the same ports and rejoins; every saga finishes, none waits for a failure
  *       detector, none applies an effect twice;
@@ -72,6 +79,9 @@ class ClusterFailoverIT {
   private static final int ROLLING_SAGAS = 100;
   private static final int FROZEN_SAGAS = 60;
 
+  /** Sagas started just after the kill into the killed node's shards. */
+  private static final int LATE_SAGAS = 6;
+
   /** What the slow steps' participant works per call. */
   private static final Duration STEP_WORK = Duration.ofMillis(1500);
 
@@ -85,6 +95,17 @@ class ClusterFailoverIT {
    * detector's acceptable heartbeat pause plus the split brain resolver's stable-after (3 s + 2 s,
    * from the node's config), before even the downed node's removal and the shards' reallocation.
    */
+  /** How the nodes map saga ids to shards. */
+  private static final HashCodeMessageExtractor<SagaEntity.Command> SHARDS =
+      new HashCodeMessageExtractor<>(
+          SagaflowNode.config(ConfigFactory.empty()).getInt("sagaflow.engine.number-of-shards"));
+
+  /**
+   * Long enough for a start sent just after a kill to be answered once the killed node's shards
+   * have moved (~8 s later); with Pekko's plain ask (no resend) it would time out instead.
+   */
+  private static final String ASK_TIMEOUT = "20s";
+
   private static final Duration FAILURE_DETECTOR_PATH =
       NodeLease.Settings.leastTimeToDown(SagaflowNode.config(ConfigFactory.empty()));
 
@@ -108,7 +129,11 @@ class ClusterFailoverIT {
     stub = StubParticipant.start();
     cluster =
         new ClusterTestNodes(NODES, db, stub.baseUrl(), "ClusterFailoverIT")
-            .withParticipantPathPerNode();
+            .withParticipantPathPerNode()
+            .withNodeSetting("sagaflow.engine.ask-timeout", ASK_TIMEOUT)
+            // No periodic sweep to fall back on: a lost node's sagas must be woken by the sweep of
+            // its removal (whose wakes are sent while the shards are still moving).
+            .withNodeSetting("sagaflow.recovery.sweep-interval", "1h");
     Instant start = Instant.now();
     cluster.startMissing();
     cluster.awaitFormed(NODE_START);
@@ -194,10 +219,30 @@ class ClusterFailoverIT {
     List<Node> survivors = cluster.nodes().stream().filter(n -> n != victim).toList();
     assertThat(events("failover-", "SagaCompleted")).isZero();
 
+    // New sagas whose shards the victim hosts, started through a survivor that routed to those
+    // shards before: its region sends each start to the victim, where it is lost, until the
+    // victim is removed and the shard moves. Answered then, by the start sent again.
+    Node entry = survivors.get(0);
+    List<String> late = lateIds(victimSagas, via, entry);
+
     victim.kill(); // SIGKILL: no shutdown hook, no graceful leave, no handover
     Instant killedAt = Instant.now();
     gate.countDown();
     log.info("killed {}, which hosted {} sagas in flight", victim.name, victimSagas.size());
+    Map<String, CompletableFuture<HttpResponse<String>>> lateStarts = new LinkedHashMap<>();
+    for (String id : late) {
+      lateStarts.put(
+          id,
+          CompletableFuture.supplyAsync(
+                  () -> cluster.postJson(entry, "/v1/sagas", startBody(id), Duration.ofSeconds(60)))
+              .whenComplete(
+                  (answer, failure) ->
+                      log.info(
+                          "start of {} after the kill answered {} at {} ms",
+                          id,
+                          answer == null ? failure : answer.statusCode(),
+                          millisSince(killedAt))));
+    }
 
     Eventually.until(
         victim.name + " downed and removed by the survivors",
@@ -242,6 +287,19 @@ class ClusterFailoverIT {
         FAILOVER_SAGAS,
         Duration.between(killedAt, allDone).toMillis());
 
+    for (var start : lateStarts.entrySet()) {
+      HttpResponse<String> answer = start.getValue().join();
+      assertThat(answer.statusCode())
+          .as(
+              "start of %s (shard %s, hosted by the killed node) through %s: %s",
+              start.getKey(), shardOf(start.getKey()), entry.name, answer.body())
+          .isEqualTo(201);
+    }
+    Eventually.until(
+        "the sagas started after the kill completed",
+        SAGAS_DONE,
+        throttled(Duration.ofMillis(250), () -> events("late-", "SagaCompleted") == late.size()));
+
     // Read through the survivors' API too.
     int n = 0;
     for (String id : victimSagas) {
@@ -263,6 +321,35 @@ class ClusterFailoverIT {
     for (String id : ids) {
       assertThat(applied).contains(id + "/a", id + "/b", id + "/c");
     }
+  }
+
+  /** The shard a saga id belongs to, as the nodes compute it. */
+  private static String shardOf(String sagaId) {
+    return SHARDS.shardId(sagaId);
+  }
+
+  /**
+   * {@link #LATE_SAGAS} new saga ids in shards that {@code victim} hosts and that {@code entry}
+   * started sagas in (so its region knows the shards' home: the victim).
+   */
+  private static List<String> lateIds(Set<String> victimSagas, Map<String, Node> via, Node entry) {
+    Set<String> shards =
+        victimSagas.stream().map(ClusterFailoverIT::shardOf).collect(Collectors.toSet());
+    shards.retainAll(
+        via.entrySet().stream()
+            .filter(e -> e.getValue() == entry)
+            .map(e -> shardOf(e.getKey()))
+            .collect(Collectors.toSet()));
+    assertThat(shards).as("shards of the victim that %s started sagas in", entry.name).isNotEmpty();
+    return IntStream.range(0, 10_000)
+        .mapToObj(i -> "late-" + i)
+        .filter(id -> shards.contains(shardOf(id)))
+        .limit(LATE_SAGAS)
+        .toList();
+  }
+
+  private static String startBody(String id) {
+    return "{\"type\":\"failover\",\"id\":\"" + id + "\",\"input\":{\"saga\":\"" + id + "\"}}";
   }
 
   private void awaitGate() {
@@ -516,7 +603,7 @@ class ClusterFailoverIT {
         writersPerSaga);
     assertThat(violations).as("single-writer violations").isEmpty();
     assertThat(writersPerSaga.values().stream().mapToInt(Integer::intValue).sum())
-        .isEqualTo(FAILOVER_SAGAS + ROLLING_SAGAS + FROZEN_SAGAS);
+        .isEqualTo(FAILOVER_SAGAS + LATE_SAGAS + ROLLING_SAGAS + FROZEN_SAGAS);
     // The failover's resumed sagas at least were written by two incarnations, one after the other.
     assertThat(writersPerSaga.keySet()).anyMatch(writers -> writers > 1);
   }

@@ -72,9 +72,35 @@ final class ClusterTestNodes implements AutoCloseable {
    */
   private boolean participantPathPerNode;
 
+  private final Map<String, String> nodeSettings = new LinkedHashMap<>();
+
   ClusterTestNodes withParticipantPathPerNode() {
     participantPathPerNode = true;
     return this;
+  }
+
+  /** Every node incarnation started from now on runs with {@code key = value} in its config. */
+  ClusterTestNodes withNodeSetting(String key, String value) {
+    nodeSettings.put(key, value);
+    return this;
+  }
+
+  /** POSTs {@code json} to {@code path} of the node's HTTP API and returns the answer. */
+  HttpResponse<String> postJson(Node node, String path, String json, Duration timeout) {
+    try {
+      return http.send(
+          HttpRequest.newBuilder(node.api(path))
+              .timeout(timeout)
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(json))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("POST " + path + " through " + node, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   ClusterTestNodes(int size, TestDatabase db, String participantsUrl, String prefix) {
@@ -398,11 +424,11 @@ final class ClusterTestNodes implements AutoCloseable {
               "-Xmx384m",
               "-XX:+UseSerialGC",
               "-XX:TieredStopAtLevel=1",
-              "-Dlogback.configurationFile=" + logbackConfig,
-              "-cp",
-              System.getProperty("java.class.path"),
-              ClusterTestNode.class.getName(),
-              name));
+              "-Dlogback.configurationFile=" + logbackConfig));
+      nodeSettings.forEach((key, value) -> command.add("-D" + key + "=" + value));
+      command.addAll(
+          List.of(
+              "-cp", System.getProperty("java.class.path"), ClusterTestNode.class.getName(), name));
       var builder = new ProcessBuilder(command).redirectErrorStream(true);
       Map<String, String> env = builder.environment();
       env.keySet().removeIf(k -> k.startsWith("SAGAFLOW_"));

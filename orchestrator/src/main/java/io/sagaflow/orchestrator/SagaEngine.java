@@ -13,8 +13,10 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -29,6 +31,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+import scala.concurrent.ExecutionContextExecutor;
 
 /**
  * The engine's front door on one node: runs saga entities under Cluster Sharding and asks them to
@@ -38,8 +41,9 @@ public final class SagaEngine {
   private final ClusterSharding sharding;
   private final SagaRegistry registry;
   private final Duration askTimeout;
+  private final Duration resendInterval;
   private final int maxStartsInFlight;
-  private final Executor callbacks;
+  private final ExecutionContextExecutor callbacks;
   private final Scheduler scheduler;
   private final AtomicInteger startsInFlight = new AtomicInteger();
 
@@ -47,12 +51,18 @@ public final class SagaEngine {
       ClusterSharding sharding,
       SagaRegistry registry,
       Duration askTimeout,
+      Duration resendInterval,
       int maxStartsInFlight,
-      Executor callbacks,
+      ExecutionContextExecutor callbacks,
       Scheduler scheduler) {
+    if (resendInterval.isNegative() || resendInterval.isZero()) {
+      throw new IllegalArgumentException(
+          "sagaflow.engine.resend-interval must be positive: " + resendInterval);
+    }
     this.sharding = sharding;
     this.registry = registry;
     this.askTimeout = askTimeout;
+    this.resendInterval = resendInterval;
     this.maxStartsInFlight = maxStartsInFlight;
     this.callbacks = callbacks;
     this.scheduler = scheduler;
@@ -147,6 +157,7 @@ public final class SagaEngine {
         sharding,
         registry,
         config.getDuration("ask-timeout"),
+        config.getDuration("resend-interval"),
         config.getInt("max-starts-in-flight"),
         system.executionContext(),
         system.scheduler());
@@ -195,27 +206,22 @@ public final class SagaEngine {
                   + " starts waiting for the journal (sagaflow.engine.max-starts-in-flight)"));
     }
     CompletionStage<StartReply> reply =
-        plain(
-            entity(sagaId)
-                .ask(
-                    (ActorRef<StartReply> replyTo) ->
-                        new SagaEntity.Start(type, version, input, traceparent, replyTo),
-                    askTimeout));
+        askResending(
+            sagaId,
+            (ActorRef<StartReply> replyTo) ->
+                new SagaEntity.Start(type, version, input, traceparent, replyTo));
     reply.whenComplete((r, e) -> startsInFlight.decrementAndGet());
     return reply;
   }
 
   public CompletionStage<GetReply> get(String sagaId) {
-    return plain(entity(sagaId).ask(SagaEntity.Get::new, askTimeout));
+    return askResending(sagaId, SagaEntity.Get::new);
   }
 
   public CompletionStage<OperatorReply> cancel(String sagaId, String commandId, String reason) {
-    return plain(
-        entity(sagaId)
-            .ask(
-                (ActorRef<OperatorReply> replyTo) ->
-                    new SagaEntity.Cancel(commandId, reason, replyTo),
-                askTimeout));
+    return askResending(
+        sagaId,
+        (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Cancel(commandId, reason, replyTo));
   }
 
   /**
@@ -224,20 +230,62 @@ public final class SagaEngine {
    */
   public CompletionStage<OperatorReply> signal(
       String sagaId, String name, String commandId, JsonNode payload) {
-    return plain(
-        entity(sagaId)
-            .ask(
-                (ActorRef<OperatorReply> replyTo) ->
-                    new SagaEntity.Signal(name, payload, commandId, replyTo),
-                askTimeout));
+    return askResending(
+        sagaId,
+        (ActorRef<OperatorReply> replyTo) ->
+            new SagaEntity.Signal(name, payload, commandId, replyTo));
   }
 
   public CompletionStage<OperatorReply> resume(String sagaId, String commandId) {
-    return plain(
-        entity(sagaId)
-            .ask(
-                (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Resume(commandId, replyTo),
-                askTimeout));
+    return askResending(
+        sagaId, (ActorRef<OperatorReply> replyTo) -> new SagaEntity.Resume(commandId, replyTo));
+  }
+
+  /**
+   * Asks the saga and, while no answer has come, sends the same message again every {@code
+   * sagaflow.engine.resend-interval} until the ask timeout. A message sent to a shard whose node
+   * just died is lost without a trace (the region still routes it there until the node is removed
+   * from the cluster), and the caller would wait out the whole ask timeout although the shard has
+   * moved meanwhile. The repeats are safe: a start is deduplicated by the saga id and its input, an
+   * operator command by its command id, and a read changes nothing. Every repeat carries the same
+   * reply address, by which the entity knows it for the repeat of one it answered already and does
+   * not answer or count it again.
+   */
+  private <R, M extends SagaEntity.Command> CompletionStage<R> askResending(
+      String sagaId, Function<ActorRef<R>, M> message) {
+    EntityRef<SagaEntity.Command> entity = entity(sagaId);
+    var sent = new AtomicReference<M>();
+    CompletionStage<R> ask =
+        entity.ask(
+            replyTo -> {
+              M m = message.apply(replyTo);
+              sent.set(m);
+              return m;
+            },
+            askTimeout);
+    CompletionStage<R> reply = plain(ask);
+    long deadline = System.nanoTime() + askTimeout.toNanos();
+    resendUnlessAnswered(entity, sent.get(), reply.toCompletableFuture(), deadline);
+    return reply;
+  }
+
+  private void resendUnlessAnswered(
+      EntityRef<SagaEntity.Command> entity,
+      SagaEntity.Command message,
+      CompletableFuture<?> reply,
+      long deadline) {
+    if (System.nanoTime() + resendInterval.toNanos() >= deadline) {
+      return;
+    }
+    scheduler.scheduleOnce(
+        resendInterval,
+        () -> {
+          if (!reply.isDone()) {
+            entity.tell(message);
+            resendUnlessAnswered(entity, message, reply, deadline);
+          }
+        },
+        callbacks);
   }
 
   /**
@@ -260,9 +308,13 @@ public final class SagaEngine {
     return result;
   }
 
-  /** Wakes a saga that may have been lost with a node; harmless for a live one. */
-  public void wake(String sagaId) {
-    entity(sagaId).tell(new SagaEntity.Wake());
+  /**
+   * Wakes a saga that may have been lost with a node; harmless for a live one. Completes once the
+   * saga is in memory, recovered, on whichever node owns it; sent again while unanswered, since a
+   * wake sent while the lost node's shards are still moving is lost on the way.
+   */
+  public CompletionStage<Done> wake(String sagaId) {
+    return askResending(sagaId, SagaEntity.Wake::new);
   }
 
   private EntityRef<SagaEntity.Command> entity(String sagaId) {

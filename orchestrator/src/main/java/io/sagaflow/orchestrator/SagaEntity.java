@@ -153,8 +153,15 @@ public final class SagaEntity
       String name, JsonNode payload, String commandId, ActorRef<OperatorReply> replyTo)
       implements Command {}
 
-  /** Wakes the saga after a crash or rebalance; it carries on by itself. */
-  public record Wake() implements Command {}
+  /**
+   * Wakes the saga after a crash or rebalance; it carries on by itself. Answers Pekko's {@code
+   * Done} to {@code replyTo} (null: no answer) once the saga is in memory, recovered.
+   */
+  public record Wake(ActorRef<org.apache.pekko.Done> replyTo) implements Command {
+    public Wake() {
+      this(null);
+    }
+  }
 
   /** Asks the entity to stop; sent by sharding on passivation and when its shard is handed over. */
   public record Stop() implements Command {}
@@ -235,6 +242,13 @@ public final class SagaEntity
 
   /** False while events are replayed; from then on every event applied is one just written. */
   private boolean recovered;
+
+  /**
+   * The reply address of the last command from outside this incarnation handled; a repeat of it
+   * (SagaEngine's resend) is neither answered nor counted again. Cleared when a failed write
+   * restarts the saga: the command it was for got no answer.
+   */
+  private ActorRef<?> lastAsker;
 
   /** The signal the attempt in flight waits for, when it is a signal step's wait; else null. */
   private String waitingForSignal;
@@ -386,6 +400,15 @@ public final class SagaEntity
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> handle(SagaSnapshot state, Command cmd) {
+    ActorRef<?> replyTo = askedBy(cmd);
+    if (replyTo != null) {
+      if (replyTo.equals(lastAsker)) {
+        // The engine's repeat of a message this incarnation has handled already (SagaEngine
+        // sends it again while no answer has reached the asker): its answer is on its way.
+        return Effect().noReply();
+      }
+      lastAsker = replyTo;
+    }
     if (state instanceof Started active) {
       return handle(active, cmd);
     }
@@ -404,8 +427,28 @@ public final class SagaEntity
       return Effect().stop().thenNoReply();
     } else if (cmd instanceof PassivateIfIdle) {
       return passivateNow();
+    } else if (cmd instanceof Wake wake && wake.replyTo() != null) {
+      return Effect().none().thenRun(s -> passivateSoon()).thenReply(wake.replyTo(), s -> woken());
     }
     return Effect().none().thenRun(s -> passivateSoon()).thenNoReply();
+  }
+
+  /** Who waits for the answer of a command from outside the entity; null for the entity's own. */
+  private static ActorRef<?> askedBy(Command cmd) {
+    if (cmd instanceof Start c) {
+      return c.replyTo();
+    } else if (cmd instanceof Get c) {
+      return c.replyTo();
+    } else if (cmd instanceof Cancel c) {
+      return c.replyTo();
+    } else if (cmd instanceof Resume c) {
+      return c.replyTo();
+    } else if (cmd instanceof Signal c) {
+      return c.replyTo();
+    } else if (cmd instanceof Wake c) {
+      return c.replyTo();
+    }
+    return null;
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> handle(Started state, Command cmd) {
@@ -649,12 +692,19 @@ public final class SagaEntity
   private ReplyEffect<SagaEvent, SagaSnapshot> wake(Started state, Wake cmd) {
     if (!waitsForOperator(state) && registry.find(state.type(), state.version()).isEmpty()) {
       context.getLog().error("Saga cannot continue: {}", missingDefinition(state));
-      return Effect()
-          .persist(new SagaFailed(missingDefinition(state), clock.instant()))
-          .thenRun(this::drive)
-          .thenNoReply();
+      var failed =
+          Effect()
+              .persist(new SagaFailed(missingDefinition(state), clock.instant()))
+              .thenRun(this::drive);
+      return cmd.replyTo() == null
+          ? failed.thenNoReply()
+          : failed.thenReply(cmd.replyTo(), s -> woken());
     }
-    return Effect().noReply();
+    return cmd.replyTo() == null ? Effect().noReply() : Effect().reply(cmd.replyTo(), woken());
+  }
+
+  private static org.apache.pekko.Done woken() {
+    return org.apache.pekko.Done.getInstance();
   }
 
   private ReplyEffect<SagaEvent, SagaSnapshot> attemptFinished(Started state, AttemptFinished cmd) {
@@ -1931,6 +1981,8 @@ public final class SagaEntity
    */
   private void restarting(SagaSnapshot state) {
     recovered = false;
+    // The command whose write failed was never answered: its repeat must be.
+    lastAsker = null;
     unannounced.clear();
     unannouncedStates.clear();
   }

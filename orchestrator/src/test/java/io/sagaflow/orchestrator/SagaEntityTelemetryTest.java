@@ -34,6 +34,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -341,6 +342,30 @@ class SagaEntityTelemetryTest {
     awaitStatus(kit, SagaStatus.COMPENSATED);
 
     assertThat(telemetry.duplicates).containsExactly("START order", "OPERATOR_COMMAND order");
+  }
+
+  @Test
+  void theEnginesRepeatOfAnAnsweredCommandIsNeitherAnsweredNorCountedAgain() {
+    var held = new CompletableFuture<Outcome>();
+    answers.put("/reserve", new CopyOnWriteArrayList<>(List.of(held)));
+    var kit = entity();
+    // SagaEngine sends a message again, with the same reply address, while no answer has come.
+    TestProbe<StartReply> asker = testKit.createTestProbe();
+    var start = new SagaEntity.Start("order", null, input(), null, asker.ref());
+    kit.runCommand(start);
+    kit.runCommand(start);
+    TestProbe<OperatorReply> canceller = testKit.createTestProbe();
+    var cancel = new SagaEntity.Cancel("c-1", "changed", canceller.ref());
+    kit.runCommand(cancel);
+    kit.runCommand(cancel);
+    held.complete(ok());
+    awaitStatus(kit, SagaStatus.COMPENSATED);
+
+    assertThat(asker.receiveMessage()).isInstanceOf(SagaReplies.Accepted.class);
+    assertThat(canceller.receiveMessage()).isInstanceOf(SagaReplies.Done.class);
+    asker.expectNoMessage(Duration.ofMillis(100));
+    canceller.expectNoMessage(Duration.ofMillis(100));
+    assertThat(telemetry.duplicates).isEmpty();
   }
 
   @Test

@@ -1278,6 +1278,22 @@ class SagaEntityTest {
   record Reserved(String id, int quantity) {}
 
   @Test
+  void aWakeWithAReplyAddressIsAnsweredOnceTheSagaIsInMemory() {
+    var kit = entity();
+    assertThat(kit.<org.apache.pekko.Done>runCommand(SagaEntity.Wake::new).reply())
+        .as("a saga that was never started")
+        .isEqualTo(org.apache.pekko.Done.getInstance());
+
+    start(kit, "three", input("a"));
+    kit.restart();
+    var woken = kit.<org.apache.pekko.Done>runCommand(SagaEntity.Wake::new);
+
+    assertThat(woken.reply()).isEqualTo(org.apache.pekko.Done.getInstance());
+    assertThat(woken.hasNoEvents()).isTrue();
+    script.awaitAction("s1", 1);
+  }
+
+  @Test
   void journalWriteFailureMeansNoCallAndNoAcknowledgement() {
     var runner =
         new StepRunner(
