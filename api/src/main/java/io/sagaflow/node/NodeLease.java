@@ -216,6 +216,19 @@ final class NodeLease implements AutoCloseable {
     if (fence.closedForGood()) {
       return;
     }
+    // Checked before anything else, even while the node is stopping: a node that woke from a
+    // freeze past the pause limit may have been downed and replaced meanwhile (and may be stopping
+    // already because gossip told it so first); it must neither write nor call again, nor take
+    // its lease back.
+    if (Duration.ofNanos(longestStall).compareTo(settings.pauseLimit()) >= 0 && !fence.mayAct()) {
+      fenceForGood(
+          "it was frozen for "
+              + Duration.ofNanos(longestStall).toMillis()
+              + " ms (at least "
+              + settings.pauseLimit().toMillis()
+              + " ms): the cluster may have declared it down and given its sagas to another node");
+      return;
+    }
     if (CoordinatedShutdown.get(Adapter.toClassic(system)).getShutdownReason().isPresent()) {
       return; // stopping anyway: a graceful leave hands the sagas over, and must write meanwhile
     }
@@ -224,15 +237,6 @@ final class NodeLease implements AutoCloseable {
     wasMember |= status != MemberStatus.removed();
     if (status == MemberStatus.down() || (status == MemberStatus.removed() && wasMember)) {
       fenceForGood("the cluster has marked this node " + status);
-      return;
-    }
-    if (Duration.ofNanos(longestStall).compareTo(settings.pauseLimit()) >= 0 && !fence.mayAct()) {
-      fenceForGood(
-          "it was frozen for "
-              + Duration.ofNanos(longestStall).toMillis()
-              + " ms (at least "
-              + settings.pauseLimit().toMillis()
-              + " ms): the cluster may have declared it down and given its sagas to another node");
       return;
     }
     if (onMinoritySide()) {
