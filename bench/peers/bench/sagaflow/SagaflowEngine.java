@@ -30,6 +30,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -102,13 +103,13 @@ public class SagaflowEngine implements SagaEngine {
         .step(
             Step.<JsonNode>named(RESERVE)
                 .invoke(
-                    LocalCall.<JsonNode>of(
+                    local(
                         ctx ->
                             done(
                                 SagaSteps.reserveInventory(
                                     sagaId(ctx), orderId(ctx), amount(ctx)))))
                 .compensateWith(
-                    LocalCall.<JsonNode>of(
+                    local(
                         ctx ->
                             done(
                                 SagaSteps.releaseInventory(
@@ -118,11 +119,11 @@ public class SagaflowEngine implements SagaEngine {
         .step(
             Step.<JsonNode>named(CHARGE)
                 .invoke(
-                    LocalCall.<JsonNode>of(
+                    local(
                         ctx ->
                             done(SagaSteps.chargePayment(sagaId(ctx), orderId(ctx), amount(ctx)))))
                 .compensateWith(
-                    LocalCall.<JsonNode>of(
+                    local(
                         ctx ->
                             done(
                                 SagaSteps.refundPayment(
@@ -132,7 +133,7 @@ public class SagaflowEngine implements SagaEngine {
         .step(
             Step.<JsonNode>named(SHIP)
                 .invoke(
-                    LocalCall.<JsonNode>of(
+                    local(
                         ctx -> {
                           try {
                             return done(
@@ -147,6 +148,19 @@ public class SagaflowEngine implements SagaEngine {
                 // the last step: nothing after it can fail, so nothing undoes it
                 .noCompensation())
         .build();
+  }
+
+  /**
+   * {@code SAGAFLOW_LOCAL_STEPS=nonblocking} runs the steps with {@code LocalCall.nonBlocking}, on
+   * the saga's own thread: the harness's steps are in-memory functions, exactly what it is for.
+   * Unset (or {@code pool}), {@code LocalCall.of}: on the node's local-steps pool, the default a
+   * user who has not read that far gets. The summary says which.
+   */
+  static final boolean NON_BLOCKING =
+      "nonblocking".equalsIgnoreCase(System.getenv().getOrDefault("SAGAFLOW_LOCAL_STEPS", "pool"));
+
+  private static LocalCall<JsonNode> local(Function<StepContext<JsonNode>, ?> function) {
+    return NON_BLOCKING ? LocalCall.nonBlocking(function) : LocalCall.of(function);
   }
 
   private static CompletionStage<Map<String, Object>> done(Map<String, Object> result) {
@@ -304,7 +318,9 @@ public class SagaflowEngine implements SagaEngine {
         + get(c, "pekko.actor.default-dispatcher.fork-join-executor.parallelism-max")
         + ", recovery sweep-interval="
         + get(c, "sagaflow.recovery.sweep-interval")
-        + ", steps: LocalCall, default retry policy, ship rejected with StepRejectedException";
+        + ", steps: "
+        + (NON_BLOCKING ? "LocalCall.nonBlocking" : "LocalCall.of")
+        + ", default retry policy, ship rejected with StepRejectedException";
   }
 
   private static String get(Config c, String path) {
