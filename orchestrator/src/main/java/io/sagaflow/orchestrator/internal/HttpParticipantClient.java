@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.sagaflow.orchestrator.fence.FencedException;
 import io.sagaflow.orchestrator.fence.NodeFence;
 import io.sagaflow.orchestrator.internal.Outcome.Permanent;
 import io.sagaflow.orchestrator.internal.Outcome.Retryable;
@@ -37,6 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.javadsl.ClientTransport;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -72,7 +74,9 @@ import org.apache.pekko.util.ByteString;
  * pekko.http.host-connection-pool}: it holds only what differs, and affects participant calls only.
  * Calls wait for a free connection in a {@link ConnectionGate} in front of the pool, never inside
  * it: a call whose deadline passes while it waits is never sent, and neither is one that would
- * leave while this node's {@link NodeFence} refuses.
+ * leave while this node's {@link NodeFence} refuses. The fence is checked again on every chunk of
+ * bytes written to a participant ({@link FencedTransport}), which covers the time a request spends
+ * inside the pool.
  *
  * <p>Every participant has a circuit breaker of its own ({@link ParticipantBreakers}, configured by
  * {@code sagaflow.participant-client.circuit-breaker}): after enough failures in a row its calls
@@ -126,6 +130,24 @@ public final class HttpParticipantClient implements ParticipantClient {
       ParticipantDirectory directory,
       long maxResponseBytes,
       ParticipantBreakers.Settings breakerSettings) {
+    this(
+        system,
+        directory,
+        maxResponseBytes,
+        breakerSettings,
+        FencedTransport.overTcp(NodeFence.get(system.classicSystem())));
+  }
+
+  /**
+   * @param transport what the pool's connections run over: the {@link FencedTransport} (tests wrap
+   *     it to act at the moment a request's bytes reach it)
+   */
+  HttpParticipantClient(
+      ActorSystem<?> system,
+      ParticipantDirectory directory,
+      long maxResponseBytes,
+      ParticipantBreakers.Settings breakerSettings,
+      ClientTransport transport) {
     this.system = Objects.requireNonNull(system, "system");
     this.directory = Objects.requireNonNull(directory, "directory");
     if (maxResponseBytes <= 0) {
@@ -134,7 +156,7 @@ public final class HttpParticipantClient implements ParticipantClient {
     this.maxResponseBytes = maxResponseBytes;
     this.http = Http.get(system);
     this.httpsContext = http.defaultClientHttpsContext();
-    this.poolSettings = poolSettings(system.settings().config());
+    this.poolSettings = poolSettings(system.settings().config()).withTransport(transport);
     this.poolLog = system.classicSystem().log();
     this.materializer = Materializer.matFromSystem(system);
     this.breakers =
@@ -478,6 +500,11 @@ public final class HttpParticipantClient implements ParticipantClient {
 
   static String describeFailure(Throwable failure, Target target) {
     Throwable root = unwrap(failure);
+    FencedException fenced = find(root, FencedException.class);
+    if (fenced != null) {
+      // Refused by the transport before any of the request's bytes left (FencedTransport).
+      return target.notSent(fenced.getMessage());
+    }
     String kind = null;
     for (Throwable t = root; t != null && kind == null; t = t.getCause()) {
       String message = String.valueOf(t.getMessage());

@@ -24,14 +24,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.http.javadsl.ClientTransport;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.OutgoingConnection;
+import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -570,6 +577,64 @@ class HttpParticipantClientIT {
       release.countDown();
       shutDown(kit);
     }
+  }
+
+  @Test
+  void aRequestAlreadyInsideThePoolIsNotWrittenOnceTheNodeIsFenced() throws Exception {
+    // The gate let the call go with the fence open; the node froze while the request was still in
+    // pekko-http's pool and woke fenced. Nothing of it may reach the participant.
+    ActorTestKit kit = ActorTestKit.create("fenced-in-pool");
+    try {
+      NodeFence fence = NodeFence.get(kit.system().classicSystem());
+      fence.enable("node-1");
+      fence.renewed(System.nanoTime(), Duration.ofMinutes(5));
+      HttpParticipantClient client =
+          new HttpParticipantClient(
+              kit.system(),
+              directoryFor(stub.baseUrl()),
+              1024 * 1024,
+              ParticipantBreakers.Settings.fromConfig(kit.system().settings().config()),
+              closingFenceOn("frozen-inside", fence, FencedTransport.overTcp(fence)));
+
+      assertThat(call(client, request(CHARGE, "before"))).isInstanceOf(Succeeded.class);
+      Outcome fenced = call(client, request(CHARGE, "frozen-inside"));
+
+      assertThat(fenced)
+          .isEqualTo(
+              Retryable.of(
+                  "not sent: payments POST /payments/charge: this node is fenced for good: woke"
+                      + " with the request inside the pool"));
+      assertThat(stub.calls().stream().map(c -> c.idempotencyKey().orElse("")))
+          .containsExactly("before");
+    } finally {
+      shutDown(kit);
+    }
+  }
+
+  /**
+   * A transport that closes the fence when a request carrying {@code marker} reaches it, on its way
+   * to {@code fenced}: after the gate, before the socket.
+   */
+  private static ClientTransport closingFenceOn(
+      String marker, NodeFence fence, ClientTransport fenced) {
+    return new ClientTransport() {
+      @Override
+      public Flow<ByteString, ByteString, CompletionStage<OutgoingConnection>> connectTo(
+          String host,
+          int port,
+          ClientConnectionSettings settings,
+          org.apache.pekko.actor.ActorSystem system) {
+        return Flow.of(ByteString.class)
+            .map(
+                bytes -> {
+                  if (bytes.utf8String().contains(marker)) {
+                    fence.closeForGood("woke with the request inside the pool");
+                  }
+                  return bytes;
+                })
+            .viaMat(fenced.connectTo(host, port, settings, system), Keep.right());
+      }
+    };
   }
 
   private static ActorTestKit singleConnectionKit(String name) {
