@@ -84,6 +84,7 @@ final class CompensationCheck {
                                           + e.delivery()
                                           + " ("
                                           + e.effect()
+                                          + (e.attempt() == null ? "" : ", attempt " + e.attempt())
                                           + ") arrived after its compensation"))));
     }
     order(run, id, out);

@@ -23,6 +23,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  *     oversized}, {@code malformed}, or a participant-wide one such as {@code storm})
  * @param effect {@link Effect}
  * @param http the status answered, 0 when the answer was lost on purpose
+ * @param attempt the engine's {@code Saga-Attempt} header (which attempt of the call this delivery
+ *     carried), null when absent or from a ledger written before it was recorded
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record LedgerEntry(
@@ -36,7 +38,8 @@ public record LedgerEntry(
     int delivery,
     String fault,
     Effect effect,
-    int http) {
+    int http,
+    Integer attempt) {
 
   public enum Call {
     FORWARD,

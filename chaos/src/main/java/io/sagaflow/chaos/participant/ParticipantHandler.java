@@ -48,7 +48,10 @@ public final class ParticipantHandler implements HttpHandler {
       } else {
         Optional<Target> target =
             method.equals("POST")
-                ? Target.of(path, exchange.getRequestHeaders().getFirst("Idempotency-Key"))
+                ? Target.of(
+                    path,
+                    exchange.getRequestHeaders().getFirst("Idempotency-Key"),
+                    exchange.getRequestHeaders().getFirst("Saga-Attempt"))
                 : Optional.empty();
         if (target.isPresent()) {
           deliver(exchange, target.get());
@@ -159,7 +162,8 @@ public final class ParticipantHandler implements HttpHandler {
             delivery,
             fault,
             effect,
-            http));
+            http,
+            target.attempt()));
   }
 
   private static Answer storm503() {

@@ -7,9 +7,11 @@ import java.util.Optional;
 /**
  * What one participant request is about, read from its path ({@code /{participant}/{step}}, undo
  * {@code /{participant}/{step}/undo}) and its {@code Idempotency-Key} ({@code {sagaId}/{step}}, or
- * {@code {sagaId}/{step}/compensation}).
+ * {@code {sagaId}/{step}/compensation}), with the {@code Saga-Attempt} it came with (null when
+ * absent or not a number).
  */
-record Target(String participant, String step, Call call, String sagaId, String key) {
+record Target(
+    String participant, String step, Call call, String sagaId, String key, Integer attempt) {
 
   private static final String COMPENSATION_SUFFIX = "/compensation";
 
@@ -19,7 +21,7 @@ record Target(String participant, String step, Call call, String sagaId, String 
   }
 
   /** The target of a call to {@code path} with {@code key}; empty when it is not a chaos call. */
-  static Optional<Target> of(String path, String key) {
+  static Optional<Target> of(String path, String key, String attempt) {
     String[] parts = path.split("/");
     // "/alpha/reserve" splits into "", "alpha", "reserve" (and "undo").
     if (key == null || parts.length < 3 || parts.length > 4 || !parts[0].isEmpty()) {
@@ -41,6 +43,20 @@ record Target(String participant, String step, Call call, String sagaId, String 
     }
     String sagaId = key.substring(0, key.length() - suffix.length());
     return Optional.of(
-        new Target(participant, step, undo ? Call.COMPENSATION : Call.FORWARD, sagaId, key));
+        new Target(
+            participant,
+            step,
+            undo ? Call.COMPENSATION : Call.FORWARD,
+            sagaId,
+            key,
+            attemptNumber(attempt)));
+  }
+
+  private static Integer attemptNumber(String header) {
+    try {
+      return header == null ? null : Integer.valueOf(header.trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 }

@@ -26,15 +26,25 @@ public final class Calls {
         port, "/" + participant + "/" + step + "/undo", sagaId + "/" + step + "/compensation");
   }
 
+  /** A forward call carrying {@code Saga-Attempt: attempt}, as the engine's retries do. */
+  public static Reply forward(
+      int port, String sagaId, String participant, String step, int attempt) {
+    return send(
+        postRequest(port, "/" + participant + "/" + step, sagaId + "/" + step)
+            .header("Saga-Attempt", Integer.toString(attempt))
+            .build());
+  }
+
   public static Reply post(int port, String path, String key) {
-    var request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-            .header("Idempotency-Key", key)
-            .header("Content-Type", "application/json")
-            .timeout(Duration.ofSeconds(10))
-            .POST(HttpRequest.BodyPublishers.ofString("{}"))
-            .build();
-    return send(request);
+    return send(postRequest(port, path, key).build());
+  }
+
+  private static HttpRequest.Builder postRequest(int port, String path, String key) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("Idempotency-Key", key)
+        .header("Content-Type", "application/json")
+        .timeout(Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofString("{}"));
   }
 
   public static Reply get(int port, String path) {

@@ -46,6 +46,19 @@ class ChaosParticipantTest {
   }
 
   @Test
+  void eachDeliveryRecordsTheAttemptItCarried() {
+    try (var p = start("none")) {
+      Calls.forward(p.port(), "s-1", "alpha", "reserve", 1);
+      Calls.forward(p.port(), "s-1", "alpha", "reserve", 3);
+      Calls.forward(p.port(), "s-2", "alpha", "reserve");
+    }
+    assertThat(ledger())
+        .extracting(LedgerEntry::key, LedgerEntry::delivery, LedgerEntry::attempt)
+        .containsExactly(
+            tuple("s-1/reserve", 1, 1), tuple("s-1/reserve", 2, 3), tuple("s-2/reserve", 1, null));
+  }
+
+  @Test
   void aCompensationUndoesTheStepAndRefusesItsLateForwardCall() {
     try (var p = start("none")) {
       Calls.forward(p.port(), "s/with/slashes", "beta", "charge");
