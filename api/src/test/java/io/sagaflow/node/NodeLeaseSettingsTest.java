@@ -16,10 +16,10 @@ class NodeLeaseSettingsTest {
     var settings = NodeLease.Settings.fromConfig(config);
 
     Duration downedAfter = NodeLease.Settings.leastTimeToDown(config);
-    assertThat(downedAfter).isEqualTo(Duration.ofSeconds(5));
+    assertThat(downedAfter).isEqualTo(Duration.ofMillis(4500));
     assertThat(settings.ttl().plus(settings.renewInterval())).isLessThan(downedAfter);
     // auto: a second below the least time to down, and never below the ttl.
-    assertThat(settings.pauseLimit()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(settings.pauseLimit()).isEqualTo(Duration.ofMillis(3500));
   }
 
   @Test
@@ -30,7 +30,7 @@ class NodeLeaseSettingsTest {
     assertThatThrownBy(() -> NodeLease.Settings.fromConfig(config))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("sagaflow.node.lease.ttl + renew-interval (PT5.1S)")
-        .hasMessageContaining("stable-after = PT5S");
+        .hasMessageContaining("stable-after = PT4.5S");
   }
 
   @Test
