@@ -69,8 +69,11 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
@@ -242,6 +245,16 @@ public final class SagaEntity
 
   /** False while events are replayed; from then on every event applied is one just written. */
   private boolean recovered;
+
+  /**
+   * Set when this incarnation stops (its shard handed off to another node, the saga passivated, the
+   * node leaving): its attempts not yet sent (an HTTP call waiting for a connection) or not yet
+   * started (a local step queued on the pool) are dropped then, so that none goes out after another
+   * node has taken the saga over and perhaps compensated the step.
+   */
+  private final AtomicBoolean stopped = new AtomicBoolean();
+
+  private final BooleanSupplier withdrawn = stopped::get;
 
   /**
    * The reply address of the last command from outside this incarnation handled; a repeat of it
@@ -979,7 +992,8 @@ public final class SagaEntity
             cursor.phase(),
             cursor.attempt(),
             attemptTelemetry.traceparent(),
-            cursor.step());
+            cursor.step(),
+            withdrawn);
     CompletionStage<Outcome> attempt = runner.run(invocation);
     var local = attempt instanceof StepRunner.LocalAttempt l ? l : null;
     branchCalls.put(cursor.step(), new BranchCall(cursor, local, attemptTelemetry));
@@ -1715,7 +1729,9 @@ public final class SagaEntity
             step,
             cursor.phase(),
             cursor.attempt(),
-            inFlightTelemetry.traceparent());
+            inFlightTelemetry.traceparent(),
+            step.name(),
+            withdrawn);
     CompletionStage<Outcome> attempt = runner.run(invocation);
     inFlightLocal = attempt instanceof StepRunner.LocalAttempt local ? local : null;
     // An attempt that has already ended (a local step that did its work when called) needs no
@@ -1972,6 +1988,7 @@ public final class SagaEntity
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), this::recovered)
         .onSignal(PreRestart.instance(), this::restarting)
+        .onSignal(PostStop.instance(), state -> stopped.set(true))
         .build();
   }
 

@@ -35,6 +35,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.LoggingAdapter;
@@ -219,22 +220,24 @@ public final class HttpParticipantClient implements ParticipantClient {
           target.participant(),
           target.call(),
           SagaMdc.ofHeaders(request.headers()),
-          () -> send(target, httpRequest),
+          () -> send(target, httpRequest, request.withdrawn()),
           system.executionContext());
     }
-    return send(target, httpRequest).thenApply(Answer::outcome);
+    return send(target, httpRequest, request.withdrawn()).thenApply(Answer::outcome);
   }
 
-  private CompletionStage<Answer> send(Target target, HttpRequest httpRequest) {
+  private CompletionStage<Answer> send(
+      Target target, HttpRequest httpRequest, BooleanSupplier withdrawn) {
     try {
-      return exchange(target, httpRequest);
+      return exchange(target, httpRequest, withdrawn);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(
           new Answer(Retryable.of(describeFailure(e, target)), Answer.NO_ANSWER));
     }
   }
 
-  private CompletionStage<Answer> exchange(Target target, HttpRequest httpRequest) {
+  private CompletionStage<Answer> exchange(
+      Target target, HttpRequest httpRequest, BooleanSupplier withdrawn) {
     CompletableFuture<Answer> result = new CompletableFuture<>();
     long deadline = System.nanoTime() + target.timeout().toNanos();
     // WAITING until the gate starts the call (SENT) or its deadline passes first (ABANDONED): a
@@ -266,6 +269,16 @@ public final class HttpParticipantClient implements ParticipantClient {
     ConnectionGate.Waiting call =
         () -> {
           if (!state.compareAndSet(WAITING, SENT)) {
+            return false;
+          }
+          if (withdrawn.getAsBoolean()) {
+            // Its saga stopped on this node while the call waited (a shard handed off): the
+            // saga's new owner sends the attempt itself, and may compensate the step meanwhile,
+            // so this one must not follow.
+            result.complete(
+                new Answer(
+                    Retryable.of(target.notSent("withdrawn: the saga stopped on this node")),
+                    Answer.WITHDRAWN));
             return false;
           }
           String refusal = fence.refusal();

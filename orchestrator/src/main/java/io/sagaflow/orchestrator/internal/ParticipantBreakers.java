@@ -115,6 +115,12 @@ final class ParticipantBreakers {
    */
   record Answer(Outcome outcome, int status) {
     static final int NO_ANSWER = 0;
+
+    /**
+     * The call was withdrawn before it left this node (its saga stopped here): that says nothing
+     * about the participant.
+     */
+    static final int WITHDRAWN = -1;
   }
 
   boolean enabled() {
@@ -127,7 +133,10 @@ final class ParticipantBreakers {
    * body cannot be read (the participant applied the call) and rejections (4xx) say it works.
    */
   static boolean saysUnwell(Outcome outcome, int status) {
-    return outcome instanceof Retryable && status != 408 && status != 425;
+    return outcome instanceof Retryable
+        && status != 408
+        && status != 425
+        && status != Answer.WITHDRAWN;
   }
 
   /**

@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 
 /**
  * Runs one attempt of a step's action or compensation and classifies how it ended. HTTP calls carry
@@ -58,7 +59,9 @@ public final class StepRunner {
   /**
    * One attempt to run: which saga, its definition and written state, step, phase and attempt.
    * {@code name} is what the saga calls it: the step's name, or for an element of a fan-out {@code
-   * {step}/{key}}.
+   * {step}/{key}}. {@code withdrawn} turns true when the saga stops on this node: an attempt not
+   * yet sent (an HTTP call waiting for a connection) or not yet started (a local step queued on the
+   * pool) is then dropped.
    */
   public record Invocation(
       String sagaId,
@@ -68,7 +71,34 @@ public final class StepRunner {
       Phase phase,
       int attempt,
       String traceparent,
-      String name) {
+      String name,
+      BooleanSupplier withdrawn) {
+
+    public Invocation {
+      Objects.requireNonNull(withdrawn, "withdrawn");
+    }
+
+    /** An attempt that is never withdrawn. */
+    public Invocation(
+        String sagaId,
+        SagaDefinition<?> definition,
+        SagaSnapshot.Started state,
+        Step step,
+        Phase phase,
+        int attempt,
+        String traceparent,
+        String name) {
+      this(
+          sagaId,
+          definition,
+          state,
+          step,
+          phase,
+          attempt,
+          traceparent,
+          name,
+          ParticipantRequest.NEVER_WITHDRAWN);
+    }
 
     /** An attempt of a step that is no fan-out element. */
     public Invocation(
@@ -161,7 +191,13 @@ public final class StepRunner {
     headers.put("traceparent", invocation.traceparent());
     var request =
         new ParticipantRequest(
-            http.participant(), http.method(), path, body, headers, invocation.step().timeout());
+            http.participant(),
+            http.method(),
+            path,
+            body,
+            headers,
+            invocation.step().timeout(),
+            invocation.withdrawn());
     return client
         .call(request)
         .exceptionally(e -> Outcome.Retryable.of("participant call failed: " + describe(e)));
@@ -213,6 +249,13 @@ public final class StepRunner {
         () -> {
           if (!attempt.start()) {
             return; // withdrawn at its timeout before a thread took it
+          }
+          if (invocation.withdrawn().getAsBoolean()) {
+            // Its saga stopped on this node while the attempt was queued: whoever runs the saga
+            // now runs the step itself.
+            attempt.complete(
+                Outcome.Retryable.of("not run: the saga stopped on this node before it started"));
+            return;
           }
           // The user's function logs with the saga's keys, and sees its attempt's span as the
           // current one; the pool thread keeps neither after.

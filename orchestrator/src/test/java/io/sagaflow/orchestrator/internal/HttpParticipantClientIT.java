@@ -580,6 +580,53 @@ class HttpParticipantClientIT {
   }
 
   @Test
+  void aCallWithdrawnWhileItWaitsForAConnectionIsNeverSent() throws Exception {
+    ActorTestKit kit = singleConnectionKit("withdrawn-call");
+    CountDownLatch release = new CountDownLatch(1);
+    try {
+      HttpParticipantClient single =
+          new HttpParticipantClient(kit.system(), directoryFor(stub.baseUrl()), 1024 * 1024);
+      stub.on("/hold")
+          .handle(
+              call -> {
+                awaitQuietly(release);
+                return Response.json(200, "{\"held\":true}");
+              });
+      CompletableFuture<Outcome> holding =
+          single.call(request("/hold", "holds-the-connection")).toCompletableFuture();
+      stub.awaitCalls("/hold", 1, Duration.ofSeconds(10));
+      var sagaStopped = new java.util.concurrent.atomic.AtomicBoolean();
+      CompletableFuture<Outcome> waiting =
+          single
+              .call(
+                  new ParticipantRequest(
+                      "payments",
+                      "POST",
+                      CHARGE,
+                      null,
+                      Map.of("Idempotency-Key", "waits"),
+                      TIMEOUT,
+                      sagaStopped::get))
+              .toCompletableFuture();
+
+      // As when the saga's shard is handed off to another node with this call still waiting.
+      sagaStopped.set(true);
+      release.countDown();
+
+      assertThat(holding.get(10, TimeUnit.SECONDS)).isInstanceOf(Succeeded.class);
+      assertThat(waiting.get(10, TimeUnit.SECONDS))
+          .isEqualTo(
+              Retryable.of(
+                  "not sent: payments POST /payments/charge: withdrawn: the saga stopped on this"
+                      + " node"));
+      assertThat(stub.calls(CHARGE)).isEmpty();
+    } finally {
+      release.countDown();
+      shutDown(kit);
+    }
+  }
+
+  @Test
   void aRequestAlreadyInsideThePoolIsNotWrittenOnceTheNodeIsFenced() throws Exception {
     // The gate let the call go with the fence open; the node froze while the request was still in
     // pekko-http's pool and woke fenced. Nothing of it may reach the participant.

@@ -31,6 +31,15 @@ class ParticipantBreakersTest {
         .isFalse();
   }
 
+  @Test
+  void aCallWithdrawnBeforeItLeftDoesNotCount() {
+    assertThat(
+            ParticipantBreakers.saysUnwell(
+                Retryable.of("not sent: withdrawn: the saga stopped on this node"),
+                Answer.WITHDRAWN))
+        .isFalse();
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {400, 404, 409, 422})
   void rejectionsNeverCount(int status) {
