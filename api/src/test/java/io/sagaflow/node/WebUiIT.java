@@ -238,7 +238,7 @@ class WebUiIT {
     open("/#/sagas/" + id);
     giveToken();
     awaitText(By.id("saga-status"), "RUNNING");
-    await(By.id("action-cancel")).click();
+    click(By.id("action-cancel"));
     WebElement reason = await(By.id("confirm-reason"));
     reason.sendKeys("customer changed plans");
     browser.findElement(By.id("confirm-ok")).click();
@@ -298,8 +298,8 @@ class WebUiIT {
     assertThat(browser.findElement(By.id("waits-for")).getText()).startsWith("an operator");
     assertThat(browser.findElements(By.id("action-cancel"))).isEmpty();
     stub.on("/" + scenario + "/refund").respond(200, "{\"refunded\":true}");
-    await(By.id("action-retry")).click();
-    await(By.id("confirm-ok")).click();
+    click(By.id("action-retry"));
+    click(By.id("confirm-ok"));
 
     awaitText(By.id("saga-status"), "COMPENSATED");
     assertThat(browser.findElements(By.id("action-retry"))).isEmpty();
@@ -401,6 +401,24 @@ class WebUiIT {
   private WebElement await(By by) {
     return new WebDriverWait(browser, WAIT)
         .until(ExpectedConditions.visibilityOfElementLocated(by));
+  }
+
+  /**
+   * Clicks the element once it is visible. The live page re-renders its action bar on every update,
+   * so an element found a moment ago may be replaced before the click lands: find it again.
+   */
+  private void click(By by) {
+    new WebDriverWait(browser, WAIT)
+        .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+        .until(
+            d -> {
+              WebElement element = ExpectedConditions.visibilityOfElementLocated(by).apply(d);
+              if (element == null) {
+                return false;
+              }
+              element.click();
+              return true;
+            });
   }
 
   private void awaitText(By by, String text) {
